@@ -1,0 +1,43 @@
+"""Which response headers page JavaScript can read (Access-Control-Expose-Headers).
+
+Follows Blink's `ExtractCorsExposedHeaderNamesList` (platform/loader/cors/cors.cc): the list is
+parsed leniently (empty items skipped), any item that is not a token exposes nothing, and `*`
+exposes everything only for requests without credentials. Set-Cookie is never exposed.
+"""
+
+from __future__ import annotations
+
+from .model import Headers
+from .syntax import is_token, split_list
+
+SAFELISTED_RESPONSE_HEADERS = frozenset({
+    "cache-control", "content-language", "content-length", "content-type", "expires",
+    "last-modified", "pragma",
+})
+NEVER_EXPOSED = frozenset({"set-cookie", "set-cookie2"})
+# Headers too generic to mention as "hidden from the page".
+_UNINTERESTING = frozenset({
+    "date", "server", "connection", "keep-alive", "transfer-encoding", "vary", "content-encoding",
+    "access-control-allow-origin", "access-control-allow-credentials", "access-control-expose-headers",
+    "access-control-allow-methods", "access-control-allow-headers", "access-control-max-age",
+})
+
+
+def exposed_header_names(headers: Headers, include: bool) -> tuple[list[str], list[str]]:
+    """(readable, unreadable) response header names, lowercased, for a CORS response."""
+    listed: set[str] = set()
+    raw = headers.get("Access-Control-Expose-Headers")
+    if raw is not None:
+        items = split_list(raw)
+        if all(is_token(i) for i in items):
+            listed = {i.lower() for i in items}
+    wildcard = "*" in listed and not include
+    readable, hidden = [], []
+    for name in headers.names():
+        if name in NEVER_EXPOSED:
+            hidden.append(name)
+        elif name in SAFELISTED_RESPONSE_HEADERS or wildcard or name in listed:
+            readable.append(name)
+        elif name not in _UNINTERESTING:
+            hidden.append(name)
+    return readable, hidden

@@ -1,0 +1,102 @@
+"""Plain snapshots of what crossed the wire: the engine's only input.
+
+Header values are kept as latin-1 strings so that one character is one byte, which is how
+Chromium measures the 128- and 1024-byte safelist limits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+_LWS = " \t"
+
+
+class Headers:
+    """An ordered, repeated-name-preserving header list with case-insensitive lookup."""
+
+    __slots__ = ("fields", "_index")
+
+    def __init__(self, fields: tuple[tuple[str, str], ...] | list[tuple[str, str]] = ()) -> None:
+        self.fields: tuple[tuple[str, str], ...] = tuple(fields)
+        index: dict[str, list[str]] = {}
+        for name, value in self.fields:
+            index.setdefault(name.lower(), []).append(value)
+        self._index = index
+
+    @classmethod
+    def of(cls, *pairs: tuple[str, str], **kw: str) -> Headers:
+        """Test/REPL helper: Headers.of(("Origin", "http://a")) or Headers.of(origin="http://a")."""
+        return cls(list(pairs) + [(k.replace("_", "-"), v) for k, v in kw.items()])
+
+    def get_all(self, name: str) -> list[str]:
+        return self._index.get(name.lower(), [])
+
+    def __contains__(self, name: str) -> bool:
+        return name.lower() in self._index
+
+    def names(self) -> list[str]:
+        """Lowercased names in first-seen order."""
+        return list(self._index)
+
+    def get(self, name: str) -> str | None:
+        """The value as Chromium's `HttpResponseHeaders::GetNormalizedHeader` gives it.
+
+        Each line's value is trimmed of spaces and tabs, and repeated lines are joined with ", "
+        (so two identical Access-Control-Allow-Origin lines read as "a, a").
+        """
+        values = self._index.get(name.lower())
+        if values is None:
+            return None
+        if len(values) == 1:
+            return values[0].strip(_LWS)
+        return ", ".join(v.strip(_LWS) for v in values)
+
+    def __len__(self) -> int:
+        return len(self.fields)
+
+    def __repr__(self) -> str:
+        return f"Headers({list(self.fields)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Headers) and self.fields == other.fields
+
+    def __hash__(self) -> int:
+        return hash(self.fields)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestSnapshot:
+    method: str
+    url: str
+    headers: Headers
+    timestamp: float = 0.0
+    # Who sent it (client IP): stands in for Chromium's network partition in cache keys.
+    client: str = ""
+
+    @property
+    def split_url(self):
+        return urlsplit(self.url)
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseSnapshot:
+    status: int
+    headers: Headers
+    timestamp: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One request and what came back: a response, or an error (then `response` is None).
+
+    `proxy_answered_error` says the proxy sent the browser its own error page (mitmproxy answers
+    a failed upstream connection with a 502 that carries no CORS headers).
+    """
+
+    id: str
+    request: RequestSnapshot
+    response: ResponseSnapshot | None = None
+    error: str | None = None
+    proxy_answered_error: bool = False
+    extra: dict = field(default_factory=dict)

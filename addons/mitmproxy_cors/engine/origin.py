@@ -1,0 +1,86 @@
+"""Origins as the URL Standard defines them: tuple origins and the opaque origin (`null`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21}
+# Schemes for which CORS is defined; anything else is CorsDisabledScheme.
+CORS_ENABLED_SCHEMES = ("http", "https")
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    scheme: str = ""
+    host: str = ""
+    port: int | None = None
+    opaque: bool = False
+
+    def serialize(self) -> str:
+        """https://html.spec.whatwg.org/#ascii-serialisation-of-an-origin"""
+        if self.opaque:
+            return "null"
+        if self.port is None or DEFAULT_PORTS.get(self.scheme) == self.port:
+            return f"{self.scheme}://{self.host}"
+        return f"{self.scheme}://{self.host}:{self.port}"
+
+    def __str__(self) -> str:
+        return self.serialize()
+
+    def same_origin(self, other: Origin) -> bool:
+        if self.opaque or other.opaque:
+            return False  # an opaque origin is only same-origin with itself, never on the wire
+        return (self.scheme, self.host, self._port()) == (other.scheme, other.host, other._port())
+
+    def _port(self) -> int | None:
+        return self.port if self.port is not None else DEFAULT_PORTS.get(self.scheme)
+
+    def site(self) -> tuple[str, str] | None:
+        """Schemeful site, approximated without the Public Suffix List: the last two labels."""
+        if self.opaque:
+            return None
+        host = self.host
+        if host.startswith("[") or host.replace(".", "").isdigit() or "." not in host:
+            return (self.scheme, host)
+        labels = host.split(".")
+        return (self.scheme, ".".join(labels[-2:]))
+
+    def same_site(self, other: Origin) -> bool:
+        mine, theirs = self.site(), other.site()
+        return mine is not None and mine == theirs
+
+
+OPAQUE = Origin(opaque=True)
+
+
+@lru_cache(maxsize=4096)
+def origin_of_url(url: str) -> Origin | None:
+    """The origin of an absolute URL, or None if it has none we can compare."""
+    try:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        host = (parts.hostname or "").lower()
+        port = parts.port
+    except ValueError:
+        return None
+    if not scheme or not host:
+        return None
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return Origin(scheme, host, port if port != DEFAULT_PORTS.get(scheme) else None)
+
+
+@lru_cache(maxsize=1024)
+def parse_origin_header(value: str | None) -> Origin | None:
+    """The `Origin` request header: a serialized origin or `null`. None when absent or garbled."""
+    if value is None:
+        return None
+    value = value.strip(" \t")
+    if value == "null":
+        return OPAQUE
+    origin = origin_of_url(value)
+    if origin is None or origin.serialize() != value.lower().rstrip("/"):
+        return None
+    return origin

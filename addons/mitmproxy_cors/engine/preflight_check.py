@@ -1,0 +1,151 @@
+"""Checking a CORS-preflight response, in the order Chromium checks it.
+
+Follows `PreflightController` (`CreatePreflightResult`, `CheckPreflightAccess`,
+`CheckPreflightResult`) and `PreflightResult` (preflight_result.cc):
+
+1. any redirect -> PreflightDisallowedRedirect (nothing else is looked at);
+2. ACAO/ACAC with the *actual* request's credentials mode -> Preflight* variants; only if they
+   pass does a non-2xx status give PreflightInvalidStatus;
+3. parse Access-Control-Allow-Methods, then -Allow-Headers (every item a token);
+4. the method, then each CORS-unsafe header in Access-Control-Request-Headers order.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .access_check import access_failures
+from .model import Headers
+from .reasons import AUTHORIZATION_COVERED_BY_WILDCARD, PREFLIGHT_VARIANT
+from .safelist import is_cors_safelisted_method
+from .syntax import parse_token_list
+from .verdict import Failure, FixStep, Outcome
+
+ACAM = "Access-Control-Allow-Methods"
+ACAH = "Access-Control-Allow-Headers"
+MAX_AGE = "Access-Control-Max-Age"
+
+CHROMIUM_DEFAULT_MAX_AGE = 5
+CHROMIUM_MAX_AGE_CAP = 7200
+FIREFOX_MAX_AGE_CAP = 86400
+_INT64 = re.compile(r"[+-]?\d+")
+
+
+@dataclass(slots=True)
+class PreflightResult:
+    """What a passing preflight allows (Chromium's `PreflightResult`)."""
+
+    methods: frozenset[str]  # case kept
+    headers: frozenset[str]  # lowercased
+    include: bool  # made for a credentialed request
+    max_age: float  # seconds, after Chromium's default and cap
+
+    def allows(self, method: str, unsafe_headers: list[str], include: bool) -> bool:
+        """`PreflightResult::EnsureAllowedRequest` as the cache lookup uses it.
+
+        The lookup uses the strict variant: '*' never covers Authorization, so such requests
+        are never cache hits in Chromium.
+        """
+        if include and not self.include:
+            return False
+        if not (method in self.methods or is_cors_safelisted_method(method)
+                or ("*" in self.methods and not self.include)):
+            return False
+        if "*" in self.headers and not self.include:
+            return "authorization" not in unsafe_headers or "authorization" in self.headers
+        return all(h in self.headers for h in unsafe_headers)
+
+
+def parse_max_age(value: str | None) -> tuple[float, str | None]:
+    """`ParseAccessControlMaxAge`: absent or not an int64 -> 5 s; negative -> 0; capped at 7200 s.
+
+    Returns (seconds, note for where Firefox differs).
+    """
+    if value is None:
+        return CHROMIUM_DEFAULT_MAX_AGE, None
+    if not _INT64.fullmatch(value) or not (-(2**63) <= int(value) < 2**63):
+        return CHROMIUM_DEFAULT_MAX_AGE, (
+            f"Access-Control-Max-Age '{value}' is not an integer: Chromium caches for 5 s, Firefox not at all"
+        )
+    seconds = int(value)
+    if seconds < 0:
+        return 0, None
+    if seconds >= CHROMIUM_MAX_AGE_CAP:
+        note = None
+        if seconds > CHROMIUM_MAX_AGE_CAP:
+            note = (f"Access-Control-Max-Age {seconds} is capped at 7200 s by Chromium "
+                    f"(Firefox: {min(seconds, FIREFOX_MAX_AGE_CAP)} s)")
+        return CHROMIUM_MAX_AGE_CAP, note
+    return seconds, None
+
+
+def check_preflight(
+    *,
+    status: int,
+    headers: Headers,
+    origin: str,
+    include: bool,
+    method: str,
+    unsafe_headers: list[str],
+    redirected: bool,
+) -> tuple[Outcome, PreflightResult | None]:
+    """All failed checks of one preflight response, plus what it allows if it passes."""
+    if redirected:
+        return Outcome([Failure("PreflightDisallowedRedirect", "", [
+            FixStep("preflight", "no-redirect", None, None,
+                    "browsers never follow redirects of a preflight")])]), None
+
+    failures: list[Failure] = []
+    warnings: list[str] = []
+    for f in access_failures(headers, origin, include, "preflight"):
+        failures.append(Failure(PREFLIGHT_VARIANT[f.reason], f.parameter, f.steps))
+    if not 200 <= status <= 299:
+        failures.append(Failure("PreflightInvalidStatus", "", [
+            FixStep("preflight", "status", None, "204", f"the preflight got {status}; it must be 2xx")]))
+
+    methods, bad_method = parse_token_list(headers.get(ACAM), lower=False)
+    allow_headers, bad_header = parse_token_list(headers.get(ACAH), lower=True)
+    if bad_method is not None:
+        failures.append(Failure("InvalidAllowMethodsPreflightResponse", "", [
+            FixStep("preflight", "set", ACAM, method, f"'{bad_method}' is not a method token")]))
+    if bad_header is not None:
+        wanted = ",".join(unsafe_headers) or "<the headers you need>"
+        failures.append(Failure("InvalidAllowHeadersPreflightResponse", "", [
+            FixStep("preflight", "set", ACAH, wanted, f"'{bad_header}' is not a header-name token")]))
+
+    method_ok = (method in methods or is_cors_safelisted_method(method)
+                 or ("*" in methods and not include))
+    if not method_ok and bad_method is None:
+        why = "methods are compared case-sensitively"
+        if "*" in methods and include:
+            why = "'*' is a literal method name when credentials are included"
+        keep = [m for m in methods if m != "*" or not include]
+        failures.append(Failure("MethodDisallowedByPreflightResponse", method, [
+            FixStep("preflight", "set" if methods else "add", ACAM, ", ".join(keep + [method]), why)]))
+
+    header_set = set(allow_headers)
+    if "*" in header_set and not include:
+        if "authorization" in unsafe_headers and "authorization" not in header_set:
+            warnings.append(
+                f"{AUTHORIZATION_COVERED_BY_WILDCARD}: '*' in {ACAH} covers Authorization only by a "
+                "Chromium/Firefox deviation the spec forbids; list Authorization explicitly "
+                "(Chromium sends a new preflight for every such request)")
+    elif bad_header is None:
+        missing = [h for h in unsafe_headers if h not in header_set]
+        if missing:
+            why = "listed names are compared case-insensitively"
+            if "*" in header_set and include:
+                why = "'*' is a literal header name when credentials are included"
+            keep = [h for h in allow_headers if h != "*" or not include]
+            failures.append(Failure("HeaderDisallowedByPreflightResponse", missing[0], [
+                FixStep("preflight", "set" if allow_headers else "add", ACAH,
+                        ", ".join(keep + missing), why)]))
+
+    if failures:
+        return Outcome(failures, warnings), None
+    max_age, note = parse_max_age(headers.get(MAX_AGE))
+    if note:
+        warnings.append(note)
+    return Outcome([], warnings), PreflightResult(
+        frozenset(methods), frozenset(header_set), include, max_age)

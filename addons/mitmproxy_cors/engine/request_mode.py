@@ -1,0 +1,118 @@
+"""Classifying a request from the wire: is it a preflight, a CORS request, no-cors, same-origin?
+
+The request mode comes from `Sec-Fetch-Mode` where Chromium sends it (potentially trustworthy
+targets: https, localhost, loopback), and otherwise from `Origin` and the method, using Chromium's
+rule for when it adds `Origin` (`CorsURLLoader::StartRequest`): a cross-origin GET/HEAD carries
+`Origin` only in `cors` mode. Every inference says what it was drawn from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .model import RequestSnapshot
+from .origin import Origin, origin_of_url, parse_origin_header
+from .safelist import cors_unsafe_request_header_names, needs_preflight
+
+# Sec-Fetch-Dest -> the word Chromium's console uses ("Access to <kind> at ...").
+_INITIATOR = {"empty": "fetch", "image": "image", "script": "script", "font": "font",
+              "style": "stylesheet", "audio": "audio", "video": "video", "track": "track",
+              "worker": "worker", "sharedworker": "shared worker", "manifest": "manifest",
+              "json": "fetch"}
+
+
+@dataclass(slots=True)
+class RequestFacts:
+    kind: str  # "preflight" | "cors" | "no-cors" | "same-origin" | "not-cors"
+    mode: str  # the request mode as inferred
+    mode_source: str
+    origin: Origin | None  # the request origin from the Origin header (OPAQUE for "null")
+    target: Origin | None
+    initiator: str
+    unsafe_headers: list[str]  # recomputed from the request's own headers (not for preflights)
+    acrm: str | None = None  # preflights: Access-Control-Request-Method
+    acrh: list[str] | None = None  # preflights: Access-Control-Request-Headers, as sent
+
+
+def classify(req: RequestSnapshot) -> RequestFacts:
+    h = req.headers
+    target = origin_of_url(req.url)
+    origin_value = h.get("Origin")
+    origin = parse_origin_header(origin_value)
+    sfm = (h.get("Sec-Fetch-Mode") or "").lower()
+    dest = (h.get("Sec-Fetch-Dest") or "empty").lower()
+    initiator = _INITIATOR.get(dest, dest)
+    method = req.method
+    acrm = h.get("Access-Control-Request-Method")
+
+    def facts(kind, mode, source, unsafe=()):
+        return RequestFacts(kind, mode, source, origin, target, initiator, list(unsafe))
+
+    if method == "OPTIONS" and acrm is not None and origin_value is not None:
+        from .safelist import parse_request_headers_list
+        f = facts("preflight", "cors", "OPTIONS with Origin and Access-Control-Request-Method")
+        f.acrm = acrm
+        f.acrh = parse_request_headers_list(h.get("Access-Control-Request-Headers"))
+        if origin is None:
+            f.kind = "not-cors"
+            f.mode_source += f"; but its Origin '{origin_value}' is not an origin"
+        return f
+
+    if origin_value is not None and origin is None:
+        return facts("not-cors", "unknown", f"Origin '{origin_value}' is not a serialized origin")
+    if target is None:
+        return facts("not-cors", "unknown", "the URL has no origin")
+
+    if sfm:
+        source = f"Sec-Fetch-Mode: {sfm}"
+        if sfm in ("navigate", "nested-navigate"):
+            return facts("not-cors", "navigate", source + " (navigations are not CORS-checked)")
+        if sfm == "websocket":
+            return facts("not-cors", "websocket", source + " (WebSockets check Origin on the server)")
+        if origin is None:
+            # Chromium omits Origin only on same-origin GET/HEAD and no-cors GET/HEAD.
+            if sfm == "no-cors":
+                return facts("no-cors", "no-cors", source)
+            return facts("same-origin", sfm, source + " without Origin: a same-origin request")
+        if origin.same_origin(target):
+            return facts("same-origin", sfm, source + "; Origin equals the target's origin")
+        if sfm == "no-cors":
+            return facts("no-cors", "no-cors", source + " (the response is opaque, never blocked by CORS)")
+        if sfm == "same-origin":
+            return facts("not-cors", "same-origin", source + " to another origin (the browser fails it itself)")
+        unsafe = cors_unsafe_request_header_names(h)
+        return facts("cors", "cors", source, unsafe)
+
+    # No Sec-Fetch-* (a plain-http, non-local target): infer from Origin and the method.
+    if origin is None:
+        return facts("not-cors", "unknown",
+                     "no Origin and no Sec-Fetch-Mode: a navigation, a no-cors or a same-origin request")
+    if origin.same_origin(target):
+        return facts("same-origin", "unknown", "Origin equals the target's origin")
+    unsafe = cors_unsafe_request_header_names(h)
+    if method in ("GET", "HEAD"):
+        return facts("cors", "cors", "inferred: a cross-origin GET/HEAD carries Origin only in cors mode", unsafe)
+    accept = (h.get("Accept") or "").lower()
+    if accept.startswith("text/html") and h.get("Upgrade-Insecure-Requests") is not None:
+        return facts("not-cors", "navigate", "inferred: Accept: text/html and Upgrade-Insecure-Requests (a form submission)")
+    if needs_preflight(method, unsafe):
+        return facts("cors", "cors", "inferred: its method or headers are not safelisted, so only cors mode could send it", unsafe)
+    return facts("cors", "cors",
+                 f"assumed: a cross-origin {method} with safelisted headers may also be no-cors or a form "
+                 "submission; judged as fetch()/XHR in cors mode", unsafe)
+
+
+def credentials_evidence(req: RequestSnapshot, acrh: list[str] | None) -> tuple[str, str]:
+    """(credentials, why) from what the request carries; "unknown" when nothing proves `include`.
+
+    `acrh` is the paired preflight's Access-Control-Request-Headers, if one was seen: an
+    Authorization header the page did not ask the preflight about came from the HTTP auth cache.
+    """
+    h = req.headers
+    if "cookie" in h:
+        return "include", "the request carries a Cookie header"
+    if "sec-fetch-storage-access" in h:
+        return "include", "the request carries Sec-Fetch-Storage-Access"
+    if "authorization" in h and (acrh is None or "authorization" not in acrh):
+        return "include", "Authorization was sent without the page asking the preflight for it (HTTP auth cache)"
+    return "unknown", "no Cookie or cached Authorization on the wire: credentials 'omit', 'same-origin', or 'include' with no cookie to send"

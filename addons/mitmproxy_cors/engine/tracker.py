@@ -1,0 +1,375 @@
+"""The one stateful piece of the engine: everything that depends on more than one flow lives here.
+
+Theory of operation
+-------------------
+`Tracker.observe(exchange)` takes one finished exchange (request + response or error), in the
+order the proxy saw them finish, and returns a `Decision`: the verdict for that flow plus updated
+verdicts for earlier flows whose story it completes.
+
+* A **preflight** is checked at once (preflight_check). It carries no credentials, so it is
+  judged both ways; if it passes, it waits in `_pending` for its actual request, keyed by
+  (client, origin, URL, requested method). A failing preflight means the actual request was
+  never sent.
+* A **CORS request** first looks for its preflight in `_pending`. If found, the two are paired
+  both ways, the preflight's Access-Control-Request-Headers is taken as the truth about which
+  headers were unsafe, and what the actual request shows about credentials completes the
+  preflight's verdict. If none is waiting but the request needed one, the preflight cache is
+  consulted (preflight_cache) exactly as Chromium does; a miss means the browser relied on an
+  entry the proxy never saw.
+* Its response is CORS-checked (access_check); a redirect response also gets the redirect
+  checks (redirect_check) and waits in `_redirects` so the next hop knows where it came from.
+* Credentials: only a Cookie, Sec-Fetch-Storage-Access or a cached Authorization prove
+  `include`. Otherwise the verdict is given for what the wire shows and, where it differs, the
+  verdict under `include` goes into `conditional`.
+
+All state is bounded: `_pending` and `_redirects` keep at most `capacity` entries and drop
+those older than `pair_window` seconds; the cache has its own cap and expiry.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from .access_check import access_failures, varies_on_origin
+from .exposure import exposed_header_names
+from .model import Exchange, Headers
+from .origin import origin_of_url
+from .preflight_cache import CacheEntry, PreflightCache
+from .preflight_check import PreflightResult, check_preflight
+from .reasons import REASONS
+from .redirect_check import redirect_location, taints_origin, userinfo_failure
+from .request_mode import RequestFacts, classify, credentials_evidence
+from .safelist import CHROMIUM_ONLY_SAFELISTED, needs_preflight
+from .verdict import Failure, FixStep, Outcome, Verdict
+
+_EMPTY = Headers()
+
+
+@dataclass(slots=True)
+class Decision:
+    verdict: Verdict
+    updated: list[Verdict] = field(default_factory=list)  # earlier flows whose verdict changed
+
+
+@dataclass(slots=True)
+class _PendingPreflight:
+    verdict: Verdict
+    acrh: list[str]
+    time: float
+    omit: Outcome
+    include: Outcome
+    result_omit: PreflightResult | None
+    result_include: PreflightResult | None
+
+
+@dataclass(slots=True)
+class _Hop:
+    flow_id: str
+    first_url: str
+    time: float
+
+
+@dataclass(slots=True)
+class _ResponseView:
+    status: int
+    headers: Headers
+    cause: str | None  # the proxy answered for a failed upstream
+
+
+class Tracker:
+    def __init__(self, capacity: int = 4096, pair_window: float = 60.0) -> None:
+        self.capacity = capacity
+        self.pair_window = pair_window
+        self.cache = PreflightCache(capacity)
+        self._pending: OrderedDict[tuple, _PendingPreflight] = OrderedDict()
+        self._redirects: OrderedDict[tuple, _Hop] = OrderedDict()
+
+    # -- public -----------------------------------------------------------------------------
+
+    def observe(self, ex: Exchange) -> Decision:
+        facts = classify(ex.request)
+        view = _response_view(ex)
+        if view is None:
+            return Decision(self._no_response(ex, facts))
+        if facts.kind == "preflight":
+            return self._preflight(ex, facts, view)
+        if facts.kind == "cors":
+            return self._cors(ex, facts, view)
+        return Decision(self._not_checked(ex, facts, view))
+
+    def state_size(self) -> dict[str, int]:
+        return {"pending_preflights": len(self._pending), "redirect_hops": len(self._redirects),
+                "preflight_cache": len(self.cache)}
+
+    def clear(self) -> None:
+        self._pending.clear()
+        self._redirects.clear()
+        self.cache.clear()
+
+    # -- kinds ------------------------------------------------------------------------------
+
+    def _preflight(self, ex: Exchange, facts: RequestFacts, view: _ResponseView) -> Decision:
+        req = ex.request
+        origin = facts.origin.serialize()
+        redirected = redirect_location(req.url, view.status, view.headers) is not None
+        common = dict(status=view.status, headers=view.headers, origin=origin, method=facts.acrm,
+                      unsafe_headers=facts.acrh, redirected=redirected)
+        omit, result_omit = check_preflight(include=False, **common)
+        include, result_include = check_preflight(include=True, **common)
+        v = self._verdict(ex, facts, "preflight", omit, include, "unknown",
+                          "a preflight never carries credentials; the actual request's mode decides",
+                          view)
+        if omit.blocked and include.blocked:
+            v.notes.append("the actual request was never sent: the browser stops at a failed preflight")
+            self.cache.erase((req.client, origin, req.url))
+        else:
+            if omit.blocked:
+                v.notes.append("if the page sends no credentials the actual request is never sent")
+            self._remember(self._pending, (req.client, origin, req.url, facts.acrm),
+                           _PendingPreflight(v, facts.acrh, req.timestamp, omit, include,
+                                             result_omit, result_include), req.timestamp)
+            if result_omit is not None:
+                self.cache.store((req.client, origin, req.url),
+                                 CacheEntry(result_omit, req.timestamp + result_omit.max_age, ex.id,
+                                            req.timestamp))
+        return Decision(v)
+
+    def _cors(self, ex: Exchange, facts: RequestFacts, view: _ResponseView) -> Decision:
+        req = ex.request
+        now = req.timestamp
+        origin = facts.origin.serialize()
+        updated: list[Verdict] = []
+        hop = self._take(self._redirects, (req.client, req.url), now)
+        pending = self._take(self._pending, (req.client, origin, req.url, req.method), now)
+
+        if pending is not None:
+            unsafe = pending.acrh
+            creds, creds_source = credentials_evidence(req, pending.acrh)
+            if creds == "unknown" and pending.include.blocked and not pending.omit.blocked:
+                creds, creds_source = "omit", (
+                    "its preflight would have failed for a credentialed request, yet the browser sent it")
+            kind = "actual"
+            cache_info = {"state": "preflighted", "preflight_flow_id": pending.verdict.flow_id}
+            updated.append(self._complete_preflight(pending, ex.id, creds, creds_source))
+            result = pending.result_include if creds == "include" else pending.result_omit
+            if result is not None:
+                self.cache.store((req.client, origin, req.url),
+                                 CacheEntry(result, pending.time + result.max_age,
+                                            pending.verdict.flow_id, pending.time))
+        else:
+            unsafe = facts.unsafe_headers
+            creds, creds_source = credentials_evidence(req, None)
+            kind, cache_info = "simple", None
+            if needs_preflight(req.method, unsafe):
+                kind = "actual"
+                entry, state = self.cache.lookup((req.client, origin, req.url), now, req.method,
+                                                 unsafe, creds == "include")
+                cache_info = {"state": state, "lookup": state}
+                if entry is not None:
+                    cache_info["preflight_flow_id"] = entry.preflight_flow_id
+                    cache_info["age"] = round(now - entry.created, 3)
+                    if state == "hit" and creds == "unknown" and not entry.result.include:
+                        creds, creds_source = "omit", (
+                            "it reused a preflight cached for requests without credentials, "
+                            "which a credentialed request cannot do")
+                if state != "hit":
+                    cache_info["state"] = "unseen"
+
+        location = redirect_location(req.url, view.status, view.headers)
+        label = "redirect" if location else "actual"
+        omit = Outcome(access_failures(view.headers, origin, False, label))
+        include = Outcome(access_failures(view.headers, origin, True, label))
+        if location:
+            bad = userinfo_failure(location)
+            for outcome in (omit, include):
+                if bad and not outcome.blocked:
+                    outcome.failures.append(bad)
+        v = self._verdict(ex, facts, kind, omit, include, creds, creds_source, view)
+        v.preflight_cache = cache_info
+        if pending is not None:
+            v.paired_flow_id = pending.verdict.flow_id
+        elif cache_info and cache_info.get("preflight_flow_id") and cache_info["state"] == "hit":
+            v.paired_flow_id = cache_info["preflight_flow_id"]
+            v.notes.append(f"no preflight on the wire: the browser reused the preflight cached "
+                           f"{cache_info['age']} s earlier")
+        elif cache_info and cache_info["state"] == "unseen":
+            v.notes.append(
+                "this request needed a preflight but the proxy saw none: the browser reused a cached "
+                "preflight from before the proxy saw it (or unsafe headers were guessed from the wire: "
+                + ", ".join(unsafe or [req.method]) + ")")
+        if hop is not None:
+            v.redirected_from = hop.flow_id
+            self._reword_for_redirect(v, hop.first_url)
+        if location and not v.blocked:
+            first = hop.first_url if hop else req.url
+            self._remember(self._redirects, (req.client, location), _Hop(ex.id, first, now), now)
+            if facts.origin and not facts.origin.opaque and taints_origin(facts.origin, req.url, location):
+                v.notes.append("the next hop goes to another origin: the browser sends Origin: null there")
+        if not v.blocked and not location:
+            include_flag = creds == "include"
+            v.exposed_headers, v.unexposed_headers = exposed_header_names(view.headers, include_flag)
+            acao = view.headers.get("Access-Control-Allow-Origin")
+            if acao not in (None, "*") and not varies_on_origin(view.headers):
+                v.warnings.append("Access-Control-Allow-Origin names one origin but the response has no "
+                                  "Vary: Origin; caches may serve it to other origins")
+            if acao == "null":
+                v.warnings.append("Access-Control-Allow-Origin: null lets sandboxed and redirected "
+                                  "documents of any site read this response")
+        chromium_only = [h for h in _safelisted_names(req.headers) if h in CHROMIUM_ONLY_SAFELISTED]
+        if chromium_only and kind == "simple":
+            v.firefox_note = ("Firefox would send a preflight for " + ", ".join(chromium_only)
+                              + " (Chromium safelists them)")
+        return Decision(v, updated)
+
+    def _not_checked(self, ex: Exchange, facts: RequestFacts, view: _ResponseView) -> Verdict:
+        kind = facts.kind
+        v = Verdict(ex.id, kind, "allowed", ex.request.method, ex.request.url,
+                    ex.request.headers.get("Origin"), ex.request.timestamp,
+                    mode=facts.mode, mode_source=facts.mode_source, initiator=facts.initiator,
+                    credentials="unknown")
+        v.message = {
+            "no-cors": "Not blocked: a no-cors request gets an opaque response the page cannot read.",
+            "same-origin": "Same-origin: CORS does not apply.",
+        }.get(kind, "Not governed by CORS: " + facts.mode_source + ".")
+        req = ex.request
+        location = redirect_location(req.url, view.status, view.headers)
+        if location and kind == "same-origin" and facts.mode == "cors":
+            target = origin_of_url(location)
+            if target is not None and facts.target is not None and not target.same_origin(facts.target):
+                bad = userinfo_failure(location)
+                if bad:
+                    outcome = Outcome([bad])
+                    return self._verdict(ex, facts, kind, outcome, outcome, "unknown", "", view)
+                self._remember(self._redirects, (req.client, location), _Hop(ex.id, req.url, req.timestamp),
+                               req.timestamp)
+        return v
+
+    def _no_response(self, ex: Exchange, facts: RequestFacts) -> Verdict:
+        kind = {"cors": "simple"}.get(facts.kind, facts.kind)
+        return Verdict(ex.id, kind, "blocked", ex.request.method, ex.request.url,
+                       ex.request.headers.get("Origin"), ex.request.timestamp,
+                       mode=facts.mode, mode_source=facts.mode_source, initiator=facts.initiator,
+                       cause=f"no response reached the browser: {ex.error}",
+                       message=("No response reached the browser (" + str(ex.error) + "). The browser "
+                                "reports a network error (net::ERR_FAILED), not a CORS error."))
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _verdict(self, ex, facts, kind, omit: Outcome, include: Outcome, creds, creds_source,
+                 view: _ResponseView) -> Verdict:
+        req = ex.request
+        chosen = include if creds == "include" else omit
+        v = Verdict(ex.id, kind, "blocked" if chosen.blocked else "allowed", req.method, req.url,
+                    req.headers.get("Origin"), req.timestamp, credentials=creds,
+                    credentials_source=creds_source, mode=facts.mode, mode_source=facts.mode_source,
+                    initiator=facts.initiator)
+        _apply(v, chosen, view)
+        if creds == "unknown" and (include.reason, include.parameter) != (omit.reason, omit.parameter):
+            v.conditional = _conditional(include, v)
+        return v
+
+    def _complete_preflight(self, p: _PendingPreflight, actual_id: str, creds: str, source: str) -> Verdict:
+        v = p.verdict
+        v.paired_flow_id = actual_id
+        v.credentials, v.credentials_source = creds, "from the actual request: " + source
+        if creds in ("include", "omit"):
+            chosen = p.include if creds == "include" else p.omit
+            v.conditional = None
+            v.verdict = "blocked" if chosen.blocked else "allowed"
+            v.reason = None
+            v.failed_parameter = None
+            v.firefox_reason = None
+            v.fix = []
+            v.failures = []
+            v.warnings = []
+            _apply(v, chosen, None)
+        v.notes = [n for n in v.notes if "never sent" not in n]
+        return v
+
+    def _reword_for_redirect(self, v: Verdict, first_url: str) -> None:
+        if v.blocked and v.message:
+            v.message = v.message.replace(f"at '{v.url}'", f"at '{v.url}' (redirected from '{first_url}')", 1)
+
+    def _remember(self, table: OrderedDict, key: tuple, value, now: float) -> None:
+        table[key] = value
+        table.move_to_end(key)
+        while table and (len(table) > self.capacity
+                         or next(iter(table.values())).time < now - self.pair_window):
+            table.popitem(last=False)
+
+    def _take(self, table: OrderedDict, key: tuple, now: float):
+        item = table.pop(key, None)
+        if item is not None and item.time < now - self.pair_window:
+            return None
+        return item
+
+
+def _response_view(ex: Exchange) -> _ResponseView | None:
+    if ex.response is not None:
+        return _ResponseView(ex.response.status, ex.response.headers, None)
+    if ex.proxy_answered_error:
+        return _ResponseView(502, _EMPTY, f"the proxy could not reach the server ({ex.error}) and "
+                                          "answered 502 Bad Gateway itself, without CORS headers")
+    return None
+
+
+def _apply(v: Verdict, outcome: Outcome, view: _ResponseView | None) -> None:
+    """Fill reason, message, fix and cause from an outcome."""
+    v.failures = outcome.failures
+    v.warnings = list(outcome.warnings) + [w for w in v.warnings if w not in outcome.warnings]
+    origin_text = v.origin or "null"
+    if not outcome.blocked:
+        v.message = ("Allowed: the browser lets the page read this response." if v.kind != "preflight"
+                     else "Allowed: the preflight permits the actual request.")
+        return
+    reason = outcome.reason
+    v.reason, v.failed_parameter = reason, outcome.parameter
+    entry = REASONS[reason]
+    v.firefox_reason = entry.firefox or None
+    v.fix = outcome.steps()
+    v.message = (f"Access to {v.initiator} at '{v.url}' from origin '{origin_text}' has been blocked by "
+                 f"CORS policy: {entry.console_text(outcome.parameter, v.initiator)}")
+    if reason in ("MultipleAllowOriginValues", "PreflightMultipleAllowOriginValues") and view is not None:
+        if len(view.headers.get_all("Access-Control-Allow-Origin")) < 2:
+            v.firefox_reason = "CORSAllowOriginNotMatchingOrigin"
+            v.firefox_note = "Firefox names a comma list in one header line a mismatch, not multiple values"
+    if view is not None:
+        v.cause = _real_cause(view, reason)
+        if v.cause:
+            v.message += f" (Underneath: {v.cause}.)"
+
+
+def _real_cause(view: _ResponseView, reason: str) -> str | None:
+    if view.cause:
+        return view.cause
+    if reason not in ("MissingAllowOriginHeader", "PreflightMissingAllowOriginHeader", "PreflightInvalidStatus"):
+        return None
+    status = view.status
+    if status in (405, 501) and reason != "MissingAllowOriginHeader":
+        return f"the server answered {status}: no route handles OPTIONS for this URL"
+    if status >= 500:
+        return f"the server answered {status}, an error page without CORS headers; fix the server error first"
+    if status == 404:
+        return "the server answered 404 Not Found without CORS headers: check the URL and the route"
+    if status in (401, 403) and reason != "MissingAllowOriginHeader":
+        return f"the server answered {status}: an auth layer rejects OPTIONS before the CORS handler runs"
+    return None
+
+
+def _conditional(include: Outcome, v: Verdict) -> dict:
+    entry = REASONS.get(include.reason) if include.reason else None
+    return {
+        "verdict": "blocked" if include.blocked else "allowed",
+        "reason": include.reason,
+        "failed_parameter": include.parameter,
+        "firefox_reason": (entry.firefox or None) if entry else None,
+        "message": (f"With credentials: 'include' the browser would block it: "
+                    f"{entry.console_text(include.parameter, v.initiator)}" if entry else
+                    "With credentials: 'include' the browser would allow it."),
+        "fix": [s.text() for s in include.steps()],
+    }
+
+
+def _safelisted_names(headers: Headers) -> list[str]:
+    return [n for n in headers.names() if n in CHROMIUM_ONLY_SAFELISTED]

@@ -1,0 +1,148 @@
+"""What the engine says about one flow."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from .reasons import REASONS
+
+
+@dataclass(slots=True)
+class FixStep:
+    """One change on the server: a header to set (or remove), or the status to answer with."""
+
+    response: str  # "preflight" | "actual" | "redirect"
+    action: str  # "add" | "set" | "remove" | "status" | "no-redirect"
+    header: str | None
+    value: str | None
+    why: str = ""
+    required: bool = True  # False: recommended (e.g. Vary: Origin), not needed for the browser
+
+    def text(self) -> str:
+        if self.action == "status":
+            return f"answer the {self.response} with status {self.value}"
+        if self.action == "no-redirect":
+            return f"answer the {self.response} itself instead of redirecting"
+        if self.action == "remove":
+            return f"remove {self.header}" + (f" ({self.why})" if self.why else "")
+        return f"{self.action} {self.header}: {self.value}"
+
+
+@dataclass(slots=True)
+class Failure:
+    """A failed check: the reason Chromium would name if it were the first, and how to fix it."""
+
+    reason: str
+    parameter: str
+    steps: list[FixStep] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Outcome:
+    """The result of the checks under one assumption about credentials."""
+
+    failures: list[Failure]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def blocked(self) -> bool:
+        return bool(self.failures)
+
+    @property
+    def reason(self) -> str | None:
+        return self.failures[0].reason if self.failures else None
+
+    @property
+    def parameter(self) -> str | None:
+        return self.failures[0].parameter if self.failures else None
+
+    def steps(self) -> list[FixStep]:
+        seen: set[tuple] = set()
+        out = []
+        for failure in self.failures:
+            for step in failure.steps:
+                key = (step.response, step.action, (step.header or "").lower())
+                if key not in seen:
+                    seen.add(key)
+                    out.append(step)
+        return out
+
+
+KINDS = ("preflight", "actual", "simple", "no-cors", "same-origin", "not-cors")
+
+
+@dataclass(slots=True)
+class Verdict:
+    flow_id: str
+    kind: str
+    verdict: str  # "allowed" | "blocked"
+    method: str
+    url: str
+    origin: str | None
+    time: float
+    reason: str | None = None
+    failed_parameter: str | None = None
+    firefox_reason: str | None = None
+    message: str = ""
+    fix: list[FixStep] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)  # every failed check, Chromium's order
+    credentials: str = "unknown"  # "include" | "omit" | "unknown"
+    credentials_source: str = ""
+    conditional: dict | None = None  # verdict under credentials: 'include' when it differs
+    mode: str = ""
+    mode_source: str = ""
+    paired_flow_id: str | None = None
+    redirected_from: str | None = None
+    preflight_cache: dict | None = None
+    cause: str | None = None  # the real failure behind a CORS error (server error, proxy 502)
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    firefox_note: str | None = None
+    exposed_headers: list[str] | None = None
+    unexposed_headers: list[str] | None = None
+    initiator: str = "fetch"
+
+    @property
+    def blocked(self) -> bool:
+        return self.verdict == "blocked"
+
+    @property
+    def cors_relevant(self) -> bool:
+        return self.kind in ("preflight", "actual", "simple")
+
+    def summary(self) -> str:
+        """One line for flow.comment and logs."""
+        if self.verdict == "blocked":
+            head = f"CORS blocked: {self.reason}"
+            if self.failed_parameter:
+                head += f" ({self.failed_parameter})"
+            steps = [s for s in self.fix if s.required]
+            if steps:
+                head += "; " + ", ".join(s.text() for s in steps[:3])
+                if len(steps) > 3:
+                    head += f", +{len(steps) - 3} more"
+            if self.cause:
+                head += f" [{self.cause}]"
+            return head
+        if self.kind in ("preflight", "actual", "simple"):
+            head = f"CORS allowed ({self.kind})"
+            if self.conditional:
+                head += (
+                    f"; blocked with {self.conditional['reason']} if the page sends credentials"
+                )
+            elif self.warnings:
+                head += f"; warning: {self.warnings[0]}"
+            return head
+        return f"CORS n/a: {self.kind}"
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["fix_text"] = [s.text() for s in self.fix]
+        return d
+
+
+def firefox_reason(reason: str | None, parameter: str | None = None) -> str | None:
+    if reason is None:
+        return None
+    entry = REASONS.get(reason)
+    return entry.firefox or None if entry else None

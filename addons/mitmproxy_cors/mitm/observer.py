@@ -1,0 +1,113 @@
+"""The mitmproxy addon that gives every finished flow the browser's CORS verdict.
+
+Verdicts are made in `response` (after every addon's `responseheaders`, so header rules such as
+`--modify-headers` are reflected) and in `error` (mitmproxy's own 502 for an unreachable server).
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+
+from mitmproxy import ctx, exceptions, hooks, http
+
+from ..engine.tracker import Tracker
+from ..engine.verdict import Verdict
+from .annotate import annotate
+from .report import ReportWriter
+from .snapshot import exchange_of
+
+logger = logging.getLogger("mitmproxy_cors")
+
+LOG_CHOICES = ("blocked", "cors", "off")
+
+
+class CorsObserver:
+    name = "cors"
+
+    def __init__(self) -> None:
+        self.tracker = Tracker()
+        self.report: ReportWriter | None = None
+        self.log_level = "blocked"
+        # Earlier flows we may re-annotate when a later flow completes their story. Weak: the
+        # proxy (or the user, in the console) decides how long flows live, not us.
+        self._flows: weakref.WeakValueDictionary[str, http.HTTPFlow] = weakref.WeakValueDictionary()
+        self.decided = 0
+        self.internal_errors = 0
+
+    def load(self, loader) -> None:
+        loader.add_option(
+            "cors_report", str, "",
+            "Write a JSON Lines report of every CORS verdict to this file ('+path' appends).",
+        )
+        loader.add_option(
+            "cors_log", str, "blocked",
+            "Which verdicts to log: 'blocked', 'cors' (every CORS flow) or 'off'.",
+        )
+
+    def configure(self, updated: set[str]) -> None:
+        if "cors_log" in updated:
+            value = ctx.options.cors_log
+            if value not in LOG_CHOICES:
+                raise exceptions.OptionsError(
+                    f"cors_log must be one of {', '.join(LOG_CHOICES)}, not {value!r}")
+            self.log_level = value
+        if "cors_report" in updated:
+            spec = ctx.options.cors_report
+            new = None
+            if spec:
+                try:
+                    new = ReportWriter(spec)
+                except OSError as e:
+                    raise exceptions.OptionsError(f"cors_report: cannot open {spec!r}: {e.strerror or e}") from e
+            if self.report is not None:
+                self.report.close()
+            self.report = new
+
+    def done(self) -> None:
+        if self.report is not None:
+            self.report.close()
+            self.report = None
+
+    # -- hooks --------------------------------------------------------------------------------
+
+    def response(self, f: http.HTTPFlow) -> None:
+        self._decide(f)
+
+    def error(self, f: http.HTTPFlow) -> None:
+        if f.response is None:
+            self._decide(f)
+
+    # -- work ---------------------------------------------------------------------------------
+
+    def _decide(self, f: http.HTTPFlow) -> Verdict | None:
+        try:
+            decision = self.tracker.observe(exchange_of(f))
+        except Exception:  # the engine must never break a flow; count it and say so once per flow
+            self.internal_errors += 1
+            logger.exception("mitmproxy-cors could not decide flow %s %s", f.request.method, f.request.pretty_url)
+            return None
+        v = decision.verdict
+        self.decided += 1
+        annotate(f, v)
+        self._flows[f.id] = f
+        if self.report is not None:
+            self.report.write(v)
+        self._log(f, v)
+        changed = []
+        for u in decision.updated:
+            other = self._flows.get(u.flow_id)
+            if other is not None:
+                annotate(other, u)
+                changed.append(other)
+            if self.report is not None:
+                self.report.write(u, update=True)
+        if changed:
+            ctx.master.addons.trigger(hooks.UpdateHook(changed))
+        return v
+
+    def _log(self, f: http.HTTPFlow, v: Verdict) -> None:
+        if self.log_level == "off" or not (v.blocked or (self.log_level == "cors" and v.cors_relevant)):
+            return
+        peer = f.client_conn.peername if f.client_conn else None
+        logger.info("%s %s %s", v.method, v.url, v.summary(), extra={"client": peer} if peer else None)

@@ -1,0 +1,44 @@
+"""mitmproxy flow -> engine snapshots. Header bytes are decoded as latin-1 (one char per byte)."""
+
+from __future__ import annotations
+
+from mitmproxy import flow as mflow
+from mitmproxy import http
+
+from ..engine.model import Exchange, Headers, RequestSnapshot, ResponseSnapshot
+
+
+def _headers(h: http.Headers) -> Headers:
+    return Headers([(k.decode("latin-1"), v.decode("latin-1")) for k, v in h.fields])
+
+
+def _client(f: http.HTTPFlow) -> str:
+    peer = f.client_conn.peername if f.client_conn else None
+    return str(peer[0]) if peer else ""
+
+
+def _proxy_answered(error: mflow.Error | None) -> bool:
+    """mitmproxy answers the client itself (502) when the upstream failed; not when the client left."""
+    if error is None:
+        return False
+    msg = error.msg or ""
+    return msg != mflow.Error.KILLED_MESSAGE and "client disconnected" not in msg.lower()
+
+
+def exchange_of(f: http.HTTPFlow) -> Exchange:
+    req = f.request
+    request = RequestSnapshot(
+        method=req.method,
+        url=req.url,
+        headers=_headers(req.headers),
+        timestamp=req.timestamp_start or f.timestamp_created,
+        client=_client(f),
+    )
+    response = None
+    if f.response is not None:
+        resp = f.response
+        response = ResponseSnapshot(resp.status_code, _headers(resp.headers),
+                                    resp.timestamp_start or request.timestamp)
+    error = f.error.msg if f.error else None
+    return Exchange(f.id, request, response, error,
+                    proxy_answered_error=response is None and _proxy_answered(f.error))
