@@ -84,6 +84,9 @@ class Tracker:
         self.cache = PreflightCache(capacity)
         self._pending: OrderedDict[tuple, _PendingPreflight] = OrderedDict()
         self._redirects: OrderedDict[tuple, _Hop] = OrderedDict()
+        # Headers of validated CORS responses (ETag/Last-Modified), for judging a later 304: the
+        # browser's HTTP cache merges the 304 into its copy and CORS-checks the result.
+        self._validated: OrderedDict[tuple, Headers] = OrderedDict()
 
     # -- public -----------------------------------------------------------------------------
 
@@ -100,11 +103,12 @@ class Tracker:
 
     def state_size(self) -> dict[str, int]:
         return {"pending_preflights": len(self._pending), "redirect_hops": len(self._redirects),
-                "preflight_cache": len(self.cache)}
+                "validated_responses": len(self._validated), "preflight_cache": len(self.cache)}
 
     def clear(self) -> None:
         self._pending.clear()
         self._redirects.clear()
+        self._validated.clear()
         self.cache.clear()
 
     # -- kinds ------------------------------------------------------------------------------
@@ -176,6 +180,9 @@ class Tracker:
                 if state != "hit":
                     cache_info["state"] = "unseen"
 
+        revalidation_note = None
+        if view.status == 304 and _is_conditional(req.headers):
+            view, revalidation_note = self._merge_revalidation(req, view)
         location = redirect_location(req.url, view.status, view.headers)
         label = "redirect" if location else "actual"
         omit = Outcome(access_failures(view.headers, origin, False, label))
@@ -187,6 +194,13 @@ class Tracker:
                     outcome.failures.append(bad)
         v = self._verdict(ex, facts, kind, omit, include, creds, creds_source, view)
         v.preflight_cache = cache_info
+        if revalidation_note:
+            v.notes.append(revalidation_note)
+        elif 200 <= view.status < 300 and ("etag" in view.headers or "last-modified" in view.headers):
+            self._validated[(req.client, req.url)] = view.headers
+            self._validated.move_to_end((req.client, req.url))
+            while len(self._validated) > self.capacity:
+                self._validated.popitem(last=False)
         if pending is not None:
             v.paired_flow_id = pending.verdict.flow_id
         elif cache_info and cache_info.get("preflight_flow_id") and cache_info["state"] == "hit":
@@ -287,6 +301,25 @@ class Tracker:
         v.notes = [n for n in v.notes if "never sent" not in n]
         return v
 
+    def _merge_revalidation(self, req, view: _ResponseView) -> tuple[_ResponseView, str]:
+        """A 304 to a revalidation is merged into the browser's cached copy, and that is CORS-checked."""
+        stored = self._validated.get((req.client, req.url))
+        if stored is None:
+            if "access-control-allow-origin" in view.headers:
+                return view, "a 304 revalidation, judged on the CORS headers it carries"
+            # The copy the browser holds passed before (or the page would not revalidate it).
+            # Judge a stand-in copy that passes either way, rather than guess a failure.
+            stand_in = Headers([("Access-Control-Allow-Origin", req.headers.get("Origin") or "null"),
+                                ("Access-Control-Allow-Credentials", "true"), ("Vary", "Origin")])
+            return (_ResponseView(200, stand_in, None),
+                    "a 304 revalidation: the browser judges its cached copy, which the proxy did not see; "
+                    "assumed to carry the same CORS headers as when it was stored")
+        updated = {name for name, _ in view.headers.fields if name.lower() not in _NOT_UPDATED_BY_304}
+        merged = [(n, v) for n, v in stored.fields if n.lower() not in {u.lower() for u in updated}]
+        merged += [(n, v) for n, v in view.headers.fields if n in updated]
+        return (_ResponseView(200, Headers(merged), None),
+                "a 304 revalidation: judged on the cached response it refreshes, as the browser does")
+
     def _reword_for_redirect(self, v: Verdict, first_url: str) -> None:
         if v.blocked and v.message:
             v.message = v.message.replace(f"at '{v.url}'", f"at '{v.url}' (redirected from '{first_url}')", 1)
@@ -303,6 +336,15 @@ class Tracker:
         if item is not None and item.time < now - self.pair_window:
             return None
         return item
+
+
+# Headers a 304 never replaces in the stored response (net::HttpResponseHeaders::Update).
+_NOT_UPDATED_BY_304 = frozenset({"content-length", "content-encoding", "transfer-encoding", "connection",
+                                 "keep-alive", "etag", "content-range"})
+
+
+def _is_conditional(headers: Headers) -> bool:
+    return "if-none-match" in headers or "if-modified-since" in headers
 
 
 def _response_view(ex: Exchange) -> _ResponseView | None:
