@@ -166,7 +166,8 @@ class CdpRequest:
 
     @property
     def is_preflight(self) -> bool:
-        return self.type == "Preflight"
+        # Chromium 156 reports preflights with type "Other" and initiator {type: "preflight", requestId}
+        return self.type == "Preflight" or self.initiator.get("type") == "preflight"
 
     @property
     def cors_error(self) -> str | None:
