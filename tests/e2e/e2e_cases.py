@@ -131,6 +131,30 @@ SCRIPT_JS = """async (u) => new Promise((resolve) => {
   document.head.appendChild(s);
 })"""
 
+IFRAME_JS = """async (u) => new Promise((resolve) => {
+  const f = document.createElement('iframe');
+  f.onload = () => resolve({ok: true, status: null, type: 'document'});
+  f.src = u.m;
+  document.body.appendChild(f);
+})"""
+FORM_POST_JS = """async (u) => new Promise((resolve) => {
+  const name = 'frame' + Math.random().toString(36).slice(2);
+  const f = document.createElement('iframe');
+  f.name = name;
+  document.body.appendChild(f);
+  f.onload = () => resolve({ok: true, status: null, type: 'document'});
+  const form = document.createElement('form');
+  form.method = 'POST';
+  form.action = u.m;
+  form.target = name;
+  const input = document.createElement('input');
+  input.name = 'a';
+  input.value = '1';
+  form.appendChild(input);
+  document.body.appendChild(form);
+  form.submit();
+})"""
+
 
 CASES: list[Case] = [
     # --- simple GET: the ACAO check -------------------------------------------------------------
@@ -436,6 +460,78 @@ CASES: list[Case] = [
     Case("img-use-credentials-ok", A(body="gif", **OK_CRED), js=img("use-credentials"), credentials="include"),
     Case("img-no-crossorigin", A(body="gif"), js=img(None)),
     Case("script-crossorigin-no-acao", A(body="js"), js=SCRIPT_JS, expect="MissingAllowOriginHeader"),
+    # --- more safelist edges ------------------------------------------------------------------------------
+    Case("ct-comma-list", A(acao=ECHO),
+         init={"method": "POST", "body": "x", "headers": [["Content-Type", "text/plain, application/json"]]},
+         expect="HeaderDisallowedByPreflightResponse", fp="content-type"),
+    Case("ct-form-explicit", A(acao=ECHO), preflights=0,
+         init={"method": "POST", "body": "a=1", "headers": [["Content-Type", "application/x-www-form-urlencoded"]]}),
+    Case("ct-multipart-no-boundary", A(acao=ECHO), preflights=0,
+         init={"method": "POST", "body": "x", "headers": [["Content-Type", "multipart/form-data"]]}),
+    Case("accept-language-quote", A(acao=ECHO), init={"headers": [["Accept-Language", 'en"US']]},
+         expect="HeaderDisallowedByPreflightResponse", fp="accept-language"),
+    Case("range-two-ranges", A(acao=ECHO), init={"headers": [["Range", "bytes=0-10,20-30"]]},
+         expect="HeaderDisallowedByPreflightResponse", fp="range"),
+    Case("range-inner-space", A(acao=ECHO), init={"headers": [["Range", "bytes= 0-10"]]},
+         expect="HeaderDisallowedByPreflightResponse", fp="range"),
+    Case("save-data-off", A(acao=ECHO), init={"headers": [["Save-Data", "off"]]},
+         expect="HeaderDisallowedByPreflightResponse", fp="save-data"),
+    Case("width-decimal", A(acao=ECHO), init={"headers": [["Width", "10.5"]]},
+         expect="HeaderDisallowedByPreflightResponse", fp="width"),
+    Case("dpr-decimal", A(acao=ECHO), init={"headers": [["DPR", "1.5"]]}, preflights=0),
+    Case("ect-4g", A(acao=ECHO), init={"headers": [["ECT", "4g"]]}, preflights=0),
+    Case("ect-5g", A(acao=ECHO), init={"headers": [["ECT", "5g"]]},
+         expect="HeaderDisallowedByPreflightResponse", fp="ect"),
+    Case("device-memory", A(acao=ECHO), init={"headers": [["Device-Memory", "8"]]}, preflights=0),
+    Case("user-agent-no-preflight", A(acao=ECHO), init={"headers": [["User-Agent", "x"]]}, preflights=0),
+    Case("xfoo-empty-value", A(acao=ECHO), init={"headers": [["X-Foo", ""]]},
+         expect="HeaderDisallowedByPreflightResponse", fp="x-foo"),
+    Case("x-requested-with", A(acao=ECHO), init={"headers": [["X-Requested-With", "XMLHttpRequest"]]},
+         expect="HeaderDisallowedByPreflightResponse", fp="x-requested-with"),
+    Case("get-lowercase-method", A(acao=ECHO), init={"method": "get"}, preflights=0),
+    Case("put-mixed-case", A(acao=ECHO, p_acam="PUT"), init={"method": "Put"}),
+    Case("xhr-patch-lower", A(acao=ECHO, p_acam="PATCH"), js=xhr("patch"),
+         expect="MethodDisallowedByPreflightResponse", fp="patch"),
+    # --- more response and redirect edges ----------------------------------------------------------------
+    Case("get-302-no-location-acao", A(a_status=302, acao=ECHO)),
+    Case("get-302-no-location-no-acao", A(a_status=302), expect="MissingAllowOriginHeader"),
+    Case("get-acao-lowercase-name", A(h="access-control-allow-origin: {page}")),
+    Case("get-acao-no-space-after-colon", A(h="Access-Control-Allow-Origin:{page}")),
+    Case("redir-308-put-same-api", redirect(A(acao=ECHO, p_acam="PUT"), A(acao=ECHO, p_acam="PUT"), 308),
+         init=PUT, preflights=2),
+    Case("redir-to-refused", redirect(A(acao=ECHO), Url("dead")), expect="MissingAllowOriginHeader"),
+    Case("redir-3xx-star-include", redirect(A(acao="*", acac="true"), A2(acao="null", acac="true")), init=INC,
+         expect="WildcardOriginNotAllowed"),
+    Case("redir-api2-null-include-no-acac", redirect(A(**OK_CRED), A2(acao="null")), init=INC,
+         expect="InvalidAllowCredentials"),
+    Case("redir-307-preflight-api2-no-acao", redirect(A(acao=ECHO, p_acam="PUT"), A2(a_acao=ECHO, p_acam="PUT"), 307),
+         init=PUT, expect="PreflightMissingAllowOriginHeader"),
+    # --- more preflight-cache behaviour -------------------------------------------------------------------
+    Case("cache-maxage-negative", A(acao=ECHO, p_acam="PUT", p_maxage=-1), js=twice(PUT), preflights=2),
+    Case("cache-maxage-non-integer", A(acao=ECHO, p_acam="PUT", p_maxage="10.5"), js=twice(PUT), preflights=1),
+    Case("cache-maxage-over-cap", A(acao=ECHO, p_acam="PUT", p_maxage=86400), js=twice(PUT), preflights=1),
+    Case("cache-omit-then-include-no-acac", A(acao=ECHO, a_acac="true", p_acam="PUT", p_maxage=600),
+         js=twice(PUT, {**PUT, **INC}), credentials="include", preflights=2,
+         expect="PreflightInvalidAllowCredentials"),
+    Case("cache-xfoo-then-put", A(acao=ECHO, p_acam="PUT", p_acah="x-foo", p_maxage=600), js=twice(XFOO, PUT),
+         preflights=1),
+    Case("cache-put-then-put-xbar", A(acao=ECHO, p_acam="PUT", p_acah="x-foo", p_maxage=600),
+         js=twice(PUT, {**PUT, "headers": [["X-Bar", "1"]]}), preflights=2,
+         expect="HeaderDisallowedByPreflightResponse", fp="x-bar"),
+    # --- cross-site credentialed (no cookie on the wire) -------------------------------------------------
+    Case("xhr-xsite-withcred-star", Url("api", {"acao": "*"}, host="localhost"), js=xhr("GET", withCredentials=True),
+         credentials="include", expect="WildcardOriginNotAllowed"),
+    Case("pf-xsite-include-no-acac", Url("api", {"acao": ECHO, "a_acac": "true", "p_acam": "PUT"}, host="localhost"),
+         init={**PUT, **INC}, expect="PreflightInvalidAllowCredentials"),
+    Case("pf-xsite-include-ok", Url("api", {**OK_CRED, "p_acam": "PUT"}, host="localhost"), init={**PUT, **INC}),
+    # --- concurrency and navigations ---------------------------------------------------------------------
+    Case("parallel-two-puts", A(acao=ECHO, p_acam="PUT", p_maxage=600),
+         js=f"async (u) => Promise.all([__fetch(u.m, {json.dumps(PUT)}), __fetch(u.m, {json.dumps(PUT)})])"),
+    Case("parallel-put-and-delete", A(acao=ECHO, p_acam="PUT", p_maxage=600),
+         js=f"async (u) => Promise.all([__fetch(u.m, {json.dumps(PUT)}), __fetch(u.m, {{method: 'DELETE'}})])",
+         expect="MethodDisallowedByPreflightResponse", fp="DELETE"),
+    Case("iframe-navigation", A(), js=IFRAME_JS),
+    Case("form-post-navigation", A(), js=FORM_POST_JS),
     # --- failures inside the renderer: nothing reaches the wire ------------------------------------------
     Case("unseen-mode-same-origin", A(acao=ECHO), init={"mode": "same-origin"}, unseen=True),
     Case("unseen-nocors-redirect-manual", A(), init={"mode": "no-cors", "redirect": "manual"}, unseen=True),
