@@ -19,7 +19,7 @@ from typing import Any, Iterable
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "addons"))
 
-from mitmproxy_cors.demo.browser import ChromiumDriver, Snippet, SnippetResult  # noqa: E402
+from mitmproxy_cors.demo.browser import CHROMIUM, ChromiumDriver, Snippet, SnippetResult  # noqa: E402
 from mitmproxy_cors.demo.servers import DemoServers, Exchange, api_url  # noqa: E402
 
 from e2e_cases import Case, Url  # noqa: E402
@@ -186,7 +186,8 @@ def run_all(cases: Iterable[Case], servers: DemoServers, mitmdump: MitmDump) -> 
     origins = Origins(servers, free_port())
     cases = list(cases)
     results: dict[str, SnippetResult] = {}
-    with ChromiumDriver(f"127.0.0.1:{mitmdump.port}") as driver:
+    executable = os.environ.get("CORS_E2E_CHROMIUM", CHROMIUM)
+    with ChromiumDriver(f"127.0.0.1:{mitmdump.port}", executable=executable) as driver:
         version = driver.version
         for page_host in dict.fromkeys(c.page for c in cases):
             group = [origins.snippet(c) for c in cases if c.page == page_host]
