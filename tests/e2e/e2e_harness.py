@@ -12,7 +12,7 @@ import sys
 import time
 import urllib.parse
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -167,7 +167,6 @@ class E2ERun:
     mitmdump_log: str
     chromium_version: str
     seconds: float
-    notes: list[str] = field(default_factory=list)
 
     def case_exchanges(self, case: Case) -> list[Exchange]:
         return [e for e in self.exchanges if e.path.startswith(case.match)]
