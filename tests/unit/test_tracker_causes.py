@@ -1,0 +1,113 @@
+"""The real cause behind a CORS error: server error pages, 404/405 on OPTIONS, the proxy's own 502.
+
+Reference: cors-rules.md §3.2 (preflight order: origin before status; network failures are not CORS
+errors), §3.3 rows 3, 9, 12, chromium-e2e-notes ("a refused upstream connection becomes mitmproxy's
+own 502 without CORS headers, which Chromium reports as MissingAllowOriginHeader").
+"""
+
+import pytest
+
+from .wire import API, PAGE, Wire, acam, acao, cors_request, preflight_request, request
+
+URL = API + "/api"
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_server_error_page_without_acao_names_the_status(status):
+    v = Wire().fetch("GET", URL, (), [], status=status).verdict
+    assert v.reason == "MissingAllowOriginHeader"
+    assert v.cause and str(status) in v.cause
+    assert str(status) in v.message
+
+
+def test_404_without_acao_names_the_404():
+    v = Wire().fetch("GET", URL, (), [], status=404).verdict
+    assert v.reason == "MissingAllowOriginHeader"
+    assert v.cause and "404" in v.cause
+
+
+def test_error_status_with_acao_is_readable_by_the_page():
+    # The CORS check looks at ACAO/ACAC only: a 500 carrying ACAO is not a CORS failure.
+    v = Wire().fetch("GET", URL, (), [acao(PAGE)], status=500).verdict
+    assert v.verdict == "allowed"
+    assert v.cause is None
+
+
+def test_mismatch_has_no_server_cause():
+    v = Wire().fetch("GET", URL, (), [acao("http://other.test")], status=500).verdict
+    assert v.reason == "AllowOriginMismatch"
+    assert v.cause is None
+
+
+def test_preflight_404_without_acao_is_missing_allow_origin_with_the_404_as_cause():
+    # §8: preflight 404 without ACAO -> PreflightMissingAllowOriginHeader.
+    v = Wire().preflight(URL, "PUT", None, status=404).verdict
+    assert v.reason == "PreflightMissingAllowOriginHeader"
+    assert v.cause and "404" in v.cause
+
+
+def test_preflight_404_with_acao_is_invalid_status_with_the_404_as_cause():
+    # §8: preflight 404 with ACAO -> PreflightInvalidStatus.
+    v = Wire().preflight(URL, "PUT", None, acao(PAGE), acam("PUT"), status=404).verdict
+    assert (v.reason, v.failed_parameter) == ("PreflightInvalidStatus", "")
+    assert v.cause and "404" in v.cause
+    assert v.firefox_reason == "CORSPreflightDidNotSucceed"
+
+
+@pytest.mark.parametrize("status", [405, 501])
+def test_preflight_unrouted_options_names_the_status(status):
+    v = Wire().preflight(URL, "PUT", None, status=status).verdict
+    assert v.reason == "PreflightMissingAllowOriginHeader"
+    assert v.cause and str(status) in v.cause and "OPTIONS" in v.cause
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_preflight_rejected_by_an_auth_layer_names_the_status(status):
+    v = Wire().preflight(URL, "PUT", None, acao(PAGE), acam("PUT"), status=status).verdict
+    assert v.reason == "PreflightInvalidStatus"
+    assert v.cause and str(status) in v.cause
+
+
+def test_preflight_server_error_names_the_status():
+    v = Wire().preflight(URL, "PUT", None, status=500).verdict
+    assert v.reason == "PreflightMissingAllowOriginHeader"
+    assert v.cause and "500" in v.cause
+
+
+# -- the proxy's own 502 (error hook) --------------------------------------------------------------
+
+
+def test_unreachable_server_is_missing_allow_origin_with_the_proxy_502_as_cause():
+    w = Wire()
+    d = w.observe(cors_request("GET", URL), error="[Errno 111] Connect call failed ('10.0.0.9', 8002)",
+                  proxy_answered_error=True)
+    v = d.verdict
+    assert v.verdict == "blocked"
+    assert (v.reason, v.failed_parameter) == ("MissingAllowOriginHeader", "")
+    assert v.cause and "502" in v.cause and "proxy" in v.cause
+    assert "Connect call failed" in v.cause
+
+
+def test_unreachable_server_on_a_preflight_is_preflight_missing_allow_origin():
+    w = Wire()
+    v = w.observe(preflight_request(URL, "PUT"), error="[Errno 111] Connect call failed",
+                  proxy_answered_error=True).verdict
+    assert v.reason == "PreflightMissingAllowOriginHeader"
+    assert v.cause and "502" in v.cause
+
+
+def test_unreachable_server_on_a_navigation_is_not_a_cors_error():
+    w = Wire()
+    v = w.observe(request("GET", URL, ("Accept", "text/html")), error="Connect call failed",
+                  proxy_answered_error=True).verdict
+    assert v.reason is None
+    assert v.verdict == "allowed"
+
+
+def test_request_the_client_abandoned_is_not_called_a_cors_block():
+    # §3.2: network failures surface as net::ERR_* without a corsErrorStatus; a request with no
+    # response at all (client gone, connection killed) has no CORS verdict to report.
+    w = Wire()
+    v = w.observe(cors_request("GET", URL), error="Client disconnected.").verdict
+    assert v.reason is None
+    assert not v.summary().startswith("CORS blocked")

@@ -1,0 +1,180 @@
+"""Redirect chains of CORS requests through the tracker.
+
+Reference: cors-rules.md §1.9, §3.2 (actual request steps 3 and 5; preflight step 1), §3.3 rows 0, 10,
+21, §3.4 (`null` matches a tainted origin), §6 items 5-7, §8 (redirect rows).
+"""
+
+from .wire import API, OTHER, PAGE, Wire, acam, acao, cors_request, preflight_request, request, response
+
+FIRST = API + "/redirect"
+SECOND = OTHER + "/final"
+
+
+def location(url):
+    return ("Location", url)
+
+
+def test_redirect_without_acao_is_blocked_as_missing_allow_origin():
+    # §1.9, §8 `redir_noacao`: each redirect of a CORS-flagged request must pass the CORS check.
+    v = Wire().fetch("GET", FIRST, (), [location(SECOND)], status=302).verdict
+    assert v.verdict == "blocked"
+    assert (v.reason, v.failed_parameter) == ("MissingAllowOriginHeader", "")
+    # §8: the message names the redirecting URL.
+    assert f"at '{FIRST}'" in v.message
+
+
+def test_redirect_with_acao_is_allowed_and_announces_the_null_origin():
+    v = Wire().fetch("GET", FIRST, (), [acao(PAGE), location(SECOND)], status=302).verdict
+    assert v.verdict == "allowed"
+    assert any("Origin: null" in n for n in v.notes)
+
+
+def test_tainted_hop_with_acao_null_passes():
+    # §8 `redir_taint_null`: second hop carries Origin: null and passes with ACAO null.
+    w = Wire()
+    first = w.fetch("GET", FIRST, (), [acao(PAGE), location(SECOND)], status=302, t=0.0)
+    second = w.fetch("GET", SECOND, (), [acao("null")], origin="null", t=0.1).verdict
+    assert second.verdict == "allowed"
+    assert second.origin == "null"
+    assert second.redirected_from == first.verdict.flow_id
+
+
+def test_tainted_hop_with_echoed_null_passes():
+    w = Wire()
+    w.fetch("GET", FIRST, (), [acao(PAGE), location(SECOND)], status=307, t=0.0)
+    assert w.fetch("GET", SECOND, (), [acao("null")], origin="null", t=0.1).verdict.verdict == "allowed"
+
+
+def test_tainted_hop_with_wildcard_passes_without_credentials():
+    w = Wire()
+    w.fetch("GET", FIRST, (), [acao(PAGE), location(SECOND)], status=302, t=0.0)
+    assert w.fetch("GET", SECOND, (), [acao("*")], origin="null", t=0.1).verdict.verdict == "allowed"
+
+
+def test_tainted_hop_with_the_page_origin_is_a_mismatch():
+    w = Wire()
+    w.fetch("GET", FIRST, (), [acao(PAGE), location(SECOND)], status=302, t=0.0)
+    v = w.fetch("GET", SECOND, (), [acao(PAGE)], origin="null", t=0.1).verdict
+    assert (v.reason, v.failed_parameter) == ("AllowOriginMismatch", PAGE)
+    assert "from origin 'null'" in v.message
+
+
+def test_blocked_final_hop_names_the_first_url():
+    # §3.3 console format: "Access to fetch at '<url>' (redirected from '<first url>') from origin ...".
+    w = Wire()
+    w.fetch("GET", FIRST, (), [acao(PAGE), location(SECOND)], status=302, t=0.0)
+    v = w.fetch("GET", SECOND, (), [], origin="null", t=0.1).verdict
+    assert v.reason == "MissingAllowOriginHeader"
+    assert f"at '{SECOND}' (redirected from '{FIRST}') from origin" in v.message
+
+
+def test_redirect_chain_of_three_hops_keeps_the_first_url():
+    w = Wire()
+    third = OTHER + "/third"
+    w.fetch("GET", FIRST, (), [acao(PAGE), location(SECOND)], status=302, t=0.0)
+    w.fetch("GET", SECOND, (), [acao("null"), location(third)], status=302, origin="null", t=0.1)
+    v = w.fetch("GET", third, (), [], origin="null", t=0.2).verdict
+    assert f"(redirected from '{FIRST}')" in v.message
+
+
+def test_redirect_within_the_same_cross_origin_keeps_the_page_origin():
+    w = Wire()
+    first = w.fetch("GET", FIRST, (), [acao(PAGE), location(API + "/moved")], status=301, t=0.0)
+    assert not any("Origin: null" in n for n in first.verdict.notes)
+    v = w.fetch("GET", API + "/moved", (), [acao(PAGE)], t=0.1).verdict
+    assert v.verdict == "allowed"
+    assert v.redirected_from == first.verdict.flow_id
+
+
+def test_redirect_back_to_the_page_origin_is_still_cors_with_origin_null():
+    # §1.1: the CORS flag stays set; WPT "cors to same origin" expects Origin: null.
+    w = Wire()
+    w.fetch("GET", FIRST, (), [acao(PAGE), location(PAGE + "/back")], status=302, t=0.0)
+    v = w.fetch("GET", PAGE + "/back", (), [], origin="null", t=0.1).verdict
+    assert v.verdict == "blocked"
+    assert v.reason == "MissingAllowOriginHeader"
+
+
+def test_redirect_location_with_userinfo_is_blocked():
+    # §8: Location with u:p@ -> RedirectContainsCredentials / "" (message quotes '').
+    v = Wire().fetch("GET", FIRST, (), [acao(PAGE), location("http://u:p@c.test:8003/final")], status=302).verdict
+    assert (v.reason, v.failed_parameter) == ("RedirectContainsCredentials", "")
+    assert v.message.endswith("Redirect location '' contains a username and password, which is disallowed "
+                              "for cross-origin requests.")
+
+
+def test_cors_check_on_the_redirect_comes_before_the_userinfo_check():
+    # §3.2 step 5: CORS check on the redirect -> ... -> userinfo.
+    v = Wire().fetch("GET", FIRST, (), [location("http://u:p@c.test:8003/final")], status=302).verdict
+    assert v.reason == "MissingAllowOriginHeader"
+
+
+def test_same_origin_request_redirected_to_userinfo_location_is_blocked():
+    # §1.9: mode cors and the location is cross-origin to the request origin -> network error.
+    local = "http://localhost:8001"
+    req = request("GET", local + "/r", ("Sec-Fetch-Mode", "cors"), ("Sec-Fetch-Dest", "empty"),
+                  ("Sec-Fetch-Site", "same-origin"))
+    v = Wire().observe(req, response(302, location("http://u:p@localhost:8002/x"))).verdict
+    assert (v.reason, v.failed_parameter) == ("RedirectContainsCredentials", "")
+
+
+def test_same_origin_mode_redirected_to_another_origin_is_disallowed_by_mode():
+    # §3.2 step 3, §3.3 row 0: CORS flag & mode `same-origin` -> DisallowedByMode, raised by the network
+    # service after a redirect. The redirect response is on the wire; the next hop never is.
+    local = "http://localhost:8001"
+    req = request("GET", local + "/r", ("Sec-Fetch-Mode", "same-origin"), ("Sec-Fetch-Dest", "empty"),
+                  ("Sec-Fetch-Site", "same-origin"))
+    v = Wire().observe(req, response(302, location("http://localhost:8002/x"))).verdict
+    assert v.verdict == "blocked"
+    assert (v.reason, v.failed_parameter) == ("DisallowedByMode", "")
+
+
+def test_same_origin_mode_redirect_within_the_origin_is_fine():
+    local = "http://localhost:8001"
+    req = request("GET", local + "/r", ("Sec-Fetch-Mode", "same-origin"), ("Sec-Fetch-Dest", "empty"))
+    v = Wire().observe(req, response(302, location(local + "/x"))).verdict
+    assert v.verdict == "allowed"
+
+
+# -- preflights and redirects (§1.9, §3.2 preflight step 1, §3.7 item 10, §8) ----------------------
+
+
+def test_preflight_redirect_is_disallowed():
+    w = Wire()
+    v = w.preflight(FIRST, "PUT", None, acao(PAGE), acam("PUT"), location(SECOND), status=302).verdict
+    assert v.verdict == "blocked"
+    assert (v.reason, v.failed_parameter) == ("PreflightDisallowedRedirect", "")
+    assert "Response to preflight request doesn't pass access control check: Redirect is not allowed for a " \
+           "preflight request." in v.message
+    assert v.firefox_reason == "CORSExternalRedirectNotAllowed"
+
+
+def test_preflight_redirect_wins_over_a_missing_acao():
+    v = Wire().preflight(FIRST, "PUT", None, location(SECOND), status=301).verdict
+    assert v.reason == "PreflightDisallowedRedirect"
+
+
+def test_preflight_3xx_without_location_is_an_invalid_status():
+    v = Wire().preflight(FIRST, "PUT", None, acao(PAGE), acam("PUT"), status=302).verdict
+    assert v.reason == "PreflightInvalidStatus"
+
+
+def test_actual_request_redirected_after_a_good_preflight_is_preflighted_again_with_origin_null():
+    # §8 `redir_pf_actual`: 307 after good preflight, cross-origin -> new OPTIONS to c.test, Origin: null.
+    w = Wire()
+    w.preflight(FIRST, "PUT", None, acao(PAGE), acam("PUT"), t=0.0)
+    first = w.fetch("PUT", FIRST, (), [acao(PAGE), location(SECOND)], status=307, t=0.1)
+    assert first.verdict.verdict == "allowed"
+    pre2 = w.observe(preflight_request(SECOND, "PUT", origin="null", t=0.2),
+                     response(204, acao("null"), acam("PUT"), t=0.2))
+    assert pre2.verdict.verdict == "allowed"
+    final = w.observe(cors_request("PUT", SECOND, origin="null", t=0.3), response(200, acao("null"), t=0.3))
+    assert final.verdict.verdict == "allowed"
+    assert final.verdict.paired_flow_id == pre2.verdict.flow_id
+    assert final.verdict.redirected_from == first.verdict.flow_id
+
+
+def test_second_preflight_for_a_tainted_hop_needs_acao_null():
+    w = Wire()
+    v = w.observe(preflight_request(SECOND, "PUT", origin="null"), response(204, acao(PAGE), acam("PUT"))).verdict
+    assert (v.reason, v.failed_parameter) == ("PreflightAllowOriginMismatch", PAGE)
