@@ -2,6 +2,12 @@
 
 
 def make_addons() -> list:
+    from .commands import CorsCommands
+    from .ledger import Ledger
     from .observer import CorsObserver
+    from .terminal import CorsTerminal
+    from .view import CorsDisplay
 
-    return [CorsObserver()]
+    # Order matters: the observer decides first; the ledger then reads what it stored.
+    ledger = Ledger()
+    return [CorsObserver(), ledger, CorsDisplay(), CorsCommands(ledger), CorsTerminal(ledger)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import weakref
+from collections.abc import Callable
 
 from mitmproxy import ctx, exceptions, hooks, http
 
@@ -34,6 +35,8 @@ class CorsObserver:
         self._flows: weakref.WeakValueDictionary[str, http.HTTPFlow] = weakref.WeakValueDictionary()
         self.decided = 0
         self.internal_errors = 0
+        # mitmdump: mitm/terminal.py renders the per-flow line itself (rich) instead of the log line.
+        self.line_sink: Callable[[http.HTTPFlow, Verdict], None] | None = None
 
     def load(self, loader) -> None:
         loader.add_option(
@@ -108,6 +111,9 @@ class CorsObserver:
 
     def _log(self, f: http.HTTPFlow, v: Verdict) -> None:
         if self.log_level == "off" or not (v.blocked or (self.log_level == "cors" and v.cors_relevant)):
+            return
+        if self.line_sink is not None:
+            self.line_sink(f, v)
             return
         peer = f.client_conn.peername if f.client_conn else None
         logger.info("%s %s %s", v.method, v.url, v.summary(), extra={"client": peer} if peer else None)

@@ -1,0 +1,146 @@
+"""Commands: `cors.explain`, `cors.report`, `cors.analyze`, `cors.clear`.
+
+Names are lowercase with dots only, so mitmweb's command bar can run them (its route is
+`/commands/[a-z.]+`). They return lists of lines (the console shows one row per line, mitmweb a
+JSON list) or one string, and never an empty list (the console's data viewer cannot show one).
+Flow arguments are resolved by the View addon (console, mitmweb: `@focus`, `@marked`, `@all`,
+filters); mitmdump has no View, so there other addons must pass flows natively
+(`ctx.master.commands.call("cors.explain", [flow])`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from mitmproxy import command, ctx, exceptions, hooks, http
+from mitmproxy import flow as mflow
+
+from ..engine.tracker import Tracker
+from . import explain
+from .annotate import annotate
+from .ledger import Ledger
+from .snapshot import exchange_of
+from .view import find_flow
+
+EXPLAIN_LIMIT = 50
+
+
+def _http_flows(name: str, flows: Sequence[mflow.Flow]) -> tuple[list[http.HTTPFlow], list[str]]:
+    """The HTTP flows among `flows`, and a note about the others; errors when nothing is left."""
+    if not flows:
+        raise exceptions.CommandError(
+            f"{name}: no flows given. Select one (@focus in the console), or pass @marked, @all or a "
+            f"filter such as \"~marker no_entry\".")
+    good = [f for f in flows if isinstance(f, http.HTTPFlow)]
+    others = sorted({f.type for f in flows if not isinstance(f, http.HTTPFlow)})
+    if not good:
+        raise exceptions.CommandError(
+            f"{name}: CORS applies to HTTP flows only; the {len(flows)} flow(s) given are "
+            f"{', '.join(others)}.")
+    notes = []
+    if others:
+        notes.append(f"({len(flows) - len(good)} {', '.join(others)} flow(s) skipped: CORS applies to HTTP only)")
+    return good, notes
+
+
+class CorsCommands:
+    name = "cors-commands"
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+    @command.command("cors.explain")
+    def explain(self, flows: Sequence[mflow.Flow]) -> Sequence[str]:
+        """The whole CORS analysis of each flow: origins, inferred mode and credentials, every
+        check with the value needed and seen, the paired flow, the preflight cache, the fix."""
+        good, notes = _http_flows("cors.explain", flows)
+        out: list[str] = list(notes)
+        for i, f in enumerate(good[:EXPLAIN_LIMIT]):
+            if i or notes:
+                out.append("")
+                out.append("-" * 60)
+            out.append(f"{f.request.method} {f.request.pretty_url}  [flow {f.id[:8]}]")
+            out.extend(explain.plain(explain.story(f, find_flow)))
+        if len(good) > EXPLAIN_LIMIT:
+            out.append("")
+            out.append(f"... {len(good) - EXPLAIN_LIMIT} more flows not shown: narrow the selection "
+                       f"(e.g. \"~marker no_entry\").")
+        return out
+
+    @command.command("cors.report")
+    def report(self) -> Sequence[str]:
+        """Blocked CORS flows of this session, grouped by page origin, target and reason, with counts."""
+        return report_lines(self.ledger)
+
+    @command.command("cors.analyze")
+    def analyze(self, flows: Sequence[mflow.Flow]) -> Sequence[str]:
+        """Run the CORS engine over flows that no addon has seen (e.g. loaded with the console's L),
+        in the order they were sent, and annotate them (marker, comment, metadata)."""
+        good, notes = _http_flows("cors.analyze", flows)
+        done = [f for f in good if f.response is not None or f.error is not None]
+        waiting = len(good) - len(done)
+        tracker = Tracker()
+        by_id = {f.id: f for f in done}
+        changed: dict[str, http.HTTPFlow] = {}
+        for f in sorted(done, key=_sent_at):
+            decision = tracker.observe(exchange_of(f))
+            annotate(f, decision.verdict)
+            changed[f.id] = f
+            for u in decision.updated:
+                other = by_id.get(u.flow_id)
+                if other is not None:
+                    annotate(other, u)
+                    changed[other.id] = other
+        if changed:
+            ctx.master.addons.trigger(hooks.UpdateHook(list(changed.values())))
+        verdicts = [explain.verdict_of(f) for f in done]
+        cors = [v for v in verdicts if explain.is_cors(v)]
+        blocked = [v for v in cors if v["verdict"] == "blocked"]
+        out = [f"cors.analyze: {len(done)} flow(s) analysed in order: {len(cors)} CORS, "
+               f"{len(blocked)} blocked, {len(cors) - len(blocked)} allowed."]
+        out.extend(notes)
+        if waiting:
+            out.append(f"({waiting} flow(s) without a response or error skipped)")
+        for v in blocked[:EXPLAIN_LIMIT]:
+            out.append(f"  {v['method']} {v['url']}: {v.get('summary', '')}")
+        if len(blocked) > EXPLAIN_LIMIT:
+            out.append(f"  ... and {len(blocked) - EXPLAIN_LIMIT} more (filter: ~marker no_entry)")
+        return out
+
+    @command.command("cors.clear")
+    def clear(self) -> str:
+        """Forget pending preflights, the preflight cache and the report counts (flows keep their
+        marker, comment and metadata)."""
+        observer = ctx.master.addons.get("cors")
+        sizes = {}
+        if observer is not None:
+            sizes = observer.tracker.state_size()
+            observer.tracker.clear()
+        n = self.ledger.clear()
+        return (f"cors.clear: forgot {n} verdict(s) of the report, {sizes.get('pending_preflights', 0)} pending "
+                f"preflight(s), {sizes.get('preflight_cache', 0)} cached preflight(s) and "
+                f"{sizes.get('redirect_hops', 0)} redirect hop(s).")
+
+
+def _sent_at(f: http.HTTPFlow) -> float:
+    return f.request.timestamp_start or f.timestamp_created or 0.0
+
+
+def report_lines(ledger: Ledger) -> list[str]:
+    c = ledger.counts()
+    if not c["cors"]:
+        return ["cors.report: no CORS flows seen yet (cross-origin requests with an Origin header)."]
+    head = (f"cors.report: {c['blocked']} blocked of {c['cors']} CORS flow(s)"
+            + (f", {c['conditional']} allowed only without credentials" if c["conditional"] else ""))
+    groups = ledger.groups()
+    if not groups:
+        return [head + ": nothing blocked."]
+    out = [head + f", in {len(groups)} group(s):"]
+    for g in groups:
+        out.append(f"{g.count:>5} x  {g.origin} -> {g.target}  {g.reason}")
+        if g.fix:
+            out.append(f"          fix: {g.fix}")
+        out.append(f"          e.g. {g.example}")
+    if ledger.dropped:
+        out.append(f"(the oldest {ledger.dropped} verdict(s) were dropped to bound memory)")
+    return out

@@ -1,0 +1,453 @@
+"""The whole CORS story of one flow, as styled lines every front end can render.
+
+Input is the verdict the observer stored in `flow.metadata["cors"]` (see `report.py: report_line`)
+plus the flow itself (the headers that were checked) and, through a lookup function, the flows it
+is paired with. Pass or fail of each check comes from the verdict (the engine is the judge); this
+module only lays out what was needed next to what was seen.
+
+A line is `(style, text)`; styles: title-blocked, title-allowed, title-warn, title-na, head, text,
+pass, fail, cond, skip, info, fix, warn, dim. `plain()` drops the styles.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+
+from mitmproxy import flow as mflow
+from mitmproxy import http
+
+from ..engine.origin import origin_of_url
+from ..engine.preflight_check import CHROMIUM_MAX_AGE_CAP, parse_max_age
+from ..engine.reasons import REASONS
+from ..engine.redirect_check import REDIRECT_STATUSES
+from ..engine.safelist import cors_unsafe_request_header_names, is_cors_safelisted_method
+from .annotate import METADATA_KEY
+from .snapshot import _headers
+
+Line = tuple[str, str]
+FindFlow = Callable[[str], "mflow.Flow | None"]
+
+ACAO = "Access-Control-Allow-Origin"
+ACAC = "Access-Control-Allow-Credentials"
+ACAM = "Access-Control-Allow-Methods"
+ACAH = "Access-Control-Allow-Headers"
+ACEH = "Access-Control-Expose-Headers"
+MAX_AGE = "Access-Control-Max-Age"
+
+_ACAO_REASONS = {"WildcardOriginNotAllowed", "MissingAllowOriginHeader", "MultipleAllowOriginValues",
+                 "InvalidAllowOriginValue", "AllowOriginMismatch"}
+_CHECK_OF_REASON: dict[str, str] = {}
+for _r in _ACAO_REASONS:
+    _CHECK_OF_REASON[_r] = _CHECK_OF_REASON["Preflight" + _r] = "acao"
+_CHECK_OF_REASON.update({
+    "InvalidAllowCredentials": "acac", "PreflightInvalidAllowCredentials": "acac",
+    "PreflightInvalidStatus": "status",
+    "PreflightDisallowedRedirect": "redirect", "RedirectContainsCredentials": "redirect",
+    "InvalidAllowMethodsPreflightResponse": "acam", "MethodDisallowedByPreflightResponse": "acam",
+    "InvalidAllowHeadersPreflightResponse": "acah", "HeaderDisallowedByPreflightResponse": "acah",
+})
+MARK = {"pass": "✓", "fail": "✗", "cond": "~", "skip": "-", "info": "·"}
+KIND_TEXT = {
+    "preflight": "CORS preflight (OPTIONS sent by the browser before the actual request)",
+    "actual": "actual request of a preflighted CORS request",
+    "simple": "CORS request without preflight (safelisted method and headers)",
+    "no-cors": "no-cors request (opaque response, never blocked by CORS)",
+    "same-origin": "same-origin request (CORS does not apply)",
+    "not-cors": "not a CORS request",
+}
+
+
+def verdict_of(f: mflow.Flow) -> dict | None:
+    v = f.metadata.get(METADATA_KEY) if isinstance(f, http.HTTPFlow) else None
+    return v if isinstance(v, dict) and "verdict" in v else None
+
+
+def is_cors(v: dict | None) -> bool:
+    """Worth a verdict in the UI: a CORS-checked kind, or blocked with a reason."""
+    return bool(v) and (v.get("kind") in ("preflight", "actual", "simple") or bool(v.get("reason")))
+
+
+def title(v: dict) -> Line:
+    if v["verdict"] == "blocked" and (v.get("reason") or v.get("kind") in ("preflight", "actual", "simple")):
+        text = "CORS BLOCKED"
+        if v.get("reason"):
+            text += f": {v['reason']}"
+            if v.get("failed_parameter"):
+                text += f" (failedParameter '{v['failed_parameter']}')"
+        else:
+            text += " (no response reached the browser)"
+        return ("title-blocked", text)
+    if v.get("kind") in ("preflight", "actual", "simple"):
+        if v.get("conditional"):
+            return ("title-warn", f"CORS allowed, but blocked with {v['conditional']['reason']} if the page "
+                                  "sends credentials")
+        if v.get("warnings"):
+            return ("title-warn", "CORS allowed, with warnings")
+        return ("title-allowed", "CORS allowed")
+    return ("title-na", f"CORS does not apply: {v.get('kind')}")
+
+
+def _q(value: str | None) -> str:
+    return "(absent)" if value is None else f"'{value}'"
+
+
+def _seen(headers: http.Headers | None, name: str) -> str:
+    if headers is None:
+        return "(no response)"
+    lines = headers.get_all(name)
+    if not lines:
+        return "(absent)"
+    if len(lines) == 1:
+        return _q(lines[0])
+    return " + ".join(_q(x) for x in lines) + f"  ({len(lines)} header lines)"
+
+
+def _short(flow_id: str | None) -> str:
+    return (flow_id or "")[:8]
+
+
+def describe_flow(f: mflow.Flow | None, flow_id: str | None) -> str:
+    """`OPTIONS http://x/y -> 204` for a paired flow, or a note that it is gone."""
+    if f is None or not isinstance(f, http.HTTPFlow):
+        return f"flow {_short(flow_id)} (no longer in the flow list)"
+    status = str(f.response.status_code) if f.response else ("error: " + f.error.msg if f.error else "in flight")
+    text = f"{f.request.method} {f.request.pretty_url} -> {status}  [flow {_short(f.id)}]"
+    v = verdict_of(f)
+    if v:
+        text += f"  {v.get('summary', '')}"
+    return text
+
+
+class _Checks:
+    """Needed vs seen for each header the browser looks at, judged by the verdict's failures."""
+
+    def __init__(self, f: http.HTTPFlow, v: dict) -> None:
+        self.f, self.v = f, v
+        self.failed = {_CHECK_OF_REASON.get(x["reason"]) for x in v.get("failures") or []}
+        cond = v.get("conditional") or {}
+        self.cond = _CHECK_OF_REASON.get(cond.get("reason") or "")
+        self.cond_fix = " ".join(cond.get("fix") or [])
+        self.response = "preflight" if v["kind"] == "preflight" else "actual"
+        self.fix_headers = {(s.get("header") or "").lower() for s in v.get("fix") or [] if s.get("required")}
+
+    def state(self, check: str, header: str | None = None) -> str:
+        if check in self.failed or (header and header.lower() in self.fix_headers):
+            return "fail"
+        if check == self.cond or (header and header in self.cond_fix):
+            return "cond"
+        return "pass"
+
+    def lines(self) -> list[Line]:
+        f, v = self.f, self.v
+        resp = f.response
+        headers = resp.headers if resp is not None else None
+        out: list[Line] = []
+
+        def check(state: str, name: str, verdict: str, needed: str | None = None, seen: str | None = None):
+            out.append(({"pass": "pass", "fail": "fail", "cond": "cond", "skip": "skip"}.get(state, "info"),
+                        f"  {MARK.get(state, '·')} {name}: {verdict}"))
+            if needed is not None:
+                out.append(("text", f"      needed: {needed}"))
+            if seen is not None:
+                out.append(("text", f"      seen:   {seen}"))
+
+        origin = v.get("origin") or "null"
+        creds = v.get("credentials") or "unknown"
+        if resp is None:
+            status_text = "no response from the server: mitmproxy answered 502 Bad Gateway itself"
+        else:
+            status_text = f"{resp.status_code} {resp.reason}".strip()
+        out.append(("head", f"Checks on the {self.response} response ({status_text})"))
+
+        location = resp.headers.get("Location") if resp is not None else None
+        redirected = resp is not None and resp.status_code in REDIRECT_STATUSES and location is not None
+        preflight = v["kind"] == "preflight"
+        if preflight and redirected:
+            check("fail" if "redirect" in self.failed else "pass", "redirect",
+                  "a preflight must not be redirected", "a 2xx answer at this URL", f"{resp.status_code} to {location}")
+            out.append(("skip", "  - the other checks: not reached (the browser stops at the redirect)"))
+            return out
+
+        # 1. Access-Control-Allow-Origin (and the wildcard rule)
+        if creds == "include":
+            needed = f"'{origin}' exactly (credentials are included, so '*' is refused)"
+        elif creds == "omit":
+            needed = f"'{origin}' or '*'"
+        else:
+            needed = f"'{origin}' or '*' ('*' fails if the page sends credentials)"
+        st = self.state("acao")
+        acao_value = headers.get(ACAO) if headers is not None else None
+        if st == "pass" and creds == "unknown" and acao_value == "*":
+            st = "cond"
+        words = {"pass": "passes", "fail": "fails", "cond": "passes without credentials only"}[st]
+        check(st, ACAO, words, needed, _seen(headers, ACAO))
+
+        # 2. Access-Control-Allow-Credentials
+        st = self.state("acac", ACAC)
+        if creds == "include":
+            needed = "'true' (exactly, lowercase)"
+        elif creds == "omit":
+            needed = "nothing (the request carries no credentials)"
+            st = "info" if st == "pass" else st
+        else:
+            needed = "'true' only if the page sends credentials"
+            acac_value = headers.get(ACAC) if headers is not None else None
+            if st == "pass" and (acac_value or "").strip() != "true":
+                st = "cond"
+        if st == "fail" and "acac" not in self.failed:
+            words = "must be fixed too (Chromium checks it after Access-Control-Allow-Origin)"
+        else:
+            words = {"pass": "passes", "fail": "fails", "cond": "fails if the page sends credentials",
+                     "info": "not needed"}[st]
+        check(st, ACAC, words, needed, _seen(headers, ACAC))
+
+        # 3. Status
+        if preflight:
+            st = "fail" if "status" in self.failed else "pass"
+            check(st, "status", "passes" if st == "pass" else "fails", "2xx (200-299)",
+                  str(resp.status_code) if resp is not None else "502 (from mitmproxy)")
+        else:
+            code = resp.status_code if resp is not None else 502
+            check("info", "status", f"{code}: any status passes the CORS check; the page sees it"
+                  + (" (an error page: fix the server error too)" if code >= 400 else ""))
+
+        if preflight:
+            self._preflight_lists(check, headers)
+        else:
+            if redirected:
+                st = "fail" if "redirect" in self.failed else "info"
+                check(st, "redirect", f"to {location}" + (
+                    ": refused, the Location carries user:password@" if st == "fail"
+                    else ": the browser follows it and checks the next response on its own"))
+            if v["verdict"] == "allowed" and not redirected:
+                readable = v.get("exposed_headers")
+                hidden = v.get("unexposed_headers")
+                if readable is not None or hidden is not None:
+                    check("info", ACEH, "which response headers the page can read",
+                          None, _seen(headers, ACEH))
+                    out.append(("text", f"      readable by the page: {', '.join(readable or []) or '(none)'}"))
+                    if hidden:
+                        out.append(("text", f"      hidden from the page: {', '.join(hidden)}"))
+        return out
+
+    def _preflight_lists(self, check, headers: http.Headers | None) -> None:
+        req = self.f.request
+        acrm = req.headers.get("Access-Control-Request-Method")
+        acrh_raw = req.headers.get("Access-Control-Request-Headers")
+        acrh = [h.strip().lower() for h in (acrh_raw or "").split(",") if h.strip()]
+
+        st = self.state("acam")
+        if acrm and is_cors_safelisted_method(acrm):
+            needed = f"nothing: {acrm} is a safelisted method"
+        else:
+            needed = f"'{acrm}' listed (case-sensitive); '*' counts only without credentials"
+        check(st, ACAM, {"pass": "passes", "fail": "fails", "cond": "passes without credentials only"}[st],
+              needed, _seen(headers, ACAM))
+
+        st = self.state("acah")
+        if not acrh:
+            needed = "nothing: the page asked for no unsafe headers"
+        else:
+            needed = (f"'{', '.join(acrh)}' listed (any case); '*' counts only without credentials "
+                      "and never covers Authorization")
+        check(st, ACAH, {"pass": "passes", "fail": "fails", "cond": "passes without credentials only"}[st],
+              needed, _seen(headers, ACAH))
+
+        raw = headers.get(MAX_AGE) if headers is not None else None
+        seconds, _note = parse_max_age(raw)
+        if self.v["verdict"] == "blocked":
+            text = "nothing is cached: the preflight failed"
+        elif seconds <= 0:
+            text = "the browser does not cache this preflight"
+        else:
+            text = f"Chromium caches this preflight for {seconds:g} s"
+            if raw is None:
+                text += " (the default without the header)"
+            elif seconds == CHROMIUM_MAX_AGE_CAP:
+                text += " (its cap)"
+        check("info", MAX_AGE, text, None, _seen(headers, MAX_AGE))
+
+
+def _request_lines(f: http.HTTPFlow, v: dict) -> list[Line]:
+    req = f.request
+    out: list[Line] = [("head", "Request")]
+    target = origin_of_url(req.url)
+    origin = v.get("origin")
+    out.append(("text", f"  page origin:  {origin if origin is not None else '(no Origin header)'}"))
+    out.append(("text", f"  target:       {target.serialize() if target else '?'}  ({req.method} {req.pretty_url})"))
+    kind = v.get("kind", "")
+    out.append(("text", f"  kind:         {KIND_TEXT.get(kind, kind)}"))
+    out.append(("text", f"  mode:         {v.get('mode') or '?'}  (why: {v.get('mode_source') or '?'})"))
+    if kind in ("preflight", "actual", "simple"):
+        out.append(("text", f"  credentials:  {v.get('credentials')}  (why: {v.get('credentials_source') or '?'})"))
+    if kind == "preflight":
+        out.append(("text", f"  asks for:     method {req.headers.get('Access-Control-Request-Method')!s}, "
+                            f"headers {req.headers.get('Access-Control-Request-Headers') or '(none)'}"))
+    elif kind in ("actual", "simple"):
+        unsafe = cors_unsafe_request_header_names(_headers(req.headers))
+        why = []
+        if not is_cors_safelisted_method(req.method):
+            why.append(f"method {req.method}")
+        if unsafe:
+            why.append("headers " + ", ".join(unsafe))
+        out.append(("text", "  needs a preflight: " + ("yes, for " + " and ".join(why) if why
+                                                        else "no (safelisted method and headers)")))
+    return out
+
+
+def _pair_lines(f: http.HTTPFlow, v: dict, find: FindFlow) -> list[Line]:
+    kind = v.get("kind")
+    out: list[Line] = []
+    pid = v.get("paired_flow_id")
+    cache = v.get("preflight_cache") or {}
+    if kind == "preflight":
+        out.append(("head", "Paired flow"))
+        if pid:
+            out.append(("text", "  actual request: " + describe_flow(find(pid), pid)))
+        elif v["verdict"] == "blocked" and v.get("reason"):
+            out.append(("text", "  actual request: none, the browser never sends it after a failed preflight"))
+        else:
+            out.append(("text", "  actual request: not seen (yet): the page may not have sent it, or it failed "
+                                "in the browser"))
+    elif kind == "actual":
+        out.append(("head", "Paired flow"))
+        if pid and cache.get("state") == "hit":
+            out.append(("text", f"  preflight (cached {cache.get('age')} s earlier): " + describe_flow(find(pid), pid)))
+        elif pid:
+            out.append(("text", "  preflight: " + describe_flow(find(pid), pid)))
+        else:
+            out.append(("text", "  preflight: none seen by the proxy"))
+    if v.get("redirected_from"):
+        rid = v["redirected_from"]
+        out.append(("text", "  redirected from: " + describe_flow(find(rid), rid)))
+    return out
+
+
+_CACHE_TEXT = {
+    "preflighted": "a preflight was sent for this request just before it",
+    "hit": "no preflight on the wire: the browser reused a cached one",
+    "miss": "the proxy saw no preflight and has no cached one: the browser used a preflight cached before "
+            "the proxy saw it, or the unsafe headers were guessed wrongly from the wire",
+    "expired": "the preflight the proxy saw has expired (Access-Control-Max-Age): the browser should have sent "
+               "a new one, or cached it longer",
+    "insufficient": "the cached preflight does not cover this method or these headers: the browser should "
+                    "have sent a new one",
+}
+
+
+def _cache_lines(v: dict) -> list[Line]:
+    kind = v.get("kind")
+    if kind == "actual":
+        cache = v.get("preflight_cache") or {}
+        state = cache.get("state")
+        lookup = cache.get("lookup")
+        text = _CACHE_TEXT.get(lookup if state == "unseen" else state, state or "unknown")
+        return [("head", "Preflight cache"), ("text", f"  {state}: {text}")]
+    if kind == "simple":
+        return [("head", "Preflight cache"), ("text", "  not used: this request needs no preflight")]
+    return []
+
+
+def _fix_lines(v: dict) -> list[Line]:
+    out: list[Line] = []
+    steps = v.get("fix") or []
+    reason = v.get("reason")
+    if v["verdict"] == "blocked" and (steps or reason):
+        out.append(("head", "Fix (on the server)"))
+        by_response: dict[str, list[dict]] = {}
+        for s in steps:
+            by_response.setdefault(s.get("response") or "", []).append(s)
+        for response, group in by_response.items():
+            label = {"preflight": "the preflight (OPTIONS) response", "actual": "the actual response",
+                     "redirect": "the redirect response"}.get(response, response)
+            out.append(("text", f"  on {label}:"))
+            for s in group:
+                why = s.get("why") or ""
+                if not s.get("required", True):
+                    why = "recommended: " + why
+                out.append(("fix", f"    {s.get('text')}" + (f"   ({why})" if why else "")))
+        entry = REASONS.get(reason) if reason else None
+        if entry is not None:
+            out.append(("text", f"  in short: {entry.fix}"))
+    cond = v.get("conditional")
+    if cond and cond.get("fix"):
+        out.append(("head", "Fix if the page sends credentials"))
+        out.extend(("fix", f"    {t}") for t in cond["fix"])
+    return out
+
+
+def story(f: mflow.Flow, find: FindFlow = lambda _id: None) -> list[Line]:
+    """Every line of the analysis of one flow."""
+    if not isinstance(f, http.HTTPFlow):
+        return [("title-na", f"CORS does not apply to {f.type} flows")]
+    v = verdict_of(f)
+    if v is None:
+        if f.response is None and f.error is None:
+            return [("title-na", "CORS: no verdict yet, the response has not arrived")]
+        return [("title-na", "CORS: not analysed"),
+                ("text", "This flow has no verdict from mitmproxy-cors: it was loaded without addons (the "
+                         "console's L) or before the addon ran."),
+                ("text", "Run the command  cors.analyze @all  to analyse every flow in order (preflights "
+                         "before their actual requests).")]
+    out: list[Line] = [title(v)]
+    if v.get("reason"):
+        out.append(("text", f"  Chromium (DevTools): {v['reason']}"
+                            + (f", failedParameter '{v['failed_parameter']}'" if v.get("failed_parameter") else "")))
+        out.append(("text", f"  Firefox:             {v.get('firefox_reason') or '(no equivalent)'}"))
+    if v.get("message"):
+        out.append(("text", f"  {v['message']}"))
+    if v.get("cause") and v["cause"] not in (v.get("message") or ""):
+        out.append(("warn", f"  underneath: {v['cause']}"))
+    if v.get("conditional"):
+        out.append(("warn", f"  {v['conditional'].get('message')}"))
+    out.append(("text", ""))
+    out.extend(_request_lines(f, v))
+    kind = v.get("kind")
+    if kind in ("preflight", "actual", "simple") and (f.response is not None or v.get("reason")):
+        out.append(("text", ""))
+        out.extend(_Checks(f, v).lines())
+    pairs = _pair_lines(f, v, find)
+    if pairs:
+        out.append(("text", ""))
+        out.extend(pairs)
+    cache = _cache_lines(v)
+    if cache:
+        out.append(("text", ""))
+        out.extend(cache)
+    fix = _fix_lines(v)
+    if fix:
+        out.append(("text", ""))
+        out.extend(fix)
+    extra = [("warn", f"  warning: {w}") for w in v.get("warnings") or []]
+    extra += [("text", f"  note: {n}") for n in v.get("notes") or []]
+    if v.get("firefox_note"):
+        extra.append(("text", f"  Firefox: {v['firefox_note']}"))
+    if extra:
+        out.append(("text", ""))
+        out.append(("head", "Notes"))
+        out.extend(extra)
+    return out
+
+
+def wrap(lines: list[Line], width: int = 100) -> list[Line]:
+    """Long lines folded at `width`, continuation lines indented under their start."""
+    out: list[Line] = []
+    for style, text in lines:
+        if len(text) <= width:
+            out.append((style, text))
+            continue
+        indent = " " * (len(text) - len(text.lstrip(" ")) + 4)
+        for i, part in enumerate(textwrap.wrap(text, width, subsequent_indent=indent,
+                                               break_long_words=True, break_on_hyphens=False)):
+            out.append((style, part))
+    return out
+
+
+def plain(lines: list[Line]) -> list[str]:
+    return [text for _style, text in lines]
+
+
+def text(f: mflow.Flow, find: FindFlow = lambda _id: None, width: int | None = None) -> str:
+    lines = story(f, find)
+    return "\n".join(plain(wrap(lines, width) if width else lines))

@@ -1,0 +1,120 @@
+"""The latest CORS verdict of every flow this session, for `cors.report` and mitmdump's summary.
+
+It reads what the observer stored in `flow.metadata["cors"]` after each `response`/`error` hook
+and on `update` (the observer re-annotates a preflight when its actual request arrives;
+`cors.analyze` annotates loaded flows). Entries are small and bounded.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, OrderedDict
+from dataclasses import dataclass
+
+from mitmproxy import http
+
+from ..engine.origin import origin_of_url
+from .explain import is_cors, verdict_of
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    origin: str
+    target: str
+    reason: str | None
+    kind: str
+    blocked: bool
+    conditional: bool
+    fix: str  # the first required fix step, or the reason's general fix
+    example: str  # "METHOD url"
+
+
+@dataclass(slots=True)
+class Group:
+    origin: str
+    target: str
+    reason: str
+    count: int
+    fix: str
+    example: str
+
+
+def target_of(url: str) -> str:
+    o = origin_of_url(url)
+    return o.serialize() if o is not None else url
+
+
+class Ledger:
+    name = "cors-ledger"
+
+    def __init__(self, capacity: int = 100_000) -> None:
+        self.capacity = capacity
+        self.entries: OrderedDict[str, Entry] = OrderedDict()
+        self.dropped = 0
+
+    # -- hooks: run after the observer (make_addons order) --------------------------------------
+    def response(self, f: http.HTTPFlow) -> None:
+        self.ingest(f)
+
+    def error(self, f: http.HTTPFlow) -> None:
+        self.ingest(f)
+
+    def update(self, flows) -> None:
+        for f in flows:
+            if isinstance(f, http.HTTPFlow):
+                self.ingest(f)
+
+    # -- work -------------------------------------------------------------------------------
+    def ingest(self, f: http.HTTPFlow) -> None:
+        v = verdict_of(f)
+        if not is_cors(v):
+            if v is not None:
+                self.entries.pop(f.id, None)
+            return
+        steps = [s for s in v.get("fix") or [] if s.get("required", True)]
+        fix = steps[0].get("text", "") if steps else ""
+        if len(steps) > 1:
+            fix += f" (+{len(steps) - 1} more)"
+        self.entries[f.id] = Entry(
+            origin=v.get("origin") or "null",
+            target=target_of(v.get("url") or f.request.url),
+            reason=v.get("reason"),
+            kind=v.get("kind") or "",
+            blocked=v.get("verdict") == "blocked",
+            conditional=bool(v.get("conditional")),
+            # A server error or an unreachable server comes first: the CORS headers are missing because of it.
+            fix=v.get("cause") or fix,
+            example=f"{v.get('method')} {v.get('url')}",
+        )
+        self.entries.move_to_end(f.id)
+        while len(self.entries) > self.capacity:
+            self.entries.popitem(last=False)
+            self.dropped += 1
+
+    def clear(self) -> int:
+        n = len(self.entries)
+        self.entries.clear()
+        self.dropped = 0
+        return n
+
+    def counts(self) -> Counter:
+        c: Counter = Counter()
+        for e in self.entries.values():
+            c["cors"] += 1
+            c["blocked" if e.blocked else "allowed"] += 1
+            if e.conditional and not e.blocked:
+                c["conditional"] += 1
+        return c
+
+    def groups(self) -> list[Group]:
+        """Blocked flows grouped by (page origin, target, reason), most frequent first."""
+        out: dict[tuple, Group] = {}
+        for e in self.entries.values():
+            if not e.blocked:
+                continue
+            key = (e.origin, e.target, e.reason or "no response")
+            g = out.get(key)
+            if g is None:
+                out[key] = Group(e.origin, e.target, key[2], 1, e.fix, e.example)
+            else:
+                g.count += 1
+        return sorted(out.values(), key=lambda g: (-g.count, g.origin, g.target, g.reason))

@@ -1,0 +1,182 @@
+"""mitmdump's terminal: one rich line per CORS verdict as it is decided, a summary table at exit.
+
+Only in mitmdump (the master has a Dumper and no View): the console draws its screen with urwid
+and mitmweb's terminal is secondary, so there the observer's plain log line stays (event log).
+
+What is printed follows three options: `cors_log` (which verdicts get a line: blocked / cors /
+off; the observer owns it), `cors_summary` (on / off: the table when the proxy stops) and
+mitmproxy's own `termlog_verbosity` (lines and table are info-level output: `-q` silences them).
+The table is written straight to the terminal because logging is gone by the time `done` runs.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from mitmproxy import ctx, exceptions, http
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from ..engine.verdict import Verdict
+from .ledger import Ledger, target_of
+
+SUMMARY_ON = ("on", "true", "yes", "1")
+SUMMARY_OFF = ("off", "false", "no", "0")
+_INFO_LEVELS = ("info", "alert", "debug")
+
+
+def in_mitmdump() -> bool:
+    addons = ctx.master.addons
+    return addons.get("dumper") is not None and addons.get("view") is None
+
+
+def verdict_line(v: Verdict, client: tuple | None = None, now: float | None = None) -> Text:
+    """`[12:00:00.000][127.0.0.1:5000] BLOCKED GET url from origin  Reason ('param')  fix: ...`"""
+    t = now if now is not None else time.time()
+    stamp = time.strftime("%H:%M:%S", time.localtime(t)) + f".{int((t % 1) * 1000):03d}"
+    line = Text()
+    line.append(f"[{stamp}]", style="dim cyan")
+    if client:
+        line.append(f"[{client[0]}:{client[1]}]", style="dim yellow")
+    line.append(" ")
+    if v.blocked:
+        line.append("CORS BLOCKED", style="bold white on red")
+    elif v.conditional or v.warnings:
+        line.append("CORS allowed*", style="bold black on yellow")
+    elif v.cors_relevant:
+        line.append("CORS allowed", style="bold green")
+    else:
+        line.append("CORS n/a", style="dim")
+    line.append(f" {v.method} {v.url}")
+    if v.origin:
+        line.append(f" from {v.origin}", style="dim")
+    if v.kind == "preflight":
+        line.append(" (preflight)", style="dim")
+    if v.blocked:
+        if v.reason:
+            line.append("  ")
+            line.append(v.reason, style="bold red")
+            if v.failed_parameter:
+                line.append(f" ('{v.failed_parameter}')", style="red")
+        steps = [s.text() for s in v.fix if s.required]
+        if steps:
+            line.append("  fix: ", style="bold")
+            line.append("; ".join(steps[:3]) + (f" (+{len(steps) - 3} more)" if len(steps) > 3 else ""),
+                        style="cyan")
+        if v.cause:
+            line.append(f"  [{v.cause}]", style="yellow")
+    elif v.conditional:
+        line.append(f"  blocked with {v.conditional['reason']} if the page sends credentials", style="yellow")
+        if v.conditional.get("fix"):
+            line.append("  fix: ", style="bold")
+            line.append("; ".join(v.conditional["fix"][:3]), style="cyan")
+    elif v.warnings:
+        line.append(f"  warning: {v.warnings[0]}", style="yellow")
+    return line
+
+
+def summary_table(ledger: Ledger) -> Table | Text:
+    c = ledger.counts()
+    if not c["cors"]:
+        return Text("CORS summary: no cross-origin requests seen.", style="dim")
+    groups = ledger.groups()
+    title = f"CORS summary: {c['blocked']} blocked of {c['cors']} CORS flow(s)"
+    if c["conditional"]:
+        title += f", {c['conditional']} allowed only without credentials"
+    if not groups:
+        return Text(title + ": nothing blocked.", style="green")
+    table = Table(title=title, title_style="bold", show_lines=False, expand=False)
+    table.add_column("count", justify="right", style="bold")
+    table.add_column("page origin", overflow="fold")
+    table.add_column("target", overflow="fold")
+    table.add_column("reason", style="red", overflow="fold")
+    table.add_column("fix", style="cyan", overflow="fold")
+    for g in groups:
+        table.add_row(str(g.count), g.origin, g.target, g.reason, g.fix)
+    return table
+
+
+class CorsTerminal:
+    name = "cors-terminal"
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.summary = True
+        self.active = False  # set in running() when the front end is mitmdump
+        self.console: Console | None = None
+
+    def load(self, loader) -> None:
+        loader.add_option(
+            "cors_summary", str, "on",
+            "mitmdump: print a table of the blocked CORS flows when the proxy stops ('on' or 'off'). "
+            "Per-flow lines follow cors_log.",
+            choices=("on", "off"),
+        )
+
+    def configure(self, updated: set[str]) -> None:
+        if "cors_summary" in updated:
+            value = str(ctx.options.cors_summary).strip().lower()
+            if value in SUMMARY_ON:
+                self.summary = True
+            elif value in SUMMARY_OFF:
+                self.summary = False
+            else:
+                raise exceptions.OptionsError(
+                    f"cors_summary must be 'on' or 'off', not {ctx.options.cors_summary!r}")
+
+    def running(self) -> None:
+        if in_mitmdump():
+            self.activate()
+
+    def activate(self, console: Console | None = None) -> None:
+        """Take over the observer's per-flow line (tests call this directly)."""
+        self.active = True
+        self.console = console
+        observer = ctx.master.addons.get("cors")
+        if observer is not None:
+            observer.line_sink = self.line
+
+    def _console(self) -> Console:
+        # file=None: rich writes to whatever sys.stdout is now (mitmdump's TermLog writes there too).
+        if self.console is not None:
+            return self.console
+        out = Console(highlight=False, soft_wrap=True, emoji=False)
+        if not out.is_terminal:  # piped or redirected: don't squeeze the table into 80 columns
+            out = Console(highlight=False, soft_wrap=True, emoji=False, width=max(out.width, 160))
+        return out
+
+    def _verbose(self) -> bool:
+        if "termlog_verbosity" not in ctx.options:
+            return True
+        return ctx.options.termlog_verbosity in _INFO_LEVELS
+
+    def line(self, f: http.HTTPFlow, v: Verdict) -> None:
+        if not self._verbose():
+            return
+        peer = f.client_conn.peername if f.client_conn else None
+        try:
+            self._console().print(verdict_line(v, peer))
+        except OSError:
+            pass
+
+    def done(self) -> None:
+        if not self.active:
+            return
+        self.active = False
+        observer = ctx.master.addons.get("cors")
+        if observer is not None and getattr(observer, "line_sink", None) == self.line:
+            observer.line_sink = None
+        if not (self.summary and self._verbose()):
+            return
+        try:
+            out = self._console()
+            out.print()
+            out.print(summary_table(self.ledger))
+            sys.stdout.flush()
+        except (OSError, ValueError):  # stdout closed at shutdown
+            pass
+
+
+__all__ = ["CorsTerminal", "summary_table", "target_of", "verdict_line"]

@@ -1,0 +1,147 @@
+"""The `cors` content view (mitmproxy 11 and 12) and what makes verdicts visible in the UIs.
+
+The view shows `explain.story()` for the selected flow, on the request and the response tab
+alike. Its priority is high enough to win "auto" for empty bodies of CORS flows (preflights,
+204s) and low otherwise, so a JSON body still opens as JSON; pick "cors" by hand there (console:
+`m`, mitmweb: the view selector).
+
+mitmproxy 12's console never consults a content view for an empty body ("No content"). There the
+analysis reaches the user through the marker in the flow list, the comment and the metadata in the
+Detail tab, the event log, and the command `cors.explain @focus` (docs/front-ends.md).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from mitmproxy import contentviews, ctx, http
+from mitmproxy import flow as mflow
+
+from . import explain
+
+logger = logging.getLogger(__name__)
+
+VIEW_NAME = "CORS"
+PRIORITY_EMPTY = 0.2  # beats Raw (0.1 on 12) and "No content" (11) for empty bodies
+PRIORITY_BODY = 0.05  # never beats a real body's own view
+WRAP = 100  # columns; mitmweb shows the text in a <pre> that does not wrap
+
+
+def find_flow(flow_id: str) -> mflow.Flow | None:
+    """A flow by id: from the observer's recent flows, else from the View (console, mitmweb)."""
+    try:
+        master = ctx.master
+    except Exception:  # no running master (a bare unit test)
+        return None
+    observer = master.addons.get("cors")
+    known = getattr(observer, "_flows", None)
+    if known is not None:
+        f = known.get(flow_id)
+        if f is not None:
+            return f
+    view = master.addons.get("view")
+    if view is not None:
+        try:
+            return view.get_by_id(flow_id)
+        except Exception:
+            return None
+    return None
+
+
+def _priority(data: bytes, f: mflow.Flow | None) -> float:
+    if not isinstance(f, http.HTTPFlow) or not explain.is_cors(explain.verdict_of(f)):
+        return 0.0
+    return PRIORITY_EMPTY if not data else PRIORITY_BODY
+
+
+def _description(f: mflow.Flow | None) -> str:
+    v = explain.verdict_of(f) if f is not None else None
+    return explain.title(v)[1] if v else "CORS"
+
+
+_STYLE_11 = {  # console palette names of mitmproxy 11
+    "title-blocked": "error", "title-allowed": "code_200", "title-warn": "warn", "title-na": "header",
+    "head": "header", "text": "text", "pass": "code_200", "fail": "error", "cond": "warn", "skip": "text",
+    "info": "text", "fix": "highlight", "warn": "warn", "dim": "text",
+}
+
+if hasattr(contentviews, "Contentview"):  # mitmproxy >= 12
+    NEEDS_REMOVE = False
+
+    class CorsContentview(contentviews.Contentview):
+        name = VIEW_NAME
+        syntax_highlight = "none"
+
+        def prettify(self, data: bytes, metadata: contentviews.Metadata) -> str:
+            f = metadata.flow
+            if f is None:
+                return "CORS: this view explains HTTP flows; no flow was given."
+            return explain.text(f, find_flow, width=WRAP)
+
+        def render_priority(self, data: bytes, metadata: contentviews.Metadata) -> float:
+            if metadata.http_message is None:
+                return -1
+            p = _priority(data, metadata.flow)
+            return p if p > 0 else -1
+
+else:  # mitmproxy 11
+    NEEDS_REMOVE = True
+
+    class CorsContentview(contentviews.View):  # type: ignore[no-redef]
+        name = VIEW_NAME
+
+        def __call__(self, data: bytes, *, content_type=None, flow=None, http_message=None, **unknown):
+            if flow is None:
+                return "CORS", contentviews.format_text("CORS: this view explains HTTP flows; no flow was given.")
+            lines = explain.wrap(explain.story(flow, find_flow), WRAP)
+            # 11's web UI drops empty lines: keep the blank separators with a space.
+            return _description(flow), ([(_STYLE_11.get(style, "text"), text or " ")] for style, text in lines)
+
+        def render_priority(self, data: bytes, *, content_type=None, flow=None, http_message=None,
+                            **unknown) -> float:
+            if http_message is None:
+                return 0
+            return _priority(data, flow)
+
+
+class CorsDisplay:
+    """Registers the content view and adds the comment column to mitmweb's flow list."""
+
+    name = "cors-display"
+
+    def __init__(self) -> None:
+        self.view = CorsContentview()
+        self._added = False
+
+    def load(self, loader) -> None:
+        try:
+            contentviews.add(self.view)
+            self._added = True
+        except ValueError:  # 11: a stale view of a previous load that missed done()
+            old = contentviews.get(VIEW_NAME)
+            if old is not None:
+                contentviews.remove(old)
+            contentviews.add(self.view)
+            self._added = True
+
+    def running(self) -> None:
+        self._web_columns()
+
+    def done(self) -> None:
+        if self._added and NEEDS_REMOVE:
+            try:
+                contentviews.remove(self.view)
+            except ValueError:
+                pass
+        self._added = False
+
+    def _web_columns(self) -> None:
+        """mitmweb: show the comment (our one-line verdict) unless the user chose the columns."""
+        opts = ctx.options
+        if "web_columns" not in opts:
+            return
+        current = list(opts.web_columns)
+        if "comment" in current or current != list(opts.default("web_columns")):
+            return
+        opts.update(web_columns=current + ["comment"])
+        logger.debug("mitmproxy-cors: added the comment column to mitmweb's flow list")

@@ -1,0 +1,101 @@
+"""mitmdump's terminal: the rich line per verdict, the summary table, the options that quiet them."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from conftest import API, PAGE, cors_get, preflight
+from mitmproxy import exceptions
+from rich.console import Console
+
+from mitmproxy_cors.mitm.terminal import summary_table, verdict_line
+
+FINE = {"Access-Control-Allow-Origin": PAGE, "Access-Control-Allow-Credentials": "true", "Vary": "Origin"}
+
+
+def terminal(stack, color: bool = True) -> io.StringIO:
+    buf = io.StringIO()
+    stack.terminal.activate(Console(file=buf, force_terminal=color, color_system="standard" if color else None,
+                                    width=300, highlight=False, soft_wrap=True, emoji=False))
+    return buf
+
+
+async def test_blocked_line_has_colour_reason_and_fix(stack):
+    buf = terminal(stack)
+    stack.feed(cors_get("/x", resp={"Access-Control-Allow-Origin": "http://evil.test"}))
+    out = buf.getvalue()
+    assert out.count("\n") == 1
+    assert "\x1b[1;37;41mCORS BLOCKED\x1b[0m" in out  # bold white on red
+    assert f"GET {API}/x" in out and f"from {PAGE}" in out
+    assert "\x1b[1;31mAllowOriginMismatch\x1b[0m" in out
+    assert f"set Access-Control-Allow-Origin: {PAGE}" in out
+
+
+async def test_plain_text_when_not_a_terminal(stack):
+    buf = terminal(stack, color=False)
+    stack.feed(preflight("/p", "PUT", resp={}))
+    out = buf.getvalue()
+    assert "\x1b[" not in out
+    assert (f"CORS BLOCKED OPTIONS {API}/p from {PAGE} (preflight)  PreflightMissingAllowOriginHeader  "
+            f"fix: add Access-Control-Allow-Origin: {PAGE}; add Access-Control-Allow-Methods: PUT") in out
+
+
+async def test_cors_log_decides_which_lines(stack):
+    buf = terminal(stack, color=False)
+    stack.feed(cors_get("/ok", resp=FINE))
+    assert buf.getvalue() == ""  # default cors_log=blocked
+    stack.tctx.configure(stack.observer, cors_log="cors")
+    stack.feed(cors_get("/ok2", resp=FINE), cors_get("/cond", resp={"Access-Control-Allow-Origin": "*"}))
+    lines = buf.getvalue().splitlines()
+    assert "CORS allowed GET" in lines[0]
+    assert "CORS allowed* GET" in lines[1] and "blocked with WildcardOriginNotAllowed if the page sends credentials" \
+        in lines[1]
+    stack.tctx.configure(stack.observer, cors_log="off")
+    stack.feed(cors_get("/bad", resp={}))
+    assert len(buf.getvalue().splitlines()) == 2
+
+
+async def test_summary_table_at_done(stack):
+    buf = terminal(stack, color=False)
+    stack.feed(cors_get("/a", resp={}), cors_get("/b", resp={}), preflight("/c", "PUT", resp={}),
+               cors_get("/ok", resp=FINE))
+    buf.truncate(0)
+    buf.seek(0)
+    stack.terminal.done()
+    out = buf.getvalue()
+    assert "CORS summary: 3 blocked of 4 CORS flow(s)" in out
+    row = next(line for line in out.splitlines() if "MissingAllowOriginHeader" in line and "Preflight" not in line)
+    assert "│     2 │ http://app.test │ http://api.test:8000 │ MissingAllowOriginHeader" in row
+    assert stack.observer.line_sink is None  # handed back
+
+
+async def test_summary_off_and_nothing_seen(stack):
+    buf = terminal(stack, color=False)
+    stack.tctx.configure(stack.terminal, cors_summary="off")
+    stack.feed(cors_get("/a", resp={}))
+    buf.truncate(0)
+    buf.seek(0)
+    stack.terminal.done()
+    assert buf.getvalue() == ""
+    assert summary_table(stack.ledger.__class__()).plain == "CORS summary: no cross-origin requests seen."
+
+
+async def test_bad_option_values_give_one_clear_error(stack):
+    with pytest.raises(exceptions.OptionsError, match=r"^cors_summary must be 'on' or 'off', not 'maybe'$"):
+        stack.tctx.configure(stack.terminal, cors_summary="maybe")
+    with pytest.raises(exceptions.OptionsError, match=r"^cors_log must be one of blocked, cors, off, not 'loud'$"):
+        stack.tctx.configure(stack.observer, cors_log="loud")
+    assert stack.tctx.options.cors_summary == "on"  # rolled back
+    stack.tctx.configure(stack.terminal, cors_summary="OFF")  # lenient about case and synonyms
+    assert stack.terminal.summary is False
+
+
+async def test_verdict_line_for_a_server_error_names_the_cause(stack):
+    from mitmproxy_cors.engine.tracker import Tracker
+    from mitmproxy_cors.mitm.snapshot import exchange_of
+
+    v = Tracker().observe(exchange_of(cors_get("/err", resp={}, status=500))).verdict
+    line = verdict_line(v).plain
+    assert "MissingAllowOriginHeader" in line
+    assert "[the server answered 500" in line
