@@ -71,7 +71,7 @@ def is_forbidden_request_header(name: str) -> bool:
 
 
 def has_cors_unsafe_request_header_byte(value: str) -> bool:
-    return any(c in _UNSAFE_BYTES for c in value)
+    return not _UNSAFE_BYTES.isdisjoint(value)
 
 
 def is_simple_range(value: str) -> bool:
@@ -101,7 +101,7 @@ def is_cors_safelisted_header(name: str, value: str) -> bool:
     if lower == "accept":
         return not has_cors_unsafe_request_header_byte(value)
     if lower in ("accept-language", "content-language"):
-        return all(c in _LANGUAGE_BYTES for c in value)
+        return _LANGUAGE_BYTES.issuperset(value)
     if lower == "content-type":
         v = value.lower()
         if has_cors_unsafe_request_header_byte(v):

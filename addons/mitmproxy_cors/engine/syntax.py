@@ -13,7 +13,7 @@ _ASCII_WS = " \t\n\v\f\r"
 
 def is_token(value: str) -> bool:
     """`net::HttpUtil::IsToken`: non-empty, only tchar bytes."""
-    return bool(value) and not any(c in _NOT_TOKEN for c in value)
+    return bool(value) and _NOT_TOKEN.isdisjoint(value)
 
 
 def split_list(value: str) -> list[str]:
