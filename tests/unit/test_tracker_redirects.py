@@ -56,7 +56,6 @@ def test_tainted_hop_with_the_page_origin_is_a_mismatch():
     w.fetch("GET", FIRST, (), [acao(PAGE), location(SECOND)], status=302, t=0.0)
     v = w.fetch("GET", SECOND, (), [acao(PAGE)], origin="null", t=0.1).verdict
     assert (v.reason, v.failed_parameter) == ("AllowOriginMismatch", PAGE)
-    assert "from origin 'null'" in v.message
 
 
 def test_blocked_final_hop_names_the_first_url():

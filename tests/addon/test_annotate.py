@@ -1,0 +1,138 @@
+"""What the user sees on a flow: comment, marker, metadata (mitmproxy-api.md §4)."""
+
+from mitmproxy.utils import emoji
+
+from .flows import API, PAGE, cors_get, make_flow, preflight
+
+URL = API + "/api"
+
+
+async def test_blocked_flow_gets_comment_marker_and_metadata(cors):
+    f = cors_get(URL, status=200)
+    meta = await cors.run(f)
+    assert meta["verdict"] == "blocked"
+    assert meta["reason"] == "MissingAllowOriginHeader"
+    assert meta["failed_parameter"] == ""
+    assert f.marked == ":no_entry:"
+    assert f.comment.startswith("CORS blocked: MissingAllowOriginHeader")
+    # The comment says what to change.
+    assert "Access-Control-Allow-Origin" in f.comment
+
+
+async def test_blocked_comment_names_the_failed_parameter(cors):
+    f = cors_get(URL, status=200, resp_headers=[("Access-Control-Allow-Origin", "http://other.test")])
+    await cors.run(f)
+    assert f.comment.startswith("CORS blocked: AllowOriginMismatch (http://other.test)")
+
+
+async def test_allowed_flow_gets_an_allowed_comment_and_no_marker(cors):
+    f = cors_get(URL, status=200, resp_headers=[("Access-Control-Allow-Origin", PAGE),
+                                                ("Access-Control-Allow-Credentials", "true"), ("Vary", "Origin")])
+    meta = await cors.run(f)
+    assert meta["verdict"] == "allowed"
+    assert f.marked == ""
+    assert f.comment.startswith("CORS allowed")
+
+
+async def test_conditionally_blocked_flow_gets_a_warning_marker(cors):
+    # cors-rules.md §2.4: ACAO `*` without credential evidence passes unless credentials are 'include'.
+    f = cors_get(URL, status=200, resp_headers=[("Access-Control-Allow-Origin", "*")])
+    meta = await cors.run(f)
+    assert meta["verdict"] == "allowed"
+    assert meta["conditional"]["reason"] == "WildcardOriginNotAllowed"
+    assert f.marked == ":warning:"
+    assert "WildcardOriginNotAllowed" in f.comment
+
+
+async def test_markers_are_valid_mitmproxy_markers(cors):
+    blocked = cors_get(URL, status=200)
+    warned = cors_get(URL, status=200, resp_headers=[("Access-Control-Allow-Origin", "*")])
+    await cors.run(blocked)
+    await cors.run(warned)
+    for f in (blocked, warned):
+        assert isinstance(f.marked, str)
+        assert f.marked in emoji.emoji
+
+
+async def test_users_own_comment_is_preserved(cors):
+    f = cors_get(URL, status=200)
+    f.comment = "my note: check with the backend team"
+    meta = await cors.run(f)
+    assert f.comment == "my note: check with the backend team"
+    assert meta["reason"] == "MissingAllowOriginHeader"
+    assert f.marked == ":no_entry:"
+
+
+async def test_non_cors_flow_gets_metadata_only(cors):
+    f = make_flow("GET", API + "/page", [("Accept", "text/html"), ("Upgrade-Insecure-Requests", "1")], status=200)
+    meta = await cors.run(f)
+    assert meta["kind"] == "not-cors"
+    assert meta["verdict"] == "allowed"
+    assert f.comment == ""
+    assert f.marked == ""
+
+
+async def test_same_origin_flow_is_not_marked(cors):
+    f = make_flow("POST", PAGE + "/x", [("Origin", PAGE)], status=200)
+    meta = await cors.run(f)
+    assert meta["kind"] == "same-origin"
+    assert f.comment == "" and f.marked == ""
+
+
+async def test_metadata_has_the_report_fields(cors):
+    f = cors_get(URL, status=200)
+    meta = await cors.run(f)
+    for key in ("flow_id", "time", "method", "url", "origin", "kind", "verdict", "reason", "failed_parameter",
+                "firefox_reason", "message", "fix", "paired_flow_id", "credentials", "conditional"):
+        assert key in meta, key
+    assert meta["flow_id"] == f.id
+    assert meta["url"] == URL
+    assert meta["origin"] == PAGE
+    assert meta["firefox_reason"] == "CORSMissingAllowOrigin"
+    assert meta["message"].startswith(f"Access to fetch at '{URL}' from origin '{PAGE}' has been blocked")
+
+
+async def test_preflight_is_reannotated_when_its_actual_request_arrives(cors):
+    pre = preflight(URL, "PUT", status=204, resp_headers=[("Access-Control-Allow-Origin", "*"),
+                                                          ("Access-Control-Allow-Methods", "PUT")],
+                    t=1000.0, client_conn=None)
+    pre_meta = await cors.run(pre)
+    assert pre_meta["conditional"] is not None
+    assert pre.marked == ":warning:"
+    act = make_flow("PUT", URL, [("Origin", PAGE)], status=200, resp_headers=[("Access-Control-Allow-Origin", "*")],
+                    t=1000.1, client_conn=pre.client_conn)
+    act_meta = await cors.run(act)
+    assert act_meta["paired_flow_id"] == pre.id
+    # The preflight's flow now knows its actual request, and that credentials were not included.
+    assert pre.metadata["cors"]["paired_flow_id"] == act.id
+    assert pre.metadata["cors"]["credentials"] == "omit"
+    assert pre.metadata["cors"]["conditional"] is None
+    assert pre.marked == ""  # our warning marker is withdrawn once the doubt is gone
+
+
+async def test_reannotated_preflight_is_refreshed_in_the_ui(cors):
+    # mitmproxy-api.md §1.2: a *different* flow is refreshed by triggering the update hook.
+    seen = []
+
+    class Recorder:
+        def update(self, flows):
+            seen.extend(flows)
+
+    cors.tctx.master.addons.add(Recorder())
+    pre = preflight(URL, "PUT", status=204, resp_headers=[("Access-Control-Allow-Origin", PAGE),
+                                                          ("Access-Control-Allow-Methods", "PUT")], t=1000.0)
+    await cors.run(pre)
+    act = make_flow("PUT", URL, [("Origin", PAGE)], status=200, resp_headers=[("Access-Control-Allow-Origin", PAGE)],
+                    t=1000.1, client_conn=pre.client_conn)
+    await cors.run(act)
+    assert pre in seen
+
+
+async def test_blocked_preflight_comment_and_marker(cors):
+    pre = preflight(URL, "PUT", "x-foo", status=204, resp_headers=[("Access-Control-Allow-Origin", PAGE),
+                                                                   ("Access-Control-Allow-Methods", "PUT")])
+    meta = await cors.run(pre)
+    assert meta["kind"] == "preflight"
+    assert (meta["reason"], meta["failed_parameter"]) == ("HeaderDisallowedByPreflightResponse", "x-foo")
+    assert pre.marked == ":no_entry:"
+    assert "x-foo" in pre.comment

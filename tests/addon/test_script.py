@@ -1,0 +1,110 @@
+"""Loading `cors_addon.py` the way `mitmproxy -s cors_addon.py` does (mitmproxy-api.md §8 `tctx.script`, §9)."""
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from mitmproxy import exceptions
+from mitmproxy.addons import script as mscript
+from mitmproxy.test import taddons
+
+from .flows import API, PAGE, cors_get, make_flow, preflight
+
+SCRIPT = str(Path(__file__).resolve().parents[2] / "cors_addon.py")
+URL = API + "/api"
+
+
+@pytest.fixture
+async def script():
+    with taddons.context() as tctx:
+        mod = tctx.script(SCRIPT)
+        assert mod is not None, "cors_addon.py failed to load (see the log)"
+        try:
+            yield tctx, mod
+        finally:
+            # Unload like mitmproxy does on script removal: runs done() on every addon of the script
+            # (content views are global on mitmproxy 11 and must be removed).
+            tctx.master.addons.remove(mod)
+
+
+def _observer(tctx):
+    return tctx.master.addons.get("cors")
+
+
+async def test_script_registers_the_cors_addon(script):
+    tctx, mod = script
+    names = [getattr(a, "name", type(a).__name__.lower()) for a in mod.addons]
+    assert "cors" in names
+    assert _observer(tctx) is not None
+    assert type(_observer(tctx)).__name__ == "CorsObserver"
+
+
+async def test_script_adds_its_options_with_defaults(script):
+    tctx, _ = script
+    assert tctx.options.cors_report == ""
+    assert tctx.options.cors_log == "blocked"
+
+
+async def test_script_decides_flows_through_all_its_hooks(script):
+    tctx, mod = script
+    f = cors_get(URL, status=200)
+    await tctx.cycle(mod, f)
+    assert f.metadata["cors"]["reason"] == "MissingAllowOriginHeader"
+    assert f.marked == ":no_entry:"
+    assert f.comment.startswith("CORS blocked: MissingAllowOriginHeader")
+
+
+async def test_script_pairs_preflight_and_actual(script):
+    tctx, mod = script
+    pre = preflight(URL, "PUT", status=204, resp_headers=[("Access-Control-Allow-Origin", PAGE),
+                                                          ("Access-Control-Allow-Methods", "PUT")], t=1000.0)
+    act = make_flow("PUT", URL, [("Origin", PAGE)], status=200, resp_headers=[("Access-Control-Allow-Origin", PAGE)],
+                    t=1000.1, client_conn=pre.client_conn)
+    await tctx.cycle(mod, pre)
+    await tctx.cycle(mod, act)
+    assert act.metadata["cors"]["paired_flow_id"] == pre.id
+    assert pre.metadata["cors"]["paired_flow_id"] == act.id
+
+
+# -- the `-s` path: ScriptLoader in the addon chain, so option changes reach the script -------------
+
+
+@pytest.fixture
+async def loaded():
+    loader = mscript.ScriptLoader()
+    with taddons.context(loader) as tctx:
+        tctx.configure(loader, scripts=[SCRIPT])
+        for _ in range(200):  # the script watcher loads it on the running loop
+            if tctx.master.addons.get("cors") is not None:
+                break
+            await asyncio.sleep(0.01)
+        assert tctx.master.addons.get("cors") is not None, "cors_addon.py failed to load (see the log)"
+        try:
+            yield tctx, loader
+        finally:
+            tctx.configure(loader, scripts=[])  # unloads: done() on every addon of the script
+
+
+async def test_loaded_script_rejects_a_bad_cors_log(loaded):
+    tctx, loader = loaded
+    with pytest.raises(exceptions.OptionsError):
+        tctx.configure(loader, cors_log="everything")
+    assert tctx.options.cors_log == "blocked"
+
+
+async def test_loaded_script_rejects_an_unwritable_report(loaded, tmp_path):
+    tctx, loader = loaded
+    with pytest.raises(exceptions.OptionsError, match="cors_report"):
+        tctx.configure(loader, cors_report=str(tmp_path / "missing" / "r.jsonl"))
+
+
+async def test_loaded_script_writes_the_report(loaded, tmp_path):
+    tctx, loader = loaded
+    path = tmp_path / "report.jsonl"
+    tctx.configure(loader, cors_report=str(path))
+    f = cors_get(URL, status=200)
+    await tctx.cycle(loader, f)
+    [line] = [json.loads(s) for s in path.read_text(encoding="utf-8").splitlines()]
+    assert line["flow_id"] == f.id and line["reason"] == "MissingAllowOriginHeader"
+    assert f.marked == ":no_entry:"
