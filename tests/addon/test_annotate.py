@@ -95,7 +95,7 @@ async def test_metadata_has_the_report_fields(cors):
 async def test_preflight_is_reannotated_when_its_actual_request_arrives(cors):
     pre = preflight(URL, "PUT", status=204, resp_headers=[("Access-Control-Allow-Origin", "*"),
                                                           ("Access-Control-Allow-Methods", "PUT")],
-                    t=1000.0, client_conn=None)
+                    t=1000.0)
     pre_meta = await cors.run(pre)
     assert pre_meta["conditional"] is not None
     assert pre.marked == ":warning:"

@@ -150,6 +150,13 @@ def test_unparseable_value_is_invalid(value):
     assert check(H(("Access-Control-Allow-Origin", value))) == ("InvalidAllowOriginValue", value)
 
 
+@pytest.mark.parametrize("value", ["http://[not-an-ipv6]", "http://256.256.256.256"])
+def test_value_whose_host_the_url_parser_rejects_is_invalid(value):
+    # §3.3 row 5: InvalidAllowOriginValue iff GURL cannot parse the value; a bracketed host that is not
+    # an IPv6 address and a dotted-decimal host with an octet over 255 are both parse failures.
+    assert check(H(("Access-Control-Allow-Origin", value))) == ("InvalidAllowOriginValue", value)
+
+
 def test_empty_value_is_invalid_with_empty_parameter():
     # §6 item 11: an empty ACAO fails; GURL("") is invalid -> InvalidAllowOriginValue with value "".
     assert check(H(("Access-Control-Allow-Origin", ""))) == ("InvalidAllowOriginValue", "")
