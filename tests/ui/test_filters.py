@@ -1,0 +1,79 @@
+"""Filter recipes from docs/filtering.md, on the View as the console (f) and mitmweb (Search) use them.
+
+mitmproxy 11 matches regexes case-sensitively, 12 case-insensitively (since 11.1.0); the recipes
+that work the same on both are the ones the docs recommend.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import PAGE, cors_get, make_flow, preflight
+from helpers import V12
+from mitmproxy import flowfilter
+
+FINE = {"Access-Control-Allow-Origin": PAGE, "Access-Control-Allow-Credentials": "true", "Vary": "Origin"}
+
+
+@pytest.fixture
+async def flows(stack):
+    fl = {
+        "blocked": cors_get("/blocked", resp={"Access-Control-Allow-Origin": "http://evil.test"}),
+        "preflight": preflight("/pre", "PUT", resp={}),
+        "warning": cors_get("/warn", resp={"Access-Control-Allow-Origin": "*"}),
+        "allowed": cors_get("/fine", resp=FINE),
+        "same": make_flow("GET", "http://api.test:8000/same", {}, 200, {}, body=b"x"),
+    }
+    stack.feed(*fl.values())
+    return stack, fl
+
+
+def matching(fl, expr: str) -> set[str]:
+    f = flowfilter.parse(expr)
+    return {name for name, flow in fl.items() if f(flow)}
+
+
+# Recipes that behave the same on 11 and 12.
+PORTABLE = {
+    "~marker no_entry": {"blocked", "preflight"},
+    "~marker warning": {"warning"},
+    "~marked": {"blocked", "preflight", "warning"},
+    '~comment "CORS blocked"': {"blocked", "preflight"},
+    '~comment "(?i)cors blocked"': {"blocked", "preflight"},
+    "~comment Preflight": {"preflight"},
+    '~comment "^CORS "': {"blocked", "preflight", "warning", "allowed"},
+    "~meta \"'kind': 'preflight'\"": {"preflight"},
+    "~meta \"'reason': 'AllowOriginMismatch'\"": {"blocked"},
+    "~marker no_entry & ~m OPTIONS": {"preflight"},
+    "!~marker no_entry & ~comment CORS": {"warning", "allowed"},
+}
+
+
+@pytest.mark.parametrize("expr", list(PORTABLE))
+async def test_portable_recipes(flows, expr):
+    _stack, fl = flows
+    assert matching(fl, expr) == PORTABLE[expr]
+
+
+async def test_lowercase_comment_filter_differs_between_11_and_12(flows):
+    """`~comment "cors blocked"`: 12 ignores case, 11 does not: the docs say to write the case
+    of the comment ("CORS blocked") or add (?i)."""
+    _stack, fl = flows
+    expected = {"blocked", "preflight"} if V12 else set()
+    assert matching(fl, '~comment "cors blocked"') == expected
+
+
+async def test_view_filter_lists_only_blocked_flows(flows):
+    """What `f` in the console and the Search box in mitmweb do: set view_filter."""
+    stack, fl = flows
+    stack.tctx.options.view_filter = "~marker no_entry"
+    assert {f.id for f in stack.view} == {fl["blocked"].id, fl["preflight"].id}
+    stack.tctx.options.view_filter = '~comment "CORS blocked" & ~m GET'
+    assert [f.id for f in stack.view] == [fl["blocked"].id]
+    stack.tctx.options.view_filter = ""
+    assert len(stack.view) == 5
+
+
+async def test_commands_take_the_recipes_as_flow_specs(flows):
+    stack, _fl = flows
+    lines = stack.run('cors.explain "~marker no_entry"')
+    assert sum(1 for x in lines if x.startswith("CORS BLOCKED")) == 2
