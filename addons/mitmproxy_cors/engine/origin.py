@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import urlsplit
@@ -55,9 +56,20 @@ class Origin:
 OPAQUE = Origin(opaque=True)
 
 
-@lru_cache(maxsize=4096)
+# "scheme://authority" in printable ASCII, ending where the path, query or fragment starts. For such
+# a prefix urlsplit() finds the same scheme and netloc in the prefix as in the whole URL.
+_ORIGIN_PREFIX = re.compile(r'[A-Za-z][A-Za-z0-9+.\-]*://[!"$-.0->@-~]*(?=[/?#]|\Z)')
+
+
 def origin_of_url(url: str) -> Origin | None:
     """The origin of an absolute URL, or None if it has none we can compare."""
+    # Only the scheme and authority matter: cache on them, since URLs differ in path and query.
+    m = _ORIGIN_PREFIX.match(url)
+    return _origin_of_url(m.group() if m else url)
+
+
+@lru_cache(maxsize=4096)
+def _origin_of_url(url: str) -> Origin | None:
     try:
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
