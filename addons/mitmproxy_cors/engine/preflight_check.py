@@ -29,7 +29,7 @@ MAX_AGE = "Access-Control-Max-Age"
 CHROMIUM_DEFAULT_MAX_AGE = 5
 CHROMIUM_MAX_AGE_CAP = 7200
 FIREFOX_MAX_AGE_CAP = 86400
-_INT64 = re.compile(r"[+-]?\d+")
+_INT64 = re.compile(r"[+-]?[0-9]+")
 
 
 @dataclass(slots=True)
@@ -64,7 +64,7 @@ def parse_max_age(value: str | None) -> tuple[float, str | None]:
     """
     if value is None:
         return CHROMIUM_DEFAULT_MAX_AGE, None
-    if not _INT64.fullmatch(value) or not (-(2**63) <= int(value) < 2**63):
+    if len(value) > 20 or not _INT64.fullmatch(value) or not (-(2**63) <= int(value) < 2**63):
         return CHROMIUM_DEFAULT_MAX_AGE, (
             f"Access-Control-Max-Age '{value}' is not an integer: Chromium caches for 5 s, Firefox not at all"
         )

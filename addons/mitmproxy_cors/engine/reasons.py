@@ -144,7 +144,7 @@ _ALL = [
            "", "", "Local Network Access: a non-secure page asked for a more private address.",
            "Serve the page over HTTPS; the user must grant local network access."),
     Reason("InvalidLocalNetworkAccess", 23, False,
-           "Request had a target IP address space of `{p}` yet the resource is in another address space.",
+           "Request had a target IP address space of `{p}` yet the resource is in address space `unknown`.",
            "", "", "Local Network Access: the targetAddressSpace does not match.", "Fix targetAddressSpace."),
     Reason("LocalNetworkAccessPermissionDenied", 24, False,
            "Permission was denied for this request to access the `{p}` address space.",

@@ -58,6 +58,10 @@ def classify(req: RequestSnapshot) -> RequestFacts:
             f.mode_source += f"; but its Origin '{origin_value}' is not an origin"
         return f
 
+    upgrade = (h.get("Upgrade") or "").lower()
+    if "websocket" in upgrade or sfm == "websocket":
+        return facts("not-cors", "websocket",
+                     "Upgrade: websocket (a WebSocket handshake: the server checks Origin itself; CORS does not apply)")
     if origin_value is not None and origin is None:
         return facts("not-cors", "unknown", f"Origin '{origin_value}' is not a serialized origin")
     if target is None:
@@ -67,8 +71,6 @@ def classify(req: RequestSnapshot) -> RequestFacts:
         source = f"Sec-Fetch-Mode: {sfm}"
         if sfm in ("navigate", "nested-navigate"):
             return facts("not-cors", "navigate", source + " (navigations are not CORS-checked)")
-        if sfm == "websocket":
-            return facts("not-cors", "websocket", source + " (WebSockets check Origin on the server)")
         if origin is None:
             # Chromium omits Origin only on same-origin GET/HEAD and no-cors GET/HEAD.
             if sfm == "no-cors":

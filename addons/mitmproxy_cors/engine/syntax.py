@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 _NOT_TOKEN = frozenset('()<>@,;:\\"/[]?={}') | frozenset(chr(c) for c in range(0x21)) | frozenset(
@@ -74,14 +75,26 @@ def is_valid_url(value: str) -> bool:
     hostport = authority.rsplit("@", 1)[-1]
     if hostport.startswith("["):
         host, _, port = hostport.partition("]")
-        host += "]"
         port = port[1:] if port.startswith(":") else port
-        if len(host) < 3:
+        try:
+            ipaddress.IPv6Address(host[1:])
+        except ValueError:
             return False
     else:
         host, _, port = hostport.partition(":")
         if not host or any(c in _FORBIDDEN_HOST for c in host):
             return False
-    if port and (not port.isdigit() or int(port) > 65535):
+        if _looks_ipv4(host):
+            try:
+                ipaddress.IPv4Address(host.rstrip("."))
+            except ValueError:
+                return False
+    if port and not (len(port) <= 5 and all(c in "0123456789" for c in port) and int(port) <= 65535):
         return False
     return True
+
+
+def _looks_ipv4(host: str) -> bool:
+    """The URL Standard parses a host whose last label is a number as IPv4 (simplified: decimal)."""
+    last = host.rstrip(".").rsplit(".", 1)[-1]
+    return bool(last) and all(c in "0123456789" for c in last)

@@ -248,10 +248,18 @@ class Tracker:
         }.get(kind, "Not governed by CORS: " + facts.mode_source + ".")
         req = ex.request
         location = redirect_location(req.url, view.status, view.headers)
-        if location and kind == "same-origin" and facts.mode == "cors":
+        if location and kind == "same-origin" and facts.mode in ("cors", "same-origin"):
             target = origin_of_url(location)
             if target is not None and facts.target is not None and not target.same_origin(facts.target):
-                bad = userinfo_failure(location)
+                # The next hop is cross-origin: Chromium sets the CORS flag and checks again.
+                bad = None
+                if facts.mode == "same-origin":
+                    bad = Failure("DisallowedByMode", "", [FixStep(
+                        "redirect", "set", "Location", req.url,
+                        "a request with mode 'same-origin' cannot follow a redirect to another origin; "
+                        "or make the page use mode 'cors'")])
+                else:
+                    bad = userinfo_failure(location)
                 if bad:
                     outcome = Outcome([bad])
                     return self._verdict(ex, facts, kind, outcome, outcome, "unknown", "", view)
@@ -261,7 +269,7 @@ class Tracker:
 
     def _no_response(self, ex: Exchange, facts: RequestFacts) -> Verdict:
         kind = {"cors": "simple"}.get(facts.kind, facts.kind)
-        return Verdict(ex.id, kind, "blocked", ex.request.method, ex.request.url,
+        return Verdict(ex.id, kind, "allowed", ex.request.method, ex.request.url,
                        ex.request.headers.get("Origin"), ex.request.timestamp,
                        mode=facts.mode, mode_source=facts.mode_source, initiator=facts.initiator,
                        cause=f"no response reached the browser: {ex.error}",

@@ -124,6 +124,8 @@ class Verdict:
             if self.cause:
                 head += f" [{self.cause}]"
             return head
+        if self.cause and self.reason is None and not self.message.startswith("Allowed"):
+            return f"CORS n/a: {self.cause}"
         if self.kind in ("preflight", "actual", "simple"):
             head = f"CORS allowed ({self.kind})"
             if self.conditional:
