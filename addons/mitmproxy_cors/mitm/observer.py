@@ -78,7 +78,9 @@ class CorsObserver:
         self._decide(f)
 
     def error(self, f: http.HTTPFlow) -> None:
-        if f.response is None:
+        # Also when the response was cut off mid-body: then `response` never fires, but the
+        # browser already had the headers (or mitmproxy's 502), so the flow still needs a verdict.
+        if f.id not in self._flows:
             self._decide(f)
 
     # -- work ---------------------------------------------------------------------------------

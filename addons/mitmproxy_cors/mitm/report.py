@@ -65,8 +65,14 @@ class ReportWriter:
     def write(self, v: Verdict, update: bool = False) -> None:
         if self._file is None:
             return
+        line = report_line(v, update)
         try:
-            self._file.write(json.dumps(report_line(v, update), ensure_ascii=False) + "\n")
+            try:
+                text = json.dumps(line, ensure_ascii=False) + "\n"
+                text.encode("utf-8")
+            except UnicodeEncodeError:  # lone surrogates from undecodable bytes: escape them
+                text = json.dumps(line) + "\n"
+            self._file.write(text)
             self._file.flush()
         except (OSError, ValueError) as e:  # disk full, closed file: keep proxying, say it once
             logger.error("cors_report: cannot write to %s (%s); the report is stopped", self.path, e)

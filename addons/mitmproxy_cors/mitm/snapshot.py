@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from mitmproxy import flow as mflow
 from mitmproxy import http
 
@@ -25,11 +27,25 @@ def _proxy_answered(error: mflow.Error | None) -> bool:
     return msg != mflow.Error.KILLED_MESSAGE and "client disconnected" not in msg.lower()
 
 
+def _url(req: http.Request) -> str:
+    """The URL as a browser would have sent it: bytes that are not UTF-8 percent-encoded.
+
+    mitmproxy decodes a raw non-UTF-8 path with surrogate escapes, which neither JSON files nor
+    saved flows can hold.
+    """
+    url = req.url
+    try:
+        url.encode("utf-8")
+        return url
+    except UnicodeEncodeError:
+        return quote(url.encode("utf-8", "surrogateescape"), safe="!#$%&'()*+,-./:;=?@[]~_")
+
+
 def exchange_of(f: http.HTTPFlow) -> Exchange:
     req = f.request
     request = RequestSnapshot(
         method=req.method,
-        url=req.url,
+        url=_url(req),
         headers=_headers(req.headers),
         timestamp=req.timestamp_start or f.timestamp_created,
         client=_client(f),
