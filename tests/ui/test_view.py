@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 from conftest import API, PAGE, cors_get, make_flow, preflight
 from helpers import V12, auto_picks_cors, render, styled_lines
@@ -156,6 +158,6 @@ async def test_done_unregisters_on_11_and_reload_works(stack):
     stack.display.done()
     if not V12:
         assert contentviews.get("cors") is None
-    stack.display.load(None)  # a hot reload loads again; no "Duplicate view" error
+    stack.display.load(SimpleNamespace(add_option=lambda *a, **k: None))  # a hot reload: no "Duplicate view"
     if not V12:
         assert contentviews.get("cors") is stack.display.view

@@ -20,7 +20,7 @@ from . import explain
 from .annotate import annotate
 from .ledger import Ledger
 from .snapshot import exchange_of
-from .view import find_flow
+from .view import WRAP, find_flow
 
 EXPLAIN_LIMIT = 50
 
@@ -60,7 +60,7 @@ class CorsCommands:
                 out.append("")
                 out.append("-" * 60)
             out.append(f"{f.request.method} {f.request.pretty_url}  [flow {f.id[:8]}]")
-            out.extend(explain.plain(explain.story(f, find_flow)))
+            out.extend(explain.plain(explain.wrap(explain.story(f, find_flow), WRAP)))
         if len(good) > EXPLAIN_LIMIT:
             out.append("")
             out.append(f"... {len(good) - EXPLAIN_LIMIT} more flows not shown: narrow the selection "

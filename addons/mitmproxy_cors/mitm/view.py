@@ -13,8 +13,9 @@ Detail tab, the event log, and the command `cors.explain @focus` (docs/front-end
 from __future__ import annotations
 
 import logging
+import re
 
-from mitmproxy import contentviews, ctx, http
+from mitmproxy import contentviews, ctx, exceptions, http
 from mitmproxy import flow as mflow
 
 from . import explain
@@ -104,16 +105,28 @@ else:  # mitmproxy 11
             return _priority(data, flow)
 
 
+KEY_CONTEXTS = ["flowlist", "flowview"]
+KEY_COMMAND = "cors.explain @focus"
+_KEY = re.compile(r"[!-~]|(ctrl|meta|shift) \S+|f\d{1,2}")
+
+
 class CorsDisplay:
-    """Registers the content view and adds the comment column to mitmweb's flow list."""
+    """Registers the content view, adds the comment column to mitmweb's flow list and binds a
+    console key to `cors.explain @focus` (12's console shows no view for empty bodies)."""
 
     name = "cors-display"
 
     def __init__(self) -> None:
         self.view = CorsContentview()
         self._added = False
+        self._bound: str | None = None
 
     def load(self, loader) -> None:
+        loader.add_option(
+            "cors_console_key", str, "c",
+            "Console: the key (in the flow list and flow view) that runs 'cors.explain @focus'; "
+            "empty for none. A binding of your own in keys.yaml wins.",
+        )
         try:
             contentviews.add(self.view)
             self._added = True
@@ -124,8 +137,41 @@ class CorsDisplay:
             contentviews.add(self.view)
             self._added = True
 
+    def configure(self, updated: set[str]) -> None:
+        if "cors_console_key" in updated:
+            key = ctx.options.cors_console_key
+            if key and not _KEY.fullmatch(key):
+                raise exceptions.OptionsError(
+                    f"cors_console_key must be one key such as 'c', 'ctrl x' or 'f5' (or empty), not {key!r}")
+            if self._bound is not None:  # changed at runtime: move the binding
+                self._bind_key()
+
     def running(self) -> None:
         self._web_columns()
+        self._bind_key()
+
+    def _bind_key(self) -> None:
+        keymap = getattr(ctx.master, "keymap", None)  # only the console has one
+        if keymap is None:
+            return
+        if self._bound:
+            for c in KEY_CONTEXTS:
+                b = keymap.get(c, self._bound)
+                if b is not None and b.command.strip() == KEY_COMMAND:
+                    keymap.remove(self._bound, [c])
+            self._bound = None
+        key = ctx.options.cors_console_key
+        if not key:
+            self._bound = ""
+            return
+        taken = [c for c in KEY_CONTEXTS if keymap.get(c, key) is not None or keymap.get("global", key) is not None]
+        if taken:
+            logger.warning("cors_console_key: '%s' is already bound in %s; not binding cors.explain",
+                           key, ", ".join(taken))
+            self._bound = ""
+            return
+        keymap.add(key, KEY_COMMAND, KEY_CONTEXTS, "Explain the CORS verdict of this flow")
+        self._bound = key
 
     def done(self) -> None:
         if self._added and NEEDS_REMOVE:
