@@ -417,6 +417,14 @@ CASES: list[Case] = [
     Case("same-origin-put-xfoo", P(), init={**PUT, **XFOO}, preflights=0),
     Case("same-origin-mode-same-origin", P(), init={"mode": "same-origin"}),
     Case("same-origin-404", P(a_status=404)),
+    # mode 'same-origin' may follow a redirect only while it stays same-origin: Chromium aborts the
+    # fetch (net::ERR_ABORTED, no CorsError) and never sends the second hop.
+    Case("same-origin-mode-redirect-to-api", redirect(P(), A(acao=ECHO)), init={"mode": "same-origin"},
+         expect="net-error", fp="net::ERR_ABORTED"),
+    Case("same-origin-mode-redirect-to-page", redirect(P(), P()), init={"mode": "same-origin"}),
+    # A same-origin cors request redirected cross-origin to a URL with credentials.
+    Case("redir-from-page-to-api-userinfo", redirect(P(), Url("api", {"acao": ECHO}, userinfo="u:p")),
+         expect="RedirectContainsCredentials"),
     # --- preflight cache ------------------------------------------------------------------------------
     Case("cache-two-puts", A(acao=ECHO, p_acam="PUT", p_maxage=600), js=twice(PUT), preflights=1),
     Case("cache-put-then-xfoo-get", A(acao=ECHO, p_acam="PUT", p_acah="x-foo", p_maxage=600),

@@ -224,7 +224,8 @@ def addon_verdict(lines: list[dict[str, Any]], credentials: str) -> Verdict:
         if credentials == "include" and line.get("credentials") == "unknown" and conditional:
             verdict = (conditional.get("verdict"), conditional.get("reason"), conditional.get("failed_parameter"))
         if verdict[0] == "blocked":
-            return (verdict[1], verdict[2])
+            # blocked without a CorsError: the addon says the request failed for another reason
+            return (verdict[1], verdict[2]) if verdict[1] is not None else ("net-error", None)
     return ALLOWED
 
 

@@ -252,14 +252,16 @@ class Tracker:
             target = origin_of_url(location)
             if target is not None and facts.target is not None and not target.same_origin(facts.target):
                 # The next hop is cross-origin: Chromium sets the CORS flag and checks again.
-                bad = None
                 if facts.mode == "same-origin":
-                    bad = Failure("DisallowedByMode", "", [FixStep(
-                        "redirect", "set", "Location", req.url,
-                        "a request with mode 'same-origin' cannot follow a redirect to another origin; "
-                        "or make the page use mode 'cors'")])
-                else:
-                    bad = userinfo_failure(location)
+                    # Blink aborts it (net::ERR_ABORTED, no CorsError; seen in Chromium 156), and the
+                    # next hop is never sent.
+                    v.verdict = "blocked"
+                    v.cause = ("the browser aborts the fetch: mode 'same-origin' cannot follow a redirect "
+                               "to another origin (net::ERR_ABORTED, not a CORS error)")
+                    v.message = ("Not a CORS error: " + v.cause + ". Use mode 'cors', or redirect within "
+                                 "the page's origin.")
+                    return v
+                bad = userinfo_failure(location)
                 if bad:
                     outcome = Outcome([bad])
                     return self._verdict(ex, facts, kind, outcome, outcome, "unknown", "", view)
@@ -269,7 +271,7 @@ class Tracker:
 
     def _no_response(self, ex: Exchange, facts: RequestFacts) -> Verdict:
         kind = {"cors": "simple"}.get(facts.kind, facts.kind)
-        return Verdict(ex.id, kind, "allowed", ex.request.method, ex.request.url,
+        return Verdict(ex.id, kind, "blocked", ex.request.method, ex.request.url,
                        ex.request.headers.get("Origin"), ex.request.timestamp,
                        mode=facts.mode, mode_source=facts.mode_source, initiator=facts.initiator,
                        cause=f"no response reached the browser: {ex.error}",

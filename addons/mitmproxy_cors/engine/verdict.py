@@ -104,7 +104,9 @@ class Verdict:
 
     @property
     def blocked(self) -> bool:
-        return self.verdict == "blocked"
+        """Blocked by CORS. A page can also fail to read a response for other reasons (no response,
+        a renderer abort): then `verdict` is "blocked" with no `reason`, and `cause` says why."""
+        return self.verdict == "blocked" and self.reason is not None
 
     @property
     def cors_relevant(self) -> bool:
@@ -112,6 +114,8 @@ class Verdict:
 
     def summary(self) -> str:
         """One line for flow.comment and logs."""
+        if self.verdict == "blocked" and self.reason is None:
+            return f"CORS n/a: {self.cause or 'the request failed'}"
         if self.verdict == "blocked":
             head = f"CORS blocked: {self.reason}"
             if self.failed_parameter:
@@ -124,8 +128,6 @@ class Verdict:
             if self.cause:
                 head += f" [{self.cause}]"
             return head
-        if self.cause and self.reason is None and not self.message.startswith("Allowed"):
-            return f"CORS n/a: {self.cause}"
         if self.kind in ("preflight", "actual", "simple"):
             head = f"CORS allowed ({self.kind})"
             if self.conditional:
