@@ -1,0 +1,267 @@
+"""The smallest change to one response that makes the browser allow its request (`cors_fix`).
+
+Computed from the request and the server's response alone (no pairing state), with the engine's
+pure checks (`classify`, `credentials_evidence`, `access_failures`, `check_preflight`):
+
+* A CORS preflight that fails is **answered by the proxy**: 204 with exactly the headers the
+  request needs: Access-Control-Allow-Origin (the request's Origin), -Allow-Credentials: true,
+  -Allow-Methods (the requested method, unless it is safelisted), -Allow-Headers (the requested
+  headers), -Allow-Private-Network when asked, and Vary: Origin.
+* An actual CORS response that fails gets Access-Control-Allow-Origin and -Allow-Credentials set
+  (one line each), Vary: Origin added, and a broken Access-Control-Expose-Headers corrected
+  (``*`` is a literal name under credentials; an invalid item exposes nothing).
+
+Credentials: a preflight never carries them and an actual request without a Cookie may still be
+``credentials: 'include'`` (a cross-site cookie the browser withheld). So the fix is always one
+that holds under ``include``, and that is also valid for ``omit``: the Origin is echoed, never
+``*``; methods and headers are listed, never ``*``; Access-Control-Allow-Credentials is exactly
+``true``. It can therefore never produce what browsers reject.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from .access_check import access_failures
+from .cors_policy import (ACAC, ACAH, ACAM, ACAO, ACAPN, ACEH, ACRPN, add_vary, get_all,
+                          set_header)
+from .exposure import NEVER_EXPOSED, SAFELISTED_RESPONSE_HEADERS
+from .model import Headers, RequestSnapshot
+from .origin import origin_of_url
+from .preflight_check import check_preflight
+from .redirect_check import has_userinfo, redirect_location
+from .request_mode import classify, credentials_evidence
+from .safelist import is_cors_safelisted_method, needs_preflight
+from .syntax import is_token, split_list
+from .verdict import Outcome
+
+# Not worth exposing when '*' has to be replaced by a list.
+_NOT_EXPOSED_BY_WILDCARD = frozenset({
+    "date", "server", "connection", "keep-alive", "transfer-encoding", "vary", "content-encoding",
+    "access-control-allow-origin", "access-control-allow-credentials", "access-control-expose-headers",
+    "access-control-allow-methods", "access-control-allow-headers", "access-control-max-age",
+    "access-control-allow-private-network",
+}) | NEVER_EXPOSED | SAFELISTED_RESPONSE_HEADERS
+
+
+@dataclass
+class ServerVerdict:
+    """The browser's verdict on the server's own response, as far as the wire tells."""
+
+    verdict: str  # "allowed" | "blocked"
+    reason: str | None = None
+    parameter: str | None = None
+    only_with_credentials: bool = False  # allowed as sent, blocked if the page includes credentials
+
+    def text(self) -> str:
+        if self.verdict == "allowed":
+            return "allowed"
+        head = "blocked if credentials are included" if self.only_with_credentials else "blocked"
+        return f"{head}, {self.reason}" + (f" ({self.parameter})" if self.parameter else "")
+
+
+@dataclass
+class Requirement:
+    """What one flow needs from the server's CORS configuration."""
+
+    kind: str  # "preflight" | "actual"
+    url: str
+    origin: str
+    method: str  # the method the actual request uses (a preflight's Access-Control-Request-Method)
+    headers: list[str] = field(default_factory=list)  # request header names to allow (lowercase)
+    credentials: bool | None = None  # True: needed; None: not visible on the wire
+    expose: list[str] = field(default_factory=list)
+    private_network: bool = False
+    preflighted: bool = False
+    notes: list[str] = field(default_factory=list)
+    problem: str | None = None  # set when no server CORS configuration can make it pass
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Requirement:
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+
+@dataclass
+class Plan:
+    kind: str  # "preflight" | "actual" | "none" (not a CORS exchange)
+    action: str = "none"  # "none" | "answer" | "patch" | "unfixable"
+    server: ServerVerdict | None = None
+    status: int | None = None  # the new status when answering
+    headers: list[tuple[str, str]] | None = None  # the new header fields (answer or patch)
+    why: str = ""  # unfixable: the reason; otherwise a short description
+    requirement: Requirement | None = None
+
+    @property
+    def changes_response(self) -> bool:
+        return self.action in ("answer", "patch")
+
+
+def plan(req: RequestSnapshot, status: int, headers: Headers) -> Plan:
+    facts = classify(req)
+    if facts.kind == "preflight":
+        return _plan_preflight(req, facts, status, headers)
+    if facts.kind == "cors":
+        return _plan_actual(req, facts, status, headers)
+    if facts.kind in ("same-origin", "not-cors") and facts.mode in ("cors", "same-origin"):
+        return _plan_same_origin_hop(req, facts, status, headers)
+    return Plan("none")
+
+
+def server_verdict(omit: Outcome, include: Outcome, creds: str) -> ServerVerdict:
+    if creds == "include":
+        o = include
+        return ServerVerdict("blocked", o.reason, o.parameter) if o.blocked else ServerVerdict("allowed")
+    if omit.blocked:
+        return ServerVerdict("blocked", omit.reason, omit.parameter)
+    if include.blocked:
+        return ServerVerdict("blocked", include.reason, include.parameter, only_with_credentials=True)
+    return ServerVerdict("allowed")
+
+
+# -- preflights ------------------------------------------------------------------------------------
+
+def _plan_preflight(req: RequestSnapshot, facts, status: int, headers: Headers) -> Plan:
+    origin = facts.origin.serialize()
+    method = facts.acrm or ""
+    asked = list(facts.acrh or [])
+    redirected = redirect_location(req.url, status, headers) is not None
+    common = dict(status=status, headers=headers, origin=origin, method=method, unsafe_headers=asked,
+                  redirected=redirected)
+    omit, _ = check_preflight(include=False, **common)
+    include, _ = check_preflight(include=True, **common)
+    server = server_verdict(omit, include, "unknown")
+    private = (req.headers.get(ACRPN) or "").lower() == "true"
+    requirement = Requirement("preflight", req.url, origin, method, asked,
+                              credentials=True if server.only_with_credentials else None,
+                              private_network=private, preflighted=True)
+    if redirected:
+        requirement.notes.append("the preflight was redirected: answer OPTIONS before any redirect "
+                                 "(trailing slash, http->https, login)")
+    if status in (401, 403):
+        requirement.notes.append(f"the preflight got {status}: let OPTIONS through before authentication")
+    elif status in (404, 405, 501):
+        requirement.notes.append(f"the preflight got {status}: no route answers OPTIONS; the CORS layer must")
+    p = Plan("preflight", server=server, requirement=requirement)
+    if not include.blocked:
+        return p
+    fields: list[tuple[str, str]] = [(ACAO, origin), (ACAC, "true")]
+    if method and not is_cors_safelisted_method(method):
+        fields.append((ACAM, method))
+    if asked:
+        fields.append((ACAH, ",".join(asked)))
+    if private:
+        fields.append((ACAPN, "true"))
+    fields.append(("Vary", "Origin"))
+    check, _ = check_preflight(status=204, headers=Headers(fields), origin=origin, method=method,
+                               unsafe_headers=asked, redirected=False, include=True)
+    if check.blocked:  # cannot happen for a well-formed preflight; never send a broken answer
+        p.action, p.why = "unfixable", f"no preflight answer passes ({check.reason})"
+        requirement.problem = p.why
+        return p
+    p.action, p.status, p.headers = "answer", 204, fields
+    p.why = f"preflight answered 204 by the proxy (server: {status})"
+    return p
+
+
+# -- a same-origin request redirected to another origin -------------------------------------------------
+
+def _plan_same_origin_hop(req: RequestSnapshot, facts, status: int, headers: Headers) -> Plan:
+    """Nothing to patch on a same-origin hop, but two redirects no CORS header can rescue."""
+    location = redirect_location(req.url, status, headers)
+    target = origin_of_url(location) if location else None
+    here = origin_of_url(req.url)
+    if target is None or here is None or target.same_origin(here):
+        return Plan("none")
+    if facts.mode == "same-origin":
+        reason, why = "DisallowedByMode", ("the page asked for mode: 'same-origin', which refuses a redirect to "
+                                           "another origin whatever the headers; change the page or the redirect")
+    elif has_userinfo(location):
+        reason, why = "RedirectContainsCredentials", (
+            "RedirectContainsCredentials: the redirect's Location carries user:password@; no CORS header "
+            "allows that; the server must redirect to a URL without credentials")
+    else:
+        return Plan("none")
+    origin = req.headers.get("Origin") or (here.serialize() if here else "null")
+    requirement = Requirement("actual", req.url, origin, req.method, problem=why)
+    return Plan("actual", action="unfixable", server=ServerVerdict("blocked", reason), why=why,
+                requirement=requirement)
+
+
+# -- actual requests --------------------------------------------------------------------------------
+
+def _plan_actual(req: RequestSnapshot, facts, status: int, headers: Headers) -> Plan:
+    origin = facts.origin.serialize()
+    creds, _ = credentials_evidence(req, None)
+    omit = Outcome(access_failures(headers, origin, False, "actual"))
+    include = Outcome(access_failures(headers, origin, True, "actual"))
+    location = redirect_location(req.url, status, headers)
+    server = server_verdict(omit, include, creds)
+    unsafe = list(facts.unsafe_headers)
+    requirement = Requirement(
+        "actual", req.url, origin, req.method, unsafe if needs_preflight(req.method, unsafe) else [],
+        credentials=True if (creds == "include" or server.only_with_credentials) else None,
+        preflighted=needs_preflight(req.method, unsafe))
+    if origin == "null":
+        requirement.notes.append("Origin: null (a redirect crossed origins, or a sandboxed/opaque page): "
+                                 "allowing 'null' lets any such page read it; better avoid the redirect")
+    if status >= 500 or status == 404:
+        requirement.notes.append(f"the server answered {status}: CORS headers must be on error responses too")
+    fields = list(headers.fields)
+    exposed = _fix_expose(fields)
+    requirement.expose = _expose_names(headers)
+    p = Plan("actual", server=server, requirement=requirement)
+
+    if location is not None and has_userinfo(location):
+        p.action = "unfixable"
+        p.why = ("RedirectContainsCredentials: the redirect's Location carries user:password@; no CORS header "
+                 "allows that; the server must redirect to a URL without credentials")
+        requirement.problem = p.why
+        return p
+    if not include.blocked:
+        return p  # allowed even with credentials: leave the response alone
+    set_header(fields, ACAO, origin)
+    set_header(fields, ACAC, "true")
+    add_vary(fields, "Origin")
+    if exposed is not None:  # '*' means nothing once credentials are in play; keep what it exposed
+        set_header(fields, ACEH, exposed)
+    check = access_failures(Headers(fields), origin, True, "actual")
+    if check:
+        p.action, p.why = "unfixable", f"no header set passes ({check[0].reason})"
+        requirement.problem = p.why
+        return p
+    p.action, p.headers = "patch", fields
+    p.why = "response headers corrected by the proxy"
+    return p
+
+
+def _fix_expose(fields: list[tuple[str, str]]) -> str | None:
+    """A corrected Access-Control-Expose-Headers value, or None if it needs no correction."""
+    lines = get_all(fields, ACEH)
+    if not lines:
+        return None
+    items = split_list(", ".join(lines))
+    valid = [i for i in items if is_token(i)]
+    if "*" not in valid and len(valid) == len(items):
+        return None
+    names = [i for i in valid if i != "*"]
+    if "*" in valid:
+        for name, _ in fields:
+            low = name.lower()
+            if low not in _NOT_EXPOSED_BY_WILDCARD and low not in (n.lower() for n in names):
+                names.append(name)
+    return ", ".join(names) if names else None
+
+
+def _expose_names(headers: Headers) -> list[str]:
+    """The response headers the server tried to expose (for the configuration snippets)."""
+    raw = headers.get(ACEH)
+    if raw is None:
+        return []
+    items = [i for i in split_list(raw) if is_token(i)]
+    names = [i.lower() for i in items if i != "*"]
+    if "*" in items:
+        names += [n for n in headers.names() if n not in _NOT_EXPOSED_BY_WILDCARD and n not in names]
+    return sorted(set(names))
