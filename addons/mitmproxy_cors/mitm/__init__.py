@@ -3,11 +3,13 @@
 
 def make_addons() -> list:
     from .commands import CorsCommands
+    from .fixer import CorsFixer
     from .ledger import Ledger
     from .observer import CorsObserver
     from .terminal import CorsTerminal
     from .view import CorsDisplay
 
-    # Order matters: the observer decides first; the ledger then reads what it stored.
+    # Order matters: the fixer patches in responseheaders/response before the observer judges the
+    # final headers in response; the ledger then reads what the observer stored.
     ledger = Ledger()
-    return [CorsObserver(), ledger, CorsDisplay(), CorsCommands(ledger), CorsTerminal(ledger)]
+    return [CorsFixer(), CorsObserver(), ledger, CorsDisplay(), CorsCommands(ledger), CorsTerminal(ledger)]
