@@ -38,6 +38,16 @@ class Origin:
     def _port(self) -> int | None:
         return self.port if self.port is not None else DEFAULT_PORTS.get(self.scheme)
 
+    def potentially_trustworthy(self) -> bool:
+        """https/wss, or a loopback host (Secure Contexts §3.1, as Chromium applies it)."""
+        if self.opaque:
+            return False
+        if self.scheme in ("https", "wss"):
+            return True
+        host = self.host
+        return (host == "localhost" or host.endswith(".localhost") or host == "[::1]"
+                or (host.startswith("127.") and host.replace(".", "").isdigit()))
+
     def site(self) -> tuple[str, str] | None:
         """Schemeful site, approximated without the Public Suffix List: the last two labels."""
         if self.opaque:

@@ -118,7 +118,8 @@ class Tracker:
         origin = facts.origin.serialize()
         redirected = redirect_location(req.url, view.status, view.headers) is not None
         common = dict(status=view.status, headers=view.headers, origin=origin, method=facts.acrm,
-                      unsafe_headers=facts.acrh, redirected=redirected)
+                      unsafe_headers=facts.acrh, redirected=redirected,
+                      trustworthy=facts.target is not None and facts.target.potentially_trustworthy())
         omit, result_omit = check_preflight(include=False, **common)
         include, result_include = check_preflight(include=True, **common)
         v = self._verdict(ex, facts, "preflight", omit, include, "unknown",
