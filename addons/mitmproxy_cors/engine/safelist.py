@@ -120,6 +120,10 @@ def is_cors_safelisted_header(name: str, value: str) -> bool:
     return True  # intervention: any value
 
 
+_SKIPPED_NAMES = UA_ADDED_HEADER_NAMES | FORBIDDEN_HEADER_NAMES
+_FORBIDDEN_PREFIXES = ("proxy-", "sec-")
+
+
 def cors_unsafe_request_header_names(headers: Headers) -> list[str]:
     """`CorsUnsafeNotForbiddenRequestHeaderNames`: the names a preflight would list.
 
@@ -132,7 +136,10 @@ def cors_unsafe_request_header_names(headers: Headers) -> list[str]:
     total = 0
     for name, value in headers.fields:
         lower = name.lower()
-        if lower in UA_ADDED_HEADER_NAMES or is_forbidden_request_header(lower):
+        if lower in _SKIPPED_NAMES or lower.startswith(_FORBIDDEN_PREFIXES):
+            continue  # browser-added or forbidden (is_forbidden_request_header, inlined)
+        if lower not in SAFELISTED_HEADER_NAMES:
+            unsafe.add(lower)  # is_cors_safelisted_header() is False whatever the value
             continue
         value = value.strip(" \t")
         if is_cors_safelisted_header(lower, value):
