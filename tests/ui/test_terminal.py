@@ -62,6 +62,7 @@ async def test_summary_table_at_done(stack):
                cors_get("/ok", resp=FINE))
     buf.truncate(0)
     buf.seek(0)
+    stack.tctx.master.should_exit.set()  # the proxy is stopping
     stack.terminal.done()
     out = buf.getvalue()
     assert "CORS summary: 3 blocked of 4 CORS flow(s)" in out
@@ -76,9 +77,21 @@ async def test_summary_off_and_nothing_seen(stack):
     stack.feed(cors_get("/a", resp={}))
     buf.truncate(0)
     buf.seek(0)
+    stack.tctx.master.should_exit.set()
     stack.terminal.done()
     assert buf.getvalue() == ""
     assert summary_table(stack.ledger.__class__()).plain == "CORS summary: no cross-origin requests seen."
+
+
+async def test_no_table_on_a_hot_reload(stack):
+    """mitmproxy calls done() when the script is reloaded too; the table waits for the real end."""
+    buf = terminal(stack, color=False)
+    stack.feed(cors_get("/a", resp={}))
+    buf.truncate(0)
+    buf.seek(0)
+    stack.terminal.done()
+    assert buf.getvalue() == ""
+    assert stack.observer.line_sink is None
 
 
 async def test_bad_option_values_give_one_clear_error(stack):

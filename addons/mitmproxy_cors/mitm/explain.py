@@ -110,7 +110,7 @@ def _short(flow_id: str | None) -> str:
 def describe_flow(f: mflow.Flow | None, flow_id: str | None) -> str:
     """`OPTIONS http://x/y -> 204` for a paired flow, or a note that it is gone."""
     if f is None or not isinstance(f, http.HTTPFlow):
-        return f"flow {_short(flow_id)} (no longer in the flow list)"
+        return f"flow {_short(flow_id)} (no longer available: deleted, or mitmdump, which keeps no flows)"
     status = str(f.response.status_code) if f.response else ("error: " + f.error.msg if f.error else "in flight")
     text = f"{f.request.method} {f.request.pretty_url} -> {status}  [flow {_short(f.id)}]"
     v = verdict_of(f)

@@ -170,6 +170,9 @@ class CorsTerminal:
             observer.line_sink = None
         if not (self.summary and self._verbose()):
             return
+        should_exit = getattr(ctx.master, "should_exit", None)
+        if should_exit is not None and not should_exit.is_set():
+            return  # a hot reload of the script, not the end of the session: no table mid-session
         try:
             out = self._console()
             out.print()
