@@ -99,7 +99,7 @@ def viewer():
             args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--remote-debugging-pipe",
                   f"--user-data-dir={profile}"],
-            viewport={"width": 1500, "height": 950})
+            viewport={"width": 1800, "height": 1000})
         try:
             yield ctx
         finally:

@@ -142,7 +142,7 @@ async def test_long_lines_are_wrapped_for_the_web_pre(stack):
     f = cors_get("/w" + "x" * 150, resp={"Access-Control-Allow-Origin": "http://evil.test"})
     stack.feed(f)
     text = render(f.response, f)[1]
-    assert max(len(line) for line in text.splitlines()) <= 100
+    assert max(len(line) for line in text.splitlines()) <= 90
 
 
 @pytest.mark.skipif(V12, reason="styled lines are the mitmproxy 11 View API")

@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 VIEW_NAME = "CORS"
 PRIORITY_EMPTY = 0.2  # beats Raw (0.1 on 12) and "No content" (11) for empty bodies
 PRIORITY_BODY = 0.05  # never beats a real body's own view
-WRAP = 100  # columns; mitmweb shows the text in a <pre> that does not wrap
+WRAP = 90  # columns; mitmweb shows the text in a <pre> that does not wrap (half of a 1800 px window)
 
 
 def find_flow(flow_id: str) -> mflow.Flow | None:
