@@ -12,11 +12,12 @@ from collections.abc import Callable
 
 from mitmproxy import ctx, exceptions, hooks, http
 
+from ..engine.model import RequestSnapshot
 from ..engine.tracker import Tracker
 from ..engine.verdict import Verdict
 from .annotate import annotate
 from .report import ReportWriter
-from .snapshot import exchange_of
+from .snapshot import exchange_of, request_of
 
 logger = logging.getLogger("mitmproxy_cors")
 
@@ -25,6 +26,7 @@ LOG_CHOICES = ("blocked", "cors", "off")
 
 class CorsObserver:
     name = "cors"
+    PENDING_REQUESTS = 10_000
 
     def __init__(self) -> None:
         self.tracker = Tracker()
@@ -33,6 +35,7 @@ class CorsObserver:
         # Earlier flows we may re-annotate when a later flow completes their story. Weak: the
         # proxy (or the user, in the console) decides how long flows live, not us.
         self._flows: weakref.WeakValueDictionary[str, http.HTTPFlow] = weakref.WeakValueDictionary()
+        self._requests: dict[str, RequestSnapshot] = {}  # flow id -> request as the browser sent it
         self.decided = 0
         self.internal_errors = 0
         # mitmdump: mitm/terminal.py renders the per-flow line itself (rich) instead of the log line.
@@ -74,6 +77,12 @@ class CorsObserver:
 
     # -- hooks --------------------------------------------------------------------------------
 
+    def requestheaders(self, f: http.HTTPFlow) -> None:
+        # Our script runs before stickycookie and modify_headers: this is the browser's request.
+        self._requests[f.id] = request_of(f)
+        if len(self._requests) > self.PENDING_REQUESTS:  # flows that never finish must not pile up
+            del self._requests[next(iter(self._requests))]
+
     def response(self, f: http.HTTPFlow) -> None:
         self._decide(f)
 
@@ -87,7 +96,7 @@ class CorsObserver:
 
     def _decide(self, f: http.HTTPFlow) -> Verdict | None:
         try:
-            decision = self.tracker.observe(exchange_of(f))
+            decision = self.tracker.observe(exchange_of(f, self._requests.pop(f.id, None)))
         except Exception:  # the engine must never break a flow; count it and say so once per flow
             self.internal_errors += 1
             logger.exception("mitmproxy-cors could not decide flow %s %s", f.request.method, f.request.pretty_url)

@@ -41,15 +41,21 @@ def _url(req: http.Request) -> str:
         return quote(url.encode("utf-8", "surrogateescape"), safe="!#$%&'()*+,-./:;=?@[]~_")
 
 
-def exchange_of(f: http.HTTPFlow) -> Exchange:
+def request_of(f: http.HTTPFlow) -> RequestSnapshot:
     req = f.request
-    request = RequestSnapshot(
+    return RequestSnapshot(
         method=req.method,
         url=_url(req),
         headers=_headers(req.headers),
         timestamp=req.timestamp_start or f.timestamp_created,
         client=_client(f),
     )
+
+
+def exchange_of(f: http.HTTPFlow, request: RequestSnapshot | None = None) -> Exchange:
+    """The flow as the engine sees it; `request` is the request as the browser sent it, when it was
+    taken before other addons (stickycookie, modify_headers) changed it."""
+    request = request or request_of(f)
     response = None
     if f.response is not None:
         resp = f.response
