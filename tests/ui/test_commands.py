@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import API, PAGE, cors_get, preflight
+from .conftest import API, PAGE, cors_get, preflight
 from mitmproxy import exceptions
 from mitmproxy.test import tflow
 

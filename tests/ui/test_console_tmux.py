@@ -16,7 +16,7 @@ import urllib.request
 
 import pytest
 from mitmproxy.version import VERSION
-from procs import ADDON, BIN, REPO, free_port, wait_port
+from .procs import ADDON, BIN, REPO, free_port, wait_port
 
 from mitmproxy_cors.demo.servers import DemoServers, api_url
 

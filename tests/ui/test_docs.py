@@ -7,7 +7,7 @@ import importlib.util
 import re
 import sys
 
-from procs import REPO
+from .procs import REPO
 
 from mitmproxy_cors.engine.reasons import REASONS
 

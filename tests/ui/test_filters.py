@@ -7,8 +7,8 @@ that work the same on both are the ones the docs recommend.
 from __future__ import annotations
 
 import pytest
-from conftest import PAGE, cors_get, make_flow, preflight
-from helpers import V12
+from .conftest import PAGE, cors_get, make_flow, preflight
+from .helpers import V12
 from mitmproxy import flowfilter
 
 FINE = {"Access-Control-Allow-Origin": PAGE, "Access-Control-Allow-Credentials": "true", "Vary": "Origin"}

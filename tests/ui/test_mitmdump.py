@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from procs import ADDON, BIN, REPO, Proc
+from .procs import ADDON, BIN, REPO, Proc
 
 from mitmproxy_cors.demo.servers import DemoServers, api_url
 

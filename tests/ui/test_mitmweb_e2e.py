@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from mitmproxy.version import VERSION
-from procs import REPO, Proc, free_port, wait_port
+from .procs import REPO, Proc, free_port, wait_port
 
 from mitmproxy_cors.demo.browser import CHROMIUM, ChromiumDriver, Snippet
 from mitmproxy_cors.demo.servers import DemoServers, api_url

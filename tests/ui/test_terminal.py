@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from conftest import API, PAGE, cors_get, preflight
+from .conftest import API, PAGE, cors_get, preflight
 from mitmproxy import exceptions
 from rich.console import Console
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from conftest import API, PAGE, cors_get, make_flow, preflight
-from helpers import V12, auto_picks_cors, render, styled_lines
+from .conftest import API, PAGE, cors_get, make_flow, preflight
+from .helpers import V12, auto_picks_cors, render, styled_lines
 from mitmproxy import contentviews
 from mitmproxy.test import tflow
 
