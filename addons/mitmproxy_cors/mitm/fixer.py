@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 
 from mitmproxy import command, ctx, exceptions, flow, flowfilter, http
@@ -48,6 +49,30 @@ def _fields(h: http.Headers) -> list[tuple[str, str]]:
 
 def _encode(fields: list[tuple[str, str]]) -> tuple[tuple[bytes, bytes], ...]:
     return tuple((k.encode("latin-1"), v.encode("latin-1")) for k, v in fields)
+
+
+# render_all() for one flow's needs, memoised: every blocked flow of an endpoint needs the same
+# configuration, and rendering eight frameworks per flow was most of the addon's cost per flow.
+_CONFIGS_CACHE_SIZE = 256
+_configs_cache: OrderedDict[tuple, dict[str, str]] = OrderedDict()
+
+
+def _configs_for(needs) -> dict[str, str]:
+    """`render_all(policy_for(needs), needs)` (a pure function of `needs`), as a fresh dict."""
+    key = tuple(tuple(v) if isinstance(v, list) else v
+                for v in (getattr(needs, name) for name in needs.__dataclass_fields__))
+    try:
+        configs = _configs_cache.get(key)
+    except TypeError:  # something unhashable in `needs`: render it, uncached
+        return render_all(policy_for(needs), needs)
+    if configs is None:
+        configs = render_all(policy_for(needs), needs)
+        _configs_cache[key] = configs
+        if len(_configs_cache) > _CONFIGS_CACHE_SIZE:
+            _configs_cache.popitem(last=False)
+    else:
+        _configs_cache.move_to_end(key)
+    return dict(configs)
 
 
 def _drop_body(_data: bytes) -> list[bytes]:
@@ -333,7 +358,7 @@ class CorsFixer:
             f.metadata[META_FIX] = {"requirement": r.to_dict(), "configs": None, "not_fixable": r.problem}
             return
         needs = aggregate([r])
-        f.metadata[META_FIX] = {"requirement": r.to_dict(), "configs": render_all(policy_for(needs), needs),
+        f.metadata[META_FIX] = {"requirement": r.to_dict(), "configs": _configs_for(needs),
                                 "not_fixable": None}
 
     @staticmethod
