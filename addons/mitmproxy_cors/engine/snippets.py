@@ -349,7 +349,8 @@ def _starlette(p: Policy, ctx: _Context) -> str:
     out.append("# Starlette: pip install starlette; FastAPI: from fastapi.middleware.cors import CORSMiddleware")
     out.append("# (the same class). Add it last: the last add_middleware() is the outermost, so it answers")
     out.append("# preflights before authentication. Unhandled exceptions become 500s outside it, without")
-    out.append("# CORS headers.")
+    out.append("# CORS headers. Accept, Accept-Language, Content-Language and Content-Type are always allowed")
+    out.append("# request headers; failed preflights get 400 'Disallowed CORS ...'.")
     lower = _lower_methods(p)
     if lower:
         out.append(f"# allow_methods is compared exactly: {', '.join(lower)} stays lower-case.")
