@@ -273,3 +273,14 @@ async def test_cors_fix_command(proxy):
     with pytest.raises(exceptions.CommandError, match="unknown framework"):
         proxy.master.commands.execute("cors.fix @all cobol")
     assert proxy.master.commands.execute('cors.fix "~m NOTHING"') == ["cors.fix: no CORS requests among the 0 flow(s)"]
+
+
+async def test_policy_decorates_non_cors_responses_like_the_middleware(proxy, tmp_path):
+    path = tmp_path / "cors.yaml"
+    path.write_text("scope: '~d api.test'\nmiddleware: starlette\nallow_origins: ['http://app.test']\n")
+    proxy.set(cors_policy=str(path))
+    f = await proxy.exchange(request("GET", API + "/page", {"Sec-Fetch-Mode": "navigate"}), response(200, NO_CORS, b"ok"))
+    assert hdr(f, "Vary") == ["Origin"]  # Starlette's CORSMiddleware varies every response on Origin
+    assert f.metadata["cors_patch"]["by"] == "policy '~d api.test'" and f.metadata["cors_patch"]["server"] is None
+    g = await proxy.exchange(cors_req(url="http://other.test/x"), response(200, NO_CORS, b"ok"))
+    assert hdr(g, "Vary") == [] and "cors_patch" not in g.metadata

@@ -79,7 +79,7 @@ class Policy:
         return "*" in self.allow_headers
 
     def label(self) -> str:
-        return self.name or f"policy for {self.scope}"
+        return self.name or repr(self.scope)
 
     def origin_allowed(self, origin: str | None) -> bool:
         """Whether the `generic` middleware allows this Origin value (byte-exact, as browsers compare)."""

@@ -166,7 +166,8 @@ class CorsFixer:
             logger.info("cors_fix: patching flows matching %s", ctx.options.cors_fix.strip())
         if changed_policy and self.policies:
             logger.info("cors_policy: %s: %s", self.policy_path,
-                        "; ".join(f"{lp.policy.label()} ({lp.policy.middleware}) for {lp.policy.scope}"
+                        "; ".join(f"{lp.policy.label()} ({lp.policy.middleware})"
+                                  + (f" for {lp.policy.scope}" if lp.policy.name else "")
                                   for lp in self.policies))
 
     @staticmethod
@@ -244,17 +245,18 @@ class CorsFixer:
         original = _fields(f.response.headers)
         status = f.response.status_code
         p = plan(req, status, Headers(original))
-        if p.kind == "none":
+        lp = self._policy_for(f) if (self.policies and f.live) else None
+        if p.kind == "none" and lp is None:
             return
         self._record_fix_text(f, p)
-        lp = self._policy_for(f) if (self.policies and f.live) else None
         in_fix_scope = f.live and self.fix_filter is not None and self.fix_filter(f)
         meta = {
             "patched": False, "by": None, "answered_by_proxy": False,
             "server": _server_dict(p), "original": {"status": status, "headers": [list(x) for x in original]},
         }
         f.metadata[META_PATCH] = meta
-        if lp is not None and p.kind == "actual":
+        if lp is not None and p.kind != "preflight":
+            # A middleware decorates every response, CORS or not (Vary: Origin, Flask-CORS' always_send).
             new = decorate(lp.policy, req, Headers(original))
             meta["by"], meta["middleware"] = f"policy {lp.policy.label()}", lp.policy.middleware
             if new != original:
@@ -309,10 +311,12 @@ class CorsFixer:
         why = (f"no response from the server ({f.error.msg if f.error else 'unknown error'}): "
                "no CORS header can fix that; fix the connection or the server")
         f.metadata[META_FIX] = {"requirement": None, "configs": None, "not_fixable": why}
-        if f.live and ((self.fix_filter is not None and self.fix_filter(f)) or self._policy_for(f)):
-            f.metadata[META_PATCH] = {"patched": False, "by": "cors_fix", "answered_by_proxy": False,
+        lp = self._policy_for(f) if f.live else None
+        if f.live and (lp is not None or (self.fix_filter is not None and self.fix_filter(f))):
+            by = f"policy {lp.policy.label()}" if lp is not None else "cors_fix"
+            f.metadata[META_PATCH] = {"patched": False, "by": by, "answered_by_proxy": False,
                                       "server": None, "original": None, "not_fixable": why}
-            logger.info("cors_fix: %s %s not fixable: %s", f.request.method, f.request.pretty_url, why)
+            logger.info("%s: %s %s not fixable: %s", by, f.request.method, f.request.pretty_url, why)
 
     # -- work ---------------------------------------------------------------------------------------
 
@@ -342,7 +346,10 @@ class CorsFixer:
         now = plan(req, f.response.status_code, Headers(final))
         meta["with_fix"] = _server_dict(now)
         self.patched += 1
-        server = meta["server"]["text"] if meta.get("server") else "not asked"
+        if meta.get("server"):
+            server = meta["server"]["text"]
+        else:
+            server = "not asked" if meta.get("answered_by_proxy") else "n/a (not a CORS request)"
         how = "answered by the proxy" if meta.get("answered_by_proxy") else "headers changed"
         peer = f.client_conn.peername if f.client_conn else None
         logger.info("%s: %s %s: server: %s; with fix: %s; %s: %s", meta.get("by"), f.request.method,
