@@ -39,6 +39,10 @@ class Headers:
         """Lowercased names in first-seen order."""
         return list(self._index)
 
+    def lower_items(self):
+        """(lowercased name, [its values in order]) in first-seen order; do not modify the lists."""
+        return self._index.items()
+
     def get(self, name: str) -> str | None:
         """The value as Chromium's `HttpResponseHeaders::GetNormalizedHeader` gives it.
 
