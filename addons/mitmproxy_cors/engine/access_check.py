@@ -6,6 +6,8 @@ classifies a mismatch more finely than the Fetch Standard's "CORS check".
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from .model import Headers
 from .syntax import is_valid_url
 from .verdict import Failure, FixStep
@@ -73,7 +75,15 @@ def access_failures(headers: Headers, origin: str, include: bool, response: str)
 
 def _varies_on_origin(headers: Headers) -> bool:
     vary = headers.get("Vary") or ""
+    # Servers send a handful of distinct Vary values: remember the short ones.
+    return _vary_names_origin_cached(vary) if len(vary) <= 256 else _vary_names_origin(vary)
+
+
+def _vary_names_origin(vary: str) -> bool:
     return any(v.strip().lower() in ("origin", "*") for v in vary.split(","))
+
+
+_vary_names_origin_cached = lru_cache(maxsize=256)(_vary_names_origin)
 
 
 def varies_on_origin(headers: Headers) -> bool:
