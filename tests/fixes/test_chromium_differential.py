@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from apps import serve_flask, serve_starlette
-from wire import MitmDump
+from .apps import serve_flask, serve_starlette
+from .wire import MitmDump
 
 from mitmproxy_cors.demo.browser import ChromiumDriver, Snippet
 from mitmproxy_cors.demo.servers import CorsTestServer

@@ -22,8 +22,8 @@ import pytest
 from mitmproxy import flowfilter
 from mitmproxy import io as mio
 
-from apps import serve_flask, serve_starlette
-from wire import MitmDump, free_port
+from .apps import serve_flask, serve_starlette
+from .wire import MitmDump, free_port
 
 from mitmproxy_cors.demo.browser import ChromiumDriver, Snippet
 from mitmproxy_cors.demo.servers import CorsTestServer

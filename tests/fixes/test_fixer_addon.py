@@ -11,7 +11,7 @@ import time
 import pytest
 from mitmproxy import exceptions
 
-from conftest import API, PAGE, cors_req, preflight_req, request, response
+from .conftest import API, PAGE, cors_req, preflight_req, request, response
 
 pytestmark = pytest.mark.asyncio
 
@@ -284,3 +284,19 @@ async def test_policy_decorates_non_cors_responses_like_the_middleware(proxy, tm
     assert f.metadata["cors_patch"]["by"] == "policy '~d api.test'" and f.metadata["cors_patch"]["server"] is None
     g = await proxy.exchange(cors_req(url="http://other.test/x"), response(200, NO_CORS, b"ok"))
     assert hdr(g, "Vary") == [] and "cors_patch" not in g.metadata
+
+
+async def test_report_lines_carry_the_fix_and_the_patch(proxy, tmp_path):
+    # docs/report-schema.md: blocked flows carry `cors_fix`, patched flows `cors_patch`.
+    import json
+
+    path = tmp_path / "cors.jsonl"
+    proxy.set(cors_report=str(path))
+    await proxy.exchange(cors_req(), response(200, NO_CORS, b"ok"))
+    proxy.set(cors_fix="~all")
+    await proxy.exchange(cors_req(), response(200, NO_CORS, b"ok"))
+    blocked, patched = [json.loads(line) for line in path.read_text().splitlines()]
+    assert blocked["verdict"] == "blocked" and "flask" in blocked["cors_fix"]["configs"]
+    assert "cors_patch" not in blocked
+    assert patched["verdict"] == "allowed" and patched["cors_patch"]["patched"] is True
+    assert patched["cors_patch"]["server"]["verdict"] == "blocked"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from wire import CannedServer, MitmDump, RawClient, parse
+from .wire import CannedServer, MitmDump, RawClient, parse
 
 PAGE = "http://app.test"
 BODY = b"x" * 4000

@@ -106,7 +106,7 @@ class CorsObserver:
         annotate(f, v)
         self._flows[f.id] = f
         if self.report is not None:
-            self.report.write(v)
+            self.report.write(v, extra=_report_extra(f))
         self._log(f, v)
         changed = []
         for u in decision.updated:
@@ -115,7 +115,7 @@ class CorsObserver:
                 annotate(other, u)
                 changed.append(other)
             if self.report is not None:
-                self.report.write(u, update=True)
+                self.report.write(u, update=True, extra=_report_extra(other))
         if changed:
             ctx.master.addons.trigger(hooks.UpdateHook(changed))
         return v
@@ -128,3 +128,12 @@ class CorsObserver:
             return
         peer = f.client_conn.peername if f.client_conn else None
         logger.info("%s %s %s", v.method, v.url, v.summary(), extra={"client": peer} if peer else None)
+
+
+def _report_extra(f: http.HTTPFlow | None) -> dict | None:
+    """What the fixer (mitm/fixer.py) knows about a flow: the configuration that fixes it
+    (`cors_fix`, for blocked flows) and what it patched (`cors_patch`)."""
+    if f is None:
+        return None
+    extra = {key: f.metadata[key] for key in ("cors_fix", "cors_patch") if key in f.metadata}
+    return extra or None

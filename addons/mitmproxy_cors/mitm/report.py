@@ -62,10 +62,13 @@ class ReportWriter:
         self.path = os.path.expanduser(spec[1:] if append else spec)
         self._file: IO[str] | None = open(self.path, "a" if append else "w", encoding="utf-8")
 
-    def write(self, v: Verdict, update: bool = False) -> None:
+    def write(self, v: Verdict, update: bool = False, extra: dict | None = None) -> None:
+        """`extra`: more fields from other addons (the fixer's `cors_fix` and `cors_patch`)."""
         if self._file is None:
             return
         line = report_line(v, update)
+        if extra:
+            line.update(extra)
         try:
             try:
                 text = json.dumps(line, ensure_ascii=False) + "\n"
