@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .access_check import access_failures
 from .model import Headers
@@ -90,6 +91,13 @@ def chromium_check_order(unsafe_headers: list[str], method: str, trustworthy: bo
     or PATCH that does not list Content-Type still has one from its body; and nine or more
     safelistable names (each value at most 128 bytes) can only be there by the 1024-byte rule.
     """
+    # Pages ask about the same few headers again and again: remember the answer for short lists.
+    if len(unsafe_headers) <= 64 and len(method) <= 64 and sum(map(len, unsafe_headers)) <= 2048:
+        return list(_check_order_cached(tuple(unsafe_headers), method, trustworthy))
+    return _check_order(unsafe_headers, method, trustworthy)
+
+
+def _check_order(unsafe_headers, method: str, trustworthy: bool) -> list[str]:
     names = list(unsafe_headers)
     page_names = names + (["content-type"] if method.upper() in ("POST", "PUT", "PATCH")
                           and "content-type" not in names else [])
@@ -99,6 +107,12 @@ def chromium_check_order(unsafe_headers: list[str], method: str, trustworthy: bo
         order = ([n for n in order if n not in SAFELISTED_HEADER_NAMES]
                  + [n for n in order if n in SAFELISTED_HEADER_NAMES])
     return order
+
+
+@lru_cache(maxsize=512)
+def _check_order_cached(names: tuple[str, ...], method: str, trustworthy: bool) -> tuple[str, ...]:
+    """_check_order, memoised (chromium_header_order hashes every name in Python)."""
+    return tuple(_check_order(names, method, trustworthy))
 
 
 def check_preflight(
