@@ -7,6 +7,8 @@ exposes everything only for requests without credentials. Set-Cookie is never ex
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from .model import Headers
 from .syntax import is_token, split_list
 
@@ -25,12 +27,9 @@ _UNINTERESTING = frozenset({
 
 def exposed_header_names(headers: Headers, include: bool) -> tuple[list[str], list[str]]:
     """(readable, unreadable) response header names, lowercased, for a CORS response."""
-    listed: set[str] = set()
     raw = headers.get("Access-Control-Expose-Headers")
-    if raw is not None:
-        items = split_list(raw)
-        if all(is_token(i) for i in items):
-            listed = {i.lower() for i in items}
+    listed = frozenset() if raw is None else (
+        _listed_names_cached(raw) if len(raw) <= 512 else _listed_names(raw))
     wildcard = "*" in listed and not include
     readable, hidden = [], []
     for name in headers.names():
@@ -41,3 +40,14 @@ def exposed_header_names(headers: Headers, include: bool) -> tuple[list[str], li
         elif name not in _UNINTERESTING:
             hidden.append(name)
     return readable, hidden
+
+
+def _listed_names(raw: str) -> frozenset[str]:
+    """The lowercased names an Access-Control-Expose-Headers value lists (none if one is no token)."""
+    items = split_list(raw)
+    if all(is_token(i) for i in items):
+        return frozenset(i.lower() for i in items)
+    return frozenset()
+
+
+_listed_names_cached = lru_cache(maxsize=256)(_listed_names)  # servers repeat the same value
