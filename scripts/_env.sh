@@ -6,15 +6,25 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHON="${PYTHON:-python3}"
 VENV="${VENV:-$ROOT/.venv}"
 
-ensure_chromium() {
-  if [ -x /usr/bin/chromium ]; then return 0; fi
+# Debian packages the tests drive: chromium (browser tests), tmux (console tests), nginx (the
+# printed nginx configuration is run for real). Installed when missing and we are root.
+ensure_debian_packages() {
+  local missing=()
+  local pkg
+  for pkg in "$@"; do
+    case "$pkg" in
+      chromium) [ -x /usr/bin/chromium ] || missing+=(chromium) ;;
+      *) command -v "$pkg" >/dev/null 2>&1 || [ -x "/usr/sbin/$pkg" ] || missing+=("$pkg") ;;
+    esac
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" != 0 ]; then
-    echo "Debian's chromium is missing: run 'sudo apt-get install -y chromium' (needed for the browser tests and the demo)." >&2
+    echo "Missing Debian packages: ${missing[*]} (run: sudo apt-get install -y ${missing[*]})" >&2
     return 1
   fi
-  echo "Installing Debian's chromium ..." >&2
+  echo "Installing Debian packages: ${missing[*]} ..." >&2
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
 ensure_venv() {
