@@ -47,11 +47,13 @@ def _mitmdump_command() -> list[str]:
     return [sys.executable, "-c", "from mitmproxy.tools.main import mitmdump; mitmdump()"]
 
 
-def start_mitmdump(port: int, report: str, quiet: bool) -> subprocess.Popen:
+def start_mitmdump(port: int, report: str, quiet: bool, fix: bool = False) -> subprocess.Popen:
     args = _mitmdump_command() + [
         "--listen-host", "127.0.0.1", "-p", str(port), "-s", str(ADDON),
         "--set", f"cors_report={report}", "--set", "cors_log=cors",
     ]
+    if fix:
+        args += ["--set", "cors_fix=~all"]
     if quiet:
         args += ["--set", "termlog_verbosity=error", "--set", "flow_detail=0"]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL if quiet else None,
@@ -135,7 +137,7 @@ def read_report(path: str) -> list[dict]:
     return sorted(latest.values(), key=lambda d: d["time"])
 
 
-def run_headless(servers: DemoServers, proxy_port: int, report: str) -> int:
+def run_headless(servers: DemoServers, proxy_port: int, report: str, fixing: bool = False) -> int:
     from .browser import BrowserUnavailable, ChromiumDriver, Snippet
 
     api, api2 = servers.api.origin(), servers.api2.origin()
@@ -174,6 +176,10 @@ def run_headless(servers: DemoServers, proxy_port: int, report: str) -> int:
             text = f"[{colour}]{d['summary']}[/{colour}]"
             if d["cause"]:
                 text += f"\n[dim]underneath: {d['cause']}[/dim]"
+            patch = d.get("cors_patch") or {}
+            if patch.get("patched"):
+                server = (patch.get("server") or {}).get("text") or "not asked"
+                text += f"\n[cyan]patched by the proxy; the server alone: {server}[/cyan]"
             if d.get("unexposed_headers"):
                 text += f"\n[dim]hidden from the page: {', '.join(d['unexposed_headers'])}[/dim]"
             table.add_row(f"{d['method']} {d['url'].split('?')[0]}", d["kind"], text)
@@ -182,6 +188,8 @@ def run_headless(servers: DemoServers, proxy_port: int, report: str) -> int:
         console.print(f"  Chromium (DevTools): [bold]{chromium}[/bold]   addon: [bold]{addon}[/bold]   {mark}\n")
     console.print(f"[bold]{agree}/{len(SCENARIOS)} scenarios: the addon's verdict equals Chromium's.[/bold]")
     console.print(f"Full JSON Lines report: {report}")
+    if not fixing:
+        console.print("Run it again with --fix to watch the proxy apply each fix (cors_fix) and the page succeed.")
     return 0 if agree == len(SCENARIOS) else 1
 
 
@@ -192,16 +200,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--page-port", type=int, default=0)
     parser.add_argument("--api-port", type=int, default=0)
     parser.add_argument("--report", default="", help="JSON Lines report path (default: a temp file)")
+    parser.add_argument("--fix", action="store_true",
+                        help="turn on cors_fix for every flow: see each scenario pass with the proxy's fix")
     args = parser.parse_args(argv)
 
     report = args.report or os.path.join(tempfile.mkdtemp(prefix="cors-demo-"), "report.jsonl")
     proxy_port = args.proxy_port or (8080 if args.serve else _free_port())
     with DemoServers(args.page_port, args.api_port) as servers:
         api, api2 = servers.api.origin(), servers.api2.origin()
-        proc = start_mitmdump(proxy_port, report, quiet=not args.serve)
+        proc = start_mitmdump(proxy_port, report, quiet=not args.serve, fix=args.fix)
         try:
             if not args.serve:
-                return run_headless(servers, proxy_port, report)
+                return run_headless(servers, proxy_port, report, fixing=args.fix)
             page_server = serve_demo_page(demo_page(api, api2), args.page_port or 8001)
             page = f"http://127.0.0.1:{page_server.server_address[1]}/"
             console.print(
