@@ -1,0 +1,46 @@
+"""Tracker.observe never raises, whatever crosses the wire, and its state stays bounded.
+
+Sequences of exchanges through one Tracker, so preflight pairing, the preflight cache, redirect
+hops and 304 revalidation meet hostile data too (strategies.py).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis.configuration import set_hypothesis_home_dir
+
+from mitmproxy_cors.engine.tracker import Tracker
+
+from .strategies import exchange_batches
+
+set_hypothesis_home_dir(tempfile.mkdtemp(prefix="hypothesis-cors-property-"))
+
+FAST = settings(deadline=None, database=None, max_examples=150,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+@FAST
+@given(exchange_batches(max_size=8))
+def test_observe_never_raises_and_verdicts_are_plain_data(batch):
+    tracker = Tracker(capacity=4, pair_window=30.0)
+    for ex in batch:
+        decision = tracker.observe(ex)
+        for v in [decision.verdict, *decision.updated]:
+            assert v.verdict in ("allowed", "blocked")
+            assert v.kind in ("preflight", "actual", "simple", "no-cors", "same-origin", "not-cors")
+            assert isinstance(v.summary(), str)
+            json.dumps(v.to_dict(), ensure_ascii=True, allow_nan=True)
+        assert decision.verdict.flow_id == ex.id
+    assert all(n <= 4 for n in tracker.state_size().values())
+
+
+@settings(FAST, max_examples=40)
+@given(exchange_batches(min_size=6, max_size=14))
+def test_state_stays_bounded_under_a_long_hostile_stream(batch):
+    tracker = Tracker(capacity=3, pair_window=5.0)
+    for ex in batch * 3:
+        tracker.observe(ex)
+        assert all(n <= 3 for n in tracker.state_size().values())
