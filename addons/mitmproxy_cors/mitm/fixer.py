@@ -33,7 +33,7 @@ from ..engine.request_mode import classify
 from ..engine.snippets import (FRAMEWORKS, aggregate, framework_name, policy_for, problems_text,
                                render, render_all, report)
 from .policy import LoadedPolicy, PolicyError, load_policy_file
-from .snapshot import exchange_of
+from .snapshot import request_of
 
 logger = logging.getLogger("mitmproxy_cors.fix")
 
@@ -217,7 +217,7 @@ class CorsFixer:
         lp = self._policy_for(f)
         if lp is None:
             return
-        req = exchange_of(f).request
+        req = request_of(f)
         if not is_preflight(req):
             return
         answer = answer_preflight(lp.policy, req)
@@ -241,7 +241,7 @@ class CorsFixer:
             logger.exception("cors_fix: could not process %s %s", f.request.method, f.request.pretty_url)
 
     def _responseheaders(self, f: http.HTTPFlow) -> None:
-        req = exchange_of(f).request
+        req = request_of(f)
         original = _fields(f.response.headers)
         status = f.response.status_code
         p = plan(req, status, Headers(original))
@@ -305,7 +305,7 @@ class CorsFixer:
             logger.exception("cors_fix: could not record %s %s", f.request.method, f.request.pretty_url)
 
     def _error(self, f: http.HTTPFlow) -> None:
-        req = exchange_of(f).request
+        req = request_of(f)
         if classify(req).kind not in ("preflight", "cors"):
             return
         why = (f"no response from the server ({f.error.msg if f.error else 'unknown error'}): "
@@ -342,7 +342,7 @@ class CorsFixer:
             if meta.get("by") is None and "not_fixable" not in meta:
                 del f.metadata[META_PATCH]
             return
-        req = exchange_of(f).request
+        req = request_of(f)
         now = plan(req, f.response.status_code, Headers(final))
         meta["with_fix"] = _server_dict(now)
         self.patched += 1
@@ -422,7 +422,7 @@ class CorsFixer:
 
 def requirement_of(f: http.HTTPFlow) -> Requirement | None:
     """What the server must allow for this flow, judged on the server's own response."""
-    req: RequestSnapshot = exchange_of(f).request
+    req: RequestSnapshot = request_of(f)
     kind = classify(req).kind
     if kind not in ("preflight", "cors"):
         return None
