@@ -1,0 +1,544 @@
+#!/usr/bin/env python3
+"""mitmproxy-cors benchmark: prints figures, asserts nothing.
+
+    python bench/run.py                 # everything (about 40-60 minutes on 2 cores)
+    python bench/run.py --quick         # every part, smaller counts (a few minutes)
+    python bench/run.py --parts engine,proxy --rounds 7
+
+Run it with the Python of the environment to measure (its mitmdump is used, e.g.
+/tmp/venv12/bin/python bench/run.py). Parts:
+
+  engine  engine verdicts per second on one core, on a generated mixed corpus (corpus.py)
+  addon   the addons of cors_addon.py in-process on real mitmproxy flows: microseconds per flow
+  proxy   throughput of mitmdump with `-s cors_addon.py` / without, same wrk load, same nginx
+          backend, interleaved rounds, medians and their ratio
+  memory  RSS growth: (a) of a mitmdump process with the addon after N flows through it (wrk);
+          (b) of a Python process driving the addons in-process with N real flows
+  fuzz    generated hostile flows through the addons in-process: exceptions, internal errors,
+          flows dropped, metadata that does not serialize
+
+Only loopback: nginx, mitmdump and wrk all listen on / connect to 127.0.0.1. Targets (issue 5):
+throughput ratio >= 98%, engine >= 50,000 verdicts/s, RSS growth <= 20 MB after 1,000,000 flows,
+0 exceptions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import platform
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+
+import backend  # noqa: E402
+import corpus  # noqa: E402
+
+TARGETS = {"engine": 50_000, "ratio": 0.98, "rss_mib": 20.0}
+
+
+def out(line: str = "") -> None:
+    print(line, flush=True)
+
+
+def section(title: str) -> None:
+    out()
+    out(f"== {title} " + "=" * max(0, 76 - len(title)))
+
+
+def cpu_model() -> str:
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def machine() -> None:
+    import mitmproxy.version
+
+    import mitmproxy_cors
+
+    section("machine")
+    out(f"cpus (nproc): {os.cpu_count()}   affinity: {sorted(os.sched_getaffinity(0))}")
+    out(f"cpu model:    {cpu_model()}")
+    try:
+        mem = next(line for line in open("/proc/meminfo") if line.startswith("MemTotal"))
+        out(f"memory:       {int(mem.split()[1]) // 1024} MiB")
+    except (OSError, StopIteration):
+        pass
+    out(f"python:       {platform.python_version()} ({sys.executable})")
+    out(f"mitmproxy:    {mitmproxy.version.VERSION}")
+    out(f"package:      {Path(mitmproxy_cors.__file__).parent}")
+    try:
+        rev = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--", "addons"],
+                               capture_output=True, text=True).stdout.strip()
+        out(f"commit:       {rev}{' (+ uncommitted changes under addons/)' if dirty else ''}")
+    except OSError:
+        pass
+    try:
+        out(f"load average: {os.getloadavg()[0]:.2f} (other processes share these cores)")
+    except OSError:
+        pass
+
+
+# -- 1. engine -----------------------------------------------------------------------------------
+
+def part_engine(args) -> None:
+    from mitmproxy_cors.engine import Tracker
+
+    section("1. engine: Tracker.observe on one core")
+    n = args.engine_flows
+    t0 = time.perf_counter()
+    wire = corpus.generate(n, seed=args.seed)
+    exchanges = [corpus.to_exchange(w) for w in wire]
+    out(f"corpus: {len(exchanges):,} exchanges generated in {time.perf_counter() - t0:.1f} s "
+        f"(corpus.py; seed {args.seed})")
+    # What the corpus contains, as the engine judged it.
+    t = Tracker()
+    kinds: Counter = Counter()
+    extra: Counter = Counter()
+    for ex in exchanges:
+        d = t.observe(ex)
+        v = d.verdict
+        kinds[(v.kind, v.verdict)] += 1
+        extra["paired preflight updates"] += len(d.updated)
+        cache = (v.preflight_cache or {}).get("state")
+        if cache == "hit":
+            extra["preflight-cache hits"] += 1
+        elif cache == "unseen":
+            extra["preflight needed, none seen"] += 1
+        if v.redirected_from:
+            extra["redirect hops followed"] += 1
+        if ex.response is None:
+            extra["no response (error)"] += 1
+    out("mix: " + ", ".join(f"{k} {b} {c:,}" for (k, b), c in sorted(kinds.items())))
+    out("     " + ", ".join(f"{k} {c:,}" for k, c in extra.items()))
+    del t
+
+    cpu = sorted(os.sched_getaffinity(0))[-1]
+    old_affinity = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {cpu})
+    gc.collect()
+    gc.freeze()  # the corpus itself is not the engine's garbage; the engine's own allocations still count
+    rates = []
+    try:
+        for _ in range(args.engine_repeats):
+            t = Tracker()
+            c0, w0 = time.process_time(), time.perf_counter()
+            for ex in exchanges:
+                t.observe(ex)
+            cpu_s, wall_s = time.process_time() - c0, time.perf_counter() - w0
+            rates.append((len(exchanges) / cpu_s, len(exchanges) / wall_s))
+    finally:
+        gc.unfreeze()
+        os.sched_setaffinity(0, old_affinity)
+    cpu_rates = [r[0] for r in rates]
+    wall_rates = [r[1] for r in rates]
+    med = statistics.median(cpu_rates)
+    out(f"pinned to cpu {cpu}; {args.engine_repeats} runs, each a fresh Tracker over the whole corpus")
+    out("verdicts/s (CPU time): " + ", ".join(f"{r:,.0f}" for r in cpu_rates))
+    out("verdicts/s (wall):     " + ", ".join(f"{r:,.0f}" for r in wall_rates))
+    out(f"ENGINE: median {med:,.0f} verdicts/s per core = {1e6 / med:.1f} us/verdict "
+        f"(target >= {TARGETS['engine']:,}: {'met' if med >= TARGETS['engine'] else 'NOT met'})")
+
+
+# -- 2. addon in-process -------------------------------------------------------------------------
+
+def part_addon(args) -> None:
+    import flows
+    import inproc
+
+    section("2. addon in-process: every cors_addon.py addon, real mitmproxy flows")
+    wire = corpus.generate(args.addon_flows, seed=args.seed + 1)
+    cpu = sorted(os.sched_getaffinity(0))[-1]
+    old_affinity = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {cpu})
+    try:
+        with inproc.cors_master() as (tctx, addons, counter):
+            table = inproc.HookTable(addons)
+            spent = 0.0
+            done = 0
+            for i in range(0, len(wire), 5000):
+                chunk = [flows.to_flow(w) for w in wire[i:i + 5000]]  # built outside the timing
+                gc.collect()
+                c0 = time.process_time()
+                for f in chunk:
+                    inproc.run_flow(table, f)
+                spent += time.process_time() - c0
+                done += len(chunk)
+                del chunk
+            obs = inproc.observer_of(addons)
+            out(f"addons: {', '.join(type(a).__name__ for a in addons)}")
+            out(f"ADDON: {done:,} flows, {spent / done * 1e6:.1f} us/flow of CPU in our hooks "
+                f"({done / spent:,.0f} flows/s); decided {obs.decided:,}, internal errors {obs.internal_errors}, "
+                f"logged exceptions {counter.count}")
+    finally:
+        os.sched_setaffinity(0, old_affinity)
+
+
+# -- 3. proxy ------------------------------------------------------------------------------------
+
+class Mitmdump:
+    def __init__(self, with_addon: bool, cpu: int | None, extra: list[str] | None = None) -> None:
+        self.with_addon = with_addon
+        self.port = backend.free_port()
+        self.cpu = cpu
+        self.extra = extra or []
+        self.proc: subprocess.Popen | None = None
+        self.log = tempfile.NamedTemporaryFile(prefix="cors-bench-mitmdump-", suffix=".log", delete=False)
+
+    def __enter__(self) -> Mitmdump:
+        exe = Path(sys.executable).with_name("mitmdump")
+        cmd = [str(exe), "--listen-host", "127.0.0.1", "-p", str(self.port), "-q"] + self.extra
+        if self.with_addon:
+            cmd += ["-s", str(REPO / "cors_addon.py")]
+        if self.cpu is not None:
+            cmd = ["taskset", "-c", str(self.cpu)] + cmd
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, cwd=tempfile.gettempdir())
+        backend.wait_port(self.port, 60)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+    @property
+    def pid(self) -> int:
+        # taskset execs mitmdump, so the pid is mitmdump's own
+        assert self.proc is not None
+        return self.proc.pid
+
+    @property
+    def name(self) -> str:
+        return "with addon" if self.with_addon else "bare"
+
+
+def wrk(proxy_port: int, backend_url: str, duration: float, connections: int, cpu: int | None) -> dict:
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(duration))}s", "--timeout", "10s",
+           "-s", str(HERE / "proxy_load.lua"), f"http://127.0.0.1:{proxy_port}", "--", backend_url]
+    if cpu is not None:
+        cmd = ["taskset", "-c", str(cpu)] + cmd
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60)
+    m = re.search(r"WRK_RESULT (.*)", res.stdout)
+    if not m:
+        raise RuntimeError(f"wrk failed: {res.stdout}\n{res.stderr}")
+    d = {k: int(v) for k, v in (kv.split("=") for kv in m.group(1).split())}
+    d["rps"] = d["requests"] / (d["duration_us"] / 1e6)
+    d["errors"] = sum(v for k, v in d.items() if k.startswith("errors_") and k != "errors_status")
+    return d
+
+
+def _cpus() -> tuple[int | None, int | None]:
+    """(cpu for mitmdump, cpu for wrk and nginx): apart when there are two or more."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) >= 2 and backend.have_taskset():
+        return cpus[-1], cpus[0]
+    return None, None
+
+
+def check_addon_active(nginx, args, proxy_cpu, load_cpu) -> None:
+    """A short separate run with the report on: shows the addon judged what wrk sent."""
+    import json
+
+    with tempfile.TemporaryDirectory(prefix="cors-bench-report-") as tmp:
+        report = os.path.join(tmp, "report.jsonl")
+        with Mitmdump(True, proxy_cpu, ["--set", f"cors_report={report}"]) as m:
+            wrk(m.port, nginx.url, 3, args.connections, load_cpu)
+        c: Counter = Counter()
+        with open(report) as fh:
+            for line in fh:
+                d = json.loads(line)
+                if not d.get("update"):
+                    c[(d["kind"], d["verdict"], d.get("reason") or "")] += 1
+                    if d.get("paired_flow_id") and d["kind"] == "actual":
+                        c["(actual requests paired with their preflight)"] += 1
+    out("check (3 s with --set cors_report): " + ", ".join(
+        f"{'/'.join(x for x in k if x) if isinstance(k, tuple) else k} {v}" for k, v in c.most_common()))
+
+
+def part_proxy(args) -> None:
+    section("3. proxy throughput: mitmdump -s cors_addon.py vs bare mitmdump")
+    proxy_cpu, load_cpu = _cpus()
+    out(f"mitmdump pinned to cpu {proxy_cpu}, wrk and nginx to cpu {load_cpu}; "
+        f"wrk -t1 -c{args.connections} -d{args.duration:g}s, absolute-form requests (proxy_load.lua); "
+        f"mitmdump -q (keeps no flows)")
+    with backend.Nginx(cpu=load_cpu) as nginx:
+        check_addon_active(nginx, args, proxy_cpu, load_cpu)
+        with Mitmdump(False, proxy_cpu) as bare, Mitmdump(True, proxy_cpu) as addon:
+            for m in (bare, addon):  # warm-up: imports, connections, caches
+                wrk(m.port, nginx.url, args.warmup, args.connections, load_cpu)
+            results: dict[str, list[dict]] = {"bare": [], "with addon": []}
+            for r in range(args.rounds):
+                order = (bare, addon) if r % 2 == 0 else (addon, bare)
+                for m in order:
+                    d = wrk(m.port, nginx.url, args.duration, args.connections, load_cpu)
+                    results[m.name].append(d)
+                    out(f"  round {r + 1}: {m.name:10s} {d['rps']:8.1f} req/s  p50 {d['p50_us'] / 1000:6.1f} ms  "
+                        f"p99 {d['p99_us'] / 1000:6.1f} ms  socket errors {d['errors']}  http>=400 "
+                        f"{d['errors_status']}")
+    med = {k: statistics.median(d["rps"] for d in v) for k, v in results.items()}
+    ratio = med["with addon"] / med["bare"]
+    pairs = [a["rps"] / b["rps"] for a, b in zip(results["with addon"], results["bare"])]
+    out(f"median bare {med['bare']:.1f} req/s, with addon {med['with addon']:.1f} req/s")
+    out(f"per-round ratios: {', '.join(f'{p:.3f}' for p in pairs)}")
+    out(f"PROXY: throughput ratio with/without addon = {ratio:.3f} ({ratio * 100:.1f}%) "
+        f"(target >= {TARGETS['ratio'] * 100:.0f}%: {'met' if ratio >= TARGETS['ratio'] else 'NOT met'})")
+
+
+# -- 4. memory -----------------------------------------------------------------------------------
+
+def part_memory_proxy(args) -> None:
+    section(f"4a. memory: mitmdump -s cors_addon.py, {args.proxy_mem_flows:,} flows through it (wrk)")
+    proxy_cpu, load_cpu = _cpus()
+    import inproc
+
+    with backend.Nginx(cpu=load_cpu) as nginx, Mitmdump(True, proxy_cpu) as m:
+        done = 0
+        t0 = time.monotonic()
+        while done < args.mem_warmup:
+            done += wrk(m.port, nginx.url, 5, args.connections, load_cpu)["requests"]
+        base = inproc.rss_kib(m.pid)
+        out(f"after warm-up ({done:,} flows): RSS {base / 1024:.1f} MiB")
+        target = done + args.proxy_mem_flows
+        chunk_s = 30.0
+        next_report = done + args.proxy_mem_flows // 10
+        samples = []
+        while done < target:
+            rate = max(done / max(time.monotonic() - t0, 1e-3), 100.0)
+            d = min(chunk_s, max(2.0, (target - done) / rate))
+            done += wrk(m.port, nginx.url, d, args.connections, load_cpu)["requests"]
+            if done >= next_report or done >= target:
+                rss = inproc.rss_kib(m.pid)
+                samples.append((done, rss))
+                out(f"  {done - (target - args.proxy_mem_flows):>10,} flows after warm-up: RSS {rss / 1024:7.1f} MiB "
+                    f"(+{(rss - base) / 1024:.1f}), {time.monotonic() - t0:.0f} s")
+                next_report += args.proxy_mem_flows // 10
+        end = inproc.rss_kib(m.pid)
+        grow = (end - base) / 1024
+        half = [s for s in samples if s[0] >= target - args.proxy_mem_flows // 2]
+        slope = ""
+        if len(half) >= 2:
+            slope = (f"; over the last half: +{(half[-1][1] - half[0][1]) / 1024:.1f} MiB per "
+                     f"{half[-1][0] - half[0][0]:,} flows")
+        out(f"MEMORY (proxy process): RSS {base / 1024:.1f} -> {end / 1024:.1f} MiB, growth {grow:.1f} MiB after "
+            f"{done - (target - args.proxy_mem_flows):,} flows{slope} "
+            f"(target <= {TARGETS['rss_mib']:.0f} MB: {'met' if grow <= TARGETS['rss_mib'] else 'NOT met'})")
+
+
+def deep_size(root) -> int:
+    """sys.getsizeof over everything reachable through containers, slots and __dict__ (each object once;
+    classes, modules and functions not followed)."""
+    import types
+
+    seen: set[int] = set()
+    stack = [root]
+    total = 0
+    while stack:
+        o = stack.pop()
+        if id(o) in seen or isinstance(o, (type, types.ModuleType, types.FunctionType, types.MethodType)):
+            continue
+        seen.add(id(o))
+        total += sys.getsizeof(o)
+        if isinstance(o, dict):
+            stack.extend(o.keys())
+            stack.extend(o.values())
+        elif isinstance(o, (list, tuple, set, frozenset)):
+            stack.extend(o)
+        else:
+            for name in getattr(type(o), "__slots__", ()):
+                if hasattr(o, name):
+                    stack.append(getattr(o, name))
+            if hasattr(o, "__dict__"):
+                stack.append(o.__dict__)
+    return total
+
+
+def part_memory_inproc(args) -> None:
+    import flows
+    import inproc
+
+    n = args.mem_flows
+    section(f"4b. memory in-process: {n:,} real mitmproxy flows through every cors_addon.py addon")
+    out("(this Python process: flows built one by one as mitmproxy would, handed to the hooks, then dropped)")
+    gen = corpus._Gen(args.seed + 2)  # an endless stream: scenario by scenario
+    names = [x[0] for x in corpus.MIX]
+    weights = [x[1] for x in corpus.MIX]
+    clients = [f"10.2.{i // 250}.{i % 250 + 1}" for i in range(40)]
+
+    def stream():
+        while True:
+            name = gen.r.choices(names, weights)[0]
+            client = gen.r.choice(clients)
+            ws = gen.simple(client) if name == "evil" else getattr(gen, name)(client)
+            yield from ws
+
+    with inproc.cors_master() as (tctx, addons, counter):
+        table = inproc.HookTable(addons)
+        obs = inproc.observer_of(addons)
+        it = stream()
+        t0 = time.monotonic()
+        for _ in range(args.mem_warmup):
+            inproc.run_flow(table, flows.to_flow(next(it)))
+        gc.collect()
+        base = inproc.rss_kib()
+        out(f"after warm-up ({args.mem_warmup:,} flows): RSS {base / 1024:.1f} MiB")
+        step = max(n // 10, 1)
+        samples = []
+        for i in range(1, n + 1):
+            inproc.run_flow(table, flows.to_flow(next(it)))
+            if i % step == 0:
+                rss = inproc.rss_kib()
+                samples.append((i, rss))
+                out(f"  {i:>10,} flows: RSS {rss / 1024:7.1f} MiB (+{(rss - base) / 1024:.1f}), "
+                    f"{time.monotonic() - t0:.0f} s")
+        gc.collect()
+        end = inproc.rss_kib()
+        grow = (end - base) / 1024
+        sizes = obs.tracker.state_size()
+        ledger = next((a for a in addons if type(a).__name__ == "Ledger"), None)
+        out(f"state at the end: tracker {sizes}, observer weak flow map {len(obs._flows)}"
+            + (f", ledger {len(ledger.entries):,} entries (capacity {ledger.capacity:,})" if ledger else ""))
+        t = obs.tracker
+        held = {"tracker tables": deep_size([t._pending, t._redirects, t._validated, t.cache._entries])}
+        if ledger is not None:
+            held["ledger"] = deep_size(ledger.entries)
+        out("held by bounded tables (deep sizeof, approximate): "
+            + ", ".join(f"{k} {v / 2**20:.1f} MiB" for k, v in held.items()))
+        half = [s for s in samples if s[0] >= n // 2]
+        slope = ""
+        if len(half) >= 2:
+            slope = f"; over the last half: +{(half[-1][1] - half[0][1]) / 1024:.1f} MiB per {half[-1][0] - half[0][0]:,} flows"
+        out(f"MEMORY (in-process, addon only): RSS {base / 1024:.1f} -> {end / 1024:.1f} MiB, growth {grow:.1f} MiB "
+            f"after {n:,} flows{slope}; decided {obs.decided:,}, internal errors {obs.internal_errors}, logged "
+            f"exceptions {counter.count} (target <= {TARGETS['rss_mib']:.0f} MB: "
+            f"{'met' if grow <= TARGETS['rss_mib'] else 'NOT met'})")
+
+
+# -- 5. fuzz -------------------------------------------------------------------------------------
+
+def part_fuzz(args) -> None:
+    import fuzz
+    import inproc
+    from mitmproxy.io import tnetstring
+
+    n = args.fuzz_flows
+    section(f"5. robustness: {n:,} generated hostile flows through every cors_addon.py addon (fuzz.py)")
+    fz = fuzz.FlowFuzzer(args.seed)
+    raised: Counter = Counter()
+    first: dict[str, str] = {}
+    dropped = unserializable = 0
+    with inproc.cors_master() as (tctx, addons, counter):
+        table = inproc.HookTable(addons)
+        obs = inproc.observer_of(addons)
+        t0 = time.monotonic()
+        for i in range(n):
+            f = fz.flow()
+            loaded = i % 10 == 9  # every tenth as `mitmdump -r` would replay it
+            if loaded:
+                f.live = False
+            had_response, had_error = f.response is not None, f.error is not None
+            try:
+                inproc.run_flow(table, f, loaded=loaded)
+            except Exception as e:  # anything an addon let through (mitmproxy would log "Addon error")
+                key = f"{type(e).__name__}: {str(e)[:80]}"
+                raised[key] += 1
+                if key not in first:
+                    import traceback
+                    first[key] = traceback.format_exc()
+            if (had_response and f.response is None) or (had_error and f.error is None) or (
+                    f.error is not None and not had_error):
+                dropped += 1
+            try:
+                tnetstring.dumps(f.metadata)
+            except Exception:
+                unserializable += 1
+        elapsed = time.monotonic() - t0
+    total = sum(raised.values())
+    out(f"{n:,} flows in {elapsed:.0f} s; observer decided {obs.decided:,}")
+    out(f"exceptions raised out of the hooks: {total}" + (": " + "; ".join(f"{k} x{v}" for k, v in raised.most_common(5)) if total else ""))
+    out(f"observer internal_errors: {obs.internal_errors}; exceptions our addons caught and logged: {counter.count}")
+    for text in counter.first[:2]:
+        out("  first logged: " + text.strip().splitlines()[0][:200] + " | " + text.strip().splitlines()[-1][:200])
+    out(f"flows whose response or error the addons removed or replaced: {dropped}; flows with unserializable metadata: "
+        f"{unserializable}")
+    out(f"FUZZ: exceptions {total + obs.internal_errors + counter.count} "
+        f"(raised {total} + internal {obs.internal_errors} + caught-and-logged {counter.count}) (target 0)")
+    for key, tb in list(first.items())[:2]:
+        out(f"--- first traceback for {key}\n{tb}")
+
+
+# -- main ----------------------------------------------------------------------------------------
+
+PARTS = ("engine", "addon", "proxy", "memory", "fuzz")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated subset of {','.join(PARTS)}")
+    p.add_argument("--quick", action="store_true", help="smaller counts everywhere (minutes, not an hour)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--engine-flows", type=int, default=200_000)
+    p.add_argument("--engine-repeats", type=int, default=5)
+    p.add_argument("--addon-flows", type=int, default=50_000)
+    p.add_argument("--rounds", type=int, default=6, help="proxy: rounds, each runs both variants (order alternates)")
+    p.add_argument("--duration", type=float, default=15.0, help="proxy: seconds per wrk run")
+    p.add_argument("--warmup", type=float, default=5.0, help="proxy: seconds of warm-up per variant")
+    p.add_argument("--connections", type=int, default=16)
+    p.add_argument("--proxy-mem-flows", type=int, default=1_000_000,
+                   help="memory (a): flows through mitmdump after warm-up (0 skips)")
+    p.add_argument("--mem-flows", type=int, default=1_000_000, help="memory (b): in-process flows after warm-up")
+    p.add_argument("--mem-warmup", type=int, default=20_000, help="memory: warm-up flows before the first RSS reading")
+    p.add_argument("--fuzz-flows", type=int, default=100_000)
+    args = p.parse_args()
+    if args.quick:
+        args.engine_flows, args.engine_repeats, args.addon_flows = 50_000, 3, 15_000
+        args.rounds, args.duration, args.warmup = 3, 6.0, 3.0
+        args.proxy_mem_flows, args.mem_flows, args.mem_warmup = 30_000, 100_000, 5_000
+        args.fuzz_flows = 20_000
+    parts = [x.strip() for x in args.parts.split(",") if x.strip()]
+    unknown = set(parts) - set(PARTS)
+    if unknown:
+        p.error(f"unknown part(s): {', '.join(sorted(unknown))}")
+
+    machine()
+    t0 = time.monotonic()
+    if "engine" in parts:
+        part_engine(args)
+    if "addon" in parts:
+        part_addon(args)
+    if "proxy" in parts:
+        part_proxy(args)
+    if "memory" in parts:
+        if args.proxy_mem_flows > 0:
+            part_memory_proxy(args)
+        part_memory_inproc(args)
+    if "fuzz" in parts:
+        part_fuzz(args)
+    out()
+    out(f"(benchmark took {time.monotonic() - t0:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
