@@ -41,6 +41,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(1, str(REPO / "addons"))  # measure the checkout this script lives in (as cors_addon.py does)
 
 import backend  # noqa: E402
 import corpus  # noqa: E402
