@@ -44,7 +44,7 @@ def _url(req: http.Request) -> str:
 def request_of(f: http.HTTPFlow) -> RequestSnapshot:
     req = f.request
     return RequestSnapshot(
-        method=req.method,
+        method=req.data.method.decode("latin-1"),  # like headers: undecodable bytes must stay saveable
         url=_url(req),
         headers=_headers(req.headers),
         timestamp=req.timestamp_start or f.timestamp_created,
