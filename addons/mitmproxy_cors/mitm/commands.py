@@ -142,5 +142,5 @@ def report_lines(ledger: Ledger) -> list[str]:
             out.append(f"          fix: {g.fix}")
         out.append(f"          e.g. {g.example}")
     if ledger.dropped:
-        out.append(f"(the oldest {ledger.dropped} verdict(s) were dropped to bound memory)")
+        out.append(f"({ledger.dropped} blocked flow(s) beyond the first {ledger.max_groups} groups are not listed)")
     return out

@@ -46,10 +46,15 @@ def target_of(url: str) -> str:
 class Ledger:
     name = "cors-ledger"
 
-    def __init__(self, capacity: int = 100_000) -> None:
+    # Recent flows stay individually (a verdict can still change, e.g. a preflight once paired);
+    # older ones are folded into counts, so memory stays flat however long the proxy runs.
+    def __init__(self, capacity: int = 2_000, max_groups: int = 1_000) -> None:
         self.capacity = capacity
+        self.max_groups = max_groups
         self.entries: OrderedDict[str, Entry] = OrderedDict()
-        self.dropped = 0
+        self._retired_counts: Counter = Counter()
+        self._retired_groups: dict[tuple, Group] = {}
+        self.dropped = 0  # blocked flows whose group could not be kept (more than max_groups groups)
 
     # -- hooks: run after the observer (make_addons order) --------------------------------------
     def response(self, f: http.HTTPFlow) -> None:
@@ -87,27 +92,48 @@ class Ledger:
         )
         self.entries.move_to_end(f.id)
         while len(self.entries) > self.capacity:
-            self.entries.popitem(last=False)
-            self.dropped += 1
+            _, old = self.entries.popitem(last=False)
+            self._retire(old)
+
+    def _retire(self, e: Entry) -> None:
+        self._count(self._retired_counts, e)
+        if e.blocked:
+            key = (e.origin, e.target, e.reason or "no response")
+            g = self._retired_groups.get(key)
+            if g is not None:
+                g.count += 1
+            elif len(self._retired_groups) < self.max_groups:
+                self._retired_groups[key] = Group(e.origin, e.target, key[2], 1, e.fix, e.example)
+            else:
+                self.dropped += 1
+
+    @staticmethod
+    def _count(c: Counter, e: Entry) -> None:
+        c["cors"] += 1
+        c["blocked" if e.blocked else "allowed"] += 1
+        if e.conditional and not e.blocked:
+            c["conditional"] += 1
 
     def clear(self) -> int:
         n = len(self.entries)
+        n += self._retired_counts["cors"]
         self.entries.clear()
+        self._retired_counts.clear()
+        self._retired_groups.clear()
         self.dropped = 0
         return n
 
     def counts(self) -> Counter:
-        c: Counter = Counter()
+        c: Counter = Counter(self._retired_counts)
         for e in self.entries.values():
-            c["cors"] += 1
-            c["blocked" if e.blocked else "allowed"] += 1
-            if e.conditional and not e.blocked:
-                c["conditional"] += 1
+            self._count(c, e)
         return c
 
     def groups(self) -> list[Group]:
         """Blocked flows grouped by (page origin, target, reason), most frequent first."""
-        out: dict[tuple, Group] = {}
+        out: dict[tuple, Group] = {
+            k: Group(g.origin, g.target, g.reason, g.count, g.fix, g.example) for k, g in self._retired_groups.items()
+        }
         for e in self.entries.values():
             if not e.blocked:
                 continue
