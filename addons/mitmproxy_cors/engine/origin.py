@@ -75,7 +75,12 @@ def origin_of_url(url: str) -> Origin | None:
     """The origin of an absolute URL, or None if it has none we can compare."""
     # Only the scheme and authority matter: cache on them, since URLs differ in path and query.
     m = _ORIGIN_PREFIX.match(url)
-    return _origin_of_url(m.group() if m else url)
+    key = m.group() if m else url
+    # Cache short keys only: a hostile client's 100 kB URLs must not pile up in the cache.
+    return _origin_of_url(key) if len(key) <= _CACHE_KEY_MAX else _origin_of_url.__wrapped__(key)
+
+
+_CACHE_KEY_MAX = 2048
 
 
 @lru_cache(maxsize=4096)
@@ -94,9 +99,15 @@ def _origin_of_url(url: str) -> Origin | None:
     return Origin(scheme, host, port if port != DEFAULT_PORTS.get(scheme) else None)
 
 
-@lru_cache(maxsize=1024)
 def parse_origin_header(value: str | None) -> Origin | None:
     """The `Origin` request header: a serialized origin or `null`. None when absent or garbled."""
+    if value is not None and len(value) > _CACHE_KEY_MAX:  # not cached: see origin_of_url
+        return _parse_origin_header.__wrapped__(value)
+    return _parse_origin_header(value)
+
+
+@lru_cache(maxsize=1024)
+def _parse_origin_header(value: str | None) -> Origin | None:
     if value is None:
         return None
     value = value.strip(" \t")
