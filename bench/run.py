@@ -512,7 +512,11 @@ def main() -> None:
     p.add_argument("--mem-flows", type=int, default=1_000_000, help="memory (b): in-process flows after warm-up")
     p.add_argument("--mem-warmup", type=int, default=20_000, help="memory: warm-up flows before the first RSS reading")
     p.add_argument("--fuzz-flows", type=int, default=100_000)
+    p.add_argument("--inproc-memory-child", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.inproc_memory_child:
+        part_memory_inproc(args)
+        return
     if args.quick:
         args.engine_flows, args.engine_repeats, args.addon_flows = 50_000, 3, 15_000
         args.rounds, args.duration, args.warmup = 3, 6.0, 3.0
@@ -534,7 +538,9 @@ def main() -> None:
     if "memory" in parts:
         if args.proxy_mem_flows > 0:
             part_memory_proxy(args)
-        part_memory_inproc(args)
+        # A fresh interpreter: memory this process freed in earlier parts would be reused and hide growth.
+        subprocess.run([sys.executable, __file__, "--inproc-memory-child", "--mem-flows", str(args.mem_flows),
+                        "--mem-warmup", str(args.mem_warmup), "--seed", str(args.seed)], check=False)
     if "fuzz" in parts:
         part_fuzz(args)
     out()
