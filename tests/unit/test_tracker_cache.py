@@ -255,3 +255,29 @@ def test_clear_empties_every_table():
     w.preflight(URL + "/2", "PUT", None, acao(PAGE), acam("PUT"))
     t.clear()
     assert all(size == 0 for size in t.state_size().values())
+
+
+def test_bearer_token_request_reusing_a_cached_preflight_is_allowed():
+    # A page-set Authorization listed in the cached preflight is not HTTP-auth-cache evidence of
+    # credentials: the repeated PUT reuses the preflight and Chromium allows it.
+    from mitmproxy_cors.engine import Exchange, Headers, RequestSnapshot, ResponseSnapshot, Tracker
+
+    page, url = "http://a.test:8001", "http://b.test:8002/api"
+    t = Tracker()
+
+    def observe(i, method, req_headers, resp_headers, ts, status=200):
+        return t.observe(Exchange(i, RequestSnapshot(method, url, Headers(req_headers), ts, "c"),
+                                  ResponseSnapshot(status, Headers(resp_headers), ts))).verdict
+
+    allow = [("Access-Control-Allow-Origin", page)]
+    observe("p", "OPTIONS", [("Origin", page), ("Access-Control-Request-Method", "PUT"),
+                             ("Access-Control-Request-Headers", "authorization,content-type")],
+            allow + [("Access-Control-Allow-Methods", "PUT"),
+                     ("Access-Control-Allow-Headers", "authorization, content-type"),
+                     ("Access-Control-Max-Age", "600")], 100.0, status=204)
+    put = [("Origin", page), ("Authorization", "Bearer t"), ("Content-Type", "application/json")]
+    first = observe("a1", "PUT", put, allow, 100.1)
+    again = observe("a2", "PUT", put, allow, 110.0)
+    assert first.verdict == "allowed"
+    assert again.verdict == "allowed", again.summary()
+    assert again.preflight_cache["state"] == "hit" and again.paired_flow_id == "p"

@@ -165,6 +165,12 @@ class Tracker:
         else:
             unsafe = facts.unsafe_headers
             creds, creds_source = credentials_evidence(req, None)
+            if creds == "include" and "cookie" not in req.headers and "sec-fetch-storage-access" not in req.headers:
+                # Only Authorization suggested `include`. If the cached preflight listed it, the page
+                # set it itself (a bearer token) and reuses that preflight: no proof of credentials.
+                entry = self.cache.get((req.client, origin, req.url), now)
+                if entry is not None and "authorization" in entry.result.headers:
+                    creds, creds_source = credentials_evidence(req, ["authorization"])
             kind, cache_info = "simple", None
             if needs_preflight(req.method, unsafe):
                 kind = "actual"
