@@ -223,3 +223,18 @@ def test_fixes_never_produce_what_browsers_reject(origin, method, req_headers, c
     else:
         assert check_access(acao, acac, origin, True) is None
         assert check_access(acao, acac, origin, False) is None
+
+
+def test_requirement_to_dict_is_asdict_and_copies_the_lists():
+    import dataclasses
+
+    from mitmproxy_cors.engine.fix_plan import Requirement
+
+    r = Requirement("preflight", "https://api.test/x", "https://app.test", "PUT", headers=["x-a"],
+                    credentials=True, expose=["x-total"], private_network=True, preflighted=True,
+                    notes=["n"], problem=None)
+    d = r.to_dict()
+    assert d == dataclasses.asdict(r)
+    d["headers"].append("x-b")
+    assert r.headers == ["x-a"]
+    assert Requirement.from_dict(r.to_dict()) == r

@@ -10,6 +10,7 @@ import time
 
 import pytest
 from mitmproxy import exceptions
+from mitmproxy.test import tflow
 
 from .conftest import API, PAGE, cors_req, preflight_req, request, response
 
@@ -300,3 +301,33 @@ async def test_report_lines_carry_the_fix_and_the_patch(proxy, tmp_path):
     assert "cors_patch" not in blocked
     assert patched["verdict"] == "allowed" and patched["cors_patch"]["patched"] is True
     assert patched["cors_patch"]["server"]["verdict"] == "blocked"
+
+
+# -- cost when patching is off ------------------------------------------------------------------------
+
+async def test_patching_off_leaves_passing_flows_without_patch_metadata(proxy):
+    ok = [("Access-Control-Allow-Origin", PAGE), ("Access-Control-Allow-Credentials", "true")]
+    f = await proxy.exchange(cors_req(), response(200, ok, b"ok"))
+    assert f.metadata["cors"]["verdict"] == "allowed"
+    assert "cors_patch" not in f.metadata and "cors_fix" not in f.metadata
+    assert proxy.fixer._originals == {}
+
+
+async def test_conditionally_allowed_flows_carry_the_fix_text(proxy):
+    """`*` without a cookie: allowed, but blocked if the page sends credentials; the fix is recorded."""
+    f = await proxy.exchange(cors_req(), response(200, [("Access-Control-Allow-Origin", "*")], b"ok"))
+    assert f.metadata["cors"]["verdict"] == "allowed" and f.metadata["cors"]["conditional"]
+    assert f.metadata["cors_fix"]["requirement"]["origin"] == PAGE
+
+
+async def test_flows_that_never_finish_do_not_pile_up_in_the_fixer(proxy, monkeypatch):
+    from mitmproxy.proxy.layers.http import HttpResponseHeadersHook
+
+    from mitmproxy_cors.mitm import fixer as fixer_module
+
+    monkeypatch.setattr(fixer_module, "PENDING_FLOWS", 50)
+    for _ in range(120):
+        f = tflow.tflow(req=cors_req(), resp=False)
+        f.response = response(200, NO_CORS)[0]
+        await proxy.master.addons.handle_lifecycle(HttpResponseHeadersHook(f))
+    assert len(proxy.fixer._originals) <= 50

@@ -62,7 +62,7 @@ class Stack:
         self.tctx, self.addons, self.view = tctx, addons, view
         self.by_name = {a.name: a for a in addons}
         self.observer = self.by_name["cors"]
-        self.ledger = self.by_name["cors-ledger"]
+        self.ledger = self.observer.ledger
         self.commands = self.by_name["cors-commands"]
         self.terminal = self.by_name["cors-terminal"]
         self.display = self.by_name["cors-display"]

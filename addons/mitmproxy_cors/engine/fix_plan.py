@@ -20,7 +20,7 @@ that holds under ``include``, and that is also valid for ``omit``: the Origin is
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from .access_check import access_failures
 from .cors_policy import (ACAC, ACAH, ACAM, ACAO, ACAPN, ACEH, ACRPN, add_vary, get_all,
@@ -77,7 +77,11 @@ class Requirement:
     problem: str | None = None  # set when no server CORS configuration can make it pass
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        # by hand: dataclasses.asdict deep-copies field by field, and this runs for every blocked flow
+        return {"kind": self.kind, "url": self.url, "origin": self.origin, "method": self.method,
+                "headers": list(self.headers), "credentials": self.credentials, "expose": list(self.expose),
+                "private_network": self.private_network, "preflighted": self.preflighted,
+                "notes": list(self.notes), "problem": self.problem}
 
     @classmethod
     def from_dict(cls, d: dict) -> Requirement:

@@ -25,6 +25,11 @@ class Headers:
         self._index = index
 
     @classmethod
+    def from_bytes(cls, fields) -> Headers:
+        """From raw (name, value) byte pairs, decoded as latin-1 (one character per byte)."""
+        return cls([(k.decode("latin-1"), v.decode("latin-1")) for k, v in fields])
+
+    @classmethod
     def of(cls, *pairs: tuple[str, str], **kw: str) -> Headers:
         """Test/REPL helper: Headers.of(("Origin", "http://a")) or Headers.of(origin="http://a")."""
         return cls(list(pairs) + [(k.replace("_", "-"), v) for k, v in kw.items()])

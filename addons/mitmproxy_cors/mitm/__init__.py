@@ -10,6 +10,7 @@ def make_addons() -> list:
     from .view import CorsDisplay
 
     # Order matters: the fixer patches in responseheaders/response before the observer judges the
-    # final headers in response; the ledger then reads what the observer stored.
+    # final headers in response. The ledger is shared, not an addon: the observer hands it each
+    # verdict, and every object in the chain costs mitmproxy a lookup on every event of every flow.
     ledger = Ledger()
-    return [CorsFixer(), CorsObserver(), ledger, CorsDisplay(), CorsCommands(ledger), CorsTerminal(ledger)]
+    return [CorsFixer(), CorsObserver(ledger), CorsDisplay(), CorsCommands(ledger), CorsTerminal(ledger)]

@@ -15,16 +15,17 @@ METADATA_KEY = "cors"
 PATCH_KEY = "cors_patch"  # set by mitm/fixer.py when the proxy changed the server's response
 
 
-def annotate(f: http.HTTPFlow, v: Verdict) -> None:
-    f.metadata[METADATA_KEY] = report_line(v)
+def annotate(f: http.HTTPFlow, v: Verdict) -> dict:
+    """Returns what it stored in `f.metadata["cors"]` (the verdict's report line)."""
+    line = f.metadata[METADATA_KEY] = report_line(v)
     if not (v.cors_relevant or v.blocked):
-        return
+        return line
     patch = f.metadata.get(PATCH_KEY)
     if patch and patch.get("patched"):
         if not f.comment or f.comment.startswith("CORS "):
             f.comment = patched_summary(patch, v)
         f.marked = MARK_PATCHED
-        return
+        return line
     # A comment the user wrote stays; ours is replaced as the verdict evolves.
     if not f.comment or f.comment.startswith("CORS "):
         f.comment = v.summary()
@@ -34,6 +35,7 @@ def annotate(f: http.HTTPFlow, v: Verdict) -> None:
         f.marked = MARK_WARNING
     elif f.marked in _OUR_MARKS:
         f.marked = ""
+    return line
 
 
 def patched_summary(patch: dict, v: Verdict) -> str:

@@ -91,6 +91,8 @@ class CorsCommands:
                 if other is not None:
                     annotate(other, u)
                     changed[other.id] = other
+        for f in changed.values():
+            self.ledger.ingest(f)
         if changed:
             ctx.master.addons.trigger(hooks.UpdateHook(list(changed.values())))
         verdicts = [explain.verdict_of(f) for f in done]

@@ -41,6 +41,7 @@ META_PATCH = "cors_patch"
 META_FIX = "cors_fix"
 _CORS_NAMES = ("access-control-", "vary")
 _RELOAD_INTERVAL = 1.0
+PENDING_FLOWS = 10_000
 
 
 def _fields(h: http.Headers) -> list[tuple[str, str]]:
@@ -116,6 +117,10 @@ class CorsFixer:
         self._policy_mtime: float | None = None
         self._next_stat = 0.0
         self.patched = 0
+        # flow id -> (status, header fields) as the server sent them, for flows nothing patched in
+        # `responseheaders`: `response` then only compares (mitmproxy's header fields are an
+        # immutable tuple, so keeping a reference is a snapshot). Bounded: some flows never finish.
+        self._originals: dict[str, tuple[int, tuple]] = {}
 
     # -- options --------------------------------------------------------------------------------
 
@@ -241,15 +246,22 @@ class CorsFixer:
             logger.exception("cors_fix: could not process %s %s", f.request.method, f.request.pretty_url)
 
     def _responseheaders(self, f: http.HTTPFlow) -> None:
+        lp = self._policy_for(f) if (self.policies and f.live) else None
+        in_fix_scope = f.live and self.fix_filter is not None and self.fix_filter(f)
+        if lp is None and not in_fix_scope:
+            # Nothing of ours applies (the usual case: patching off). Only remember what the server
+            # sent, in case another addon (--modify-headers) changes it before `response`.
+            self._originals[f.id] = (f.response.status_code, f.response.headers.fields)
+            if len(self._originals) > PENDING_FLOWS:
+                del self._originals[next(iter(self._originals))]
+            return
         req = request_of(f)
         original = _fields(f.response.headers)
         status = f.response.status_code
         p = plan(req, status, Headers(original))
-        lp = self._policy_for(f) if (self.policies and f.live) else None
         if p.kind == "none" and lp is None:
             return
         self._record_fix_text(f, p)
-        in_fix_scope = f.live and self.fix_filter is not None and self.fix_filter(f)
         meta = {
             "patched": False, "by": None, "answered_by_proxy": False,
             "server": _server_dict(p), "original": {"status": status, "headers": [list(x) for x in original]},
@@ -284,15 +296,27 @@ class CorsFixer:
             meta["_expected"] = [list(x) for x in original]
 
     def response(self, f: http.HTTPFlow) -> None:
-        meta = f.metadata.get(META_PATCH)
-        if meta is None or f.response is None:
+        sent = self._originals.pop(f.id, None)
+        if f.response is None:
             return
+        meta = f.metadata.get(META_PATCH)
+        if meta is None:
+            if sent is None or (sent[0] == f.response.status_code and sent[1] == f.response.headers.fields):
+                return  # nobody changed the server's response
+            try:
+                meta = self._changed_by_others(f, *sent)
+            except Exception:
+                logger.exception("cors_fix: could not record %s %s", f.request.method, f.request.pretty_url)
+                return
+            if meta is None:
+                return
         try:
             self._finish(f, meta)
         except Exception:
             logger.exception("cors_fix: could not record %s %s", f.request.method, f.request.pretty_url)
 
     def error(self, f: http.HTTPFlow) -> None:
+        self._originals.pop(f.id, None)
         meta = f.metadata.get(META_PATCH)
         if meta is not None:
             meta.pop("_expected", None)
@@ -319,6 +343,22 @@ class CorsFixer:
             logger.info("%s: %s %s not fixable: %s", by, f.request.method, f.request.pretty_url, why)
 
     # -- work ---------------------------------------------------------------------------------------
+
+    def _changed_by_others(self, f: http.HTTPFlow, status: int, fields: tuple) -> dict | None:
+        """Another addon changed a response we left alone: judge the server's own response, as
+        `_responseheaders` does for flows in scope, so that `_finish` can show the difference."""
+        original = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in fields]
+        p = plan(request_of(f), status, Headers(original))
+        if p.kind == "none":
+            return None
+        self._record_fix_text(f, p)
+        meta = {
+            "patched": False, "by": None, "answered_by_proxy": False,
+            "server": _server_dict(p), "original": {"status": status, "headers": [list(x) for x in original]},
+            "_expected": [list(x) for x in original],
+        }
+        f.metadata[META_PATCH] = meta
+        return meta
 
     def _finish(self, f: http.HTTPFlow, meta: dict) -> None:
         if meta.pop("_clear_body", False) and f.response.raw_content is not None:
@@ -356,17 +396,11 @@ class CorsFixer:
                     f.request.pretty_url, server, meta["with_fix"]["text"], how, changes_text(changes),
                     extra={"client": peer} if peer else None)
 
-    def _record_fix_text(self, f: http.HTTPFlow, p: Plan) -> None:
-        """For a flow the server's response blocks: the server configuration that fixes it (for the report)."""
-        r = p.requirement
-        if p.server is None or p.server.verdict != "blocked" or r is None:
-            return
-        if r.problem:
-            f.metadata[META_FIX] = {"requirement": r.to_dict(), "configs": None, "not_fixable": r.problem}
-            return
-        needs = aggregate([r])
-        f.metadata[META_FIX] = {"requirement": r.to_dict(), "configs": _configs_for(needs),
-                                "not_fixable": None}
+    @staticmethod
+    def _record_fix_text(f: http.HTTPFlow, p: Plan) -> None:
+        record = _fix_text(p)
+        if record is not None:
+            f.metadata[META_FIX] = record
 
     @staticmethod
     def _make_response(status: int, fields: list[tuple[str, str]], body: bytes) -> http.Response:
@@ -441,6 +475,36 @@ def requirement_of(f: http.HTTPFlow) -> Requirement | None:
                      "no CORS header can fix that")
         return r
     return plan(req, status, headers).requirement
+
+
+def _fix_text(p: Plan) -> dict | None:
+    """For a flow the server's response blocks: the server configuration that fixes it."""
+    r = p.requirement
+    if p.server is None or p.server.verdict != "blocked" or r is None:
+        return None
+    if r.problem:
+        return {"requirement": r.to_dict(), "configs": None, "not_fixable": r.problem}
+    return {"requirement": r.to_dict(), "configs": _configs_for(aggregate([r])), "not_fixable": None}
+
+
+def fix_record(f: http.HTTPFlow, req: RequestSnapshot | None = None,
+               headers: Headers | None = None) -> dict | None:
+    """`flow.metadata["cors_fix"]` for a flow the browser blocks, judged on the server's own response:
+    the observer asks for it only then, so flows that pass cost nothing here. `req`: the request
+    as the browser sent it, `headers`: the response's headers as they are now, when the caller has them."""
+    if f.response is None:
+        return None
+    meta = f.metadata.get(META_PATCH) or {}
+    if meta.get("answered_by_proxy"):
+        return None  # the server never saw it; `_responseheaders` recorded the fix, if any
+    original = meta.get("original")
+    if original:
+        status, headers = original["status"], Headers([tuple(x) for x in original["headers"]])
+    else:
+        status = f.response.status_code
+        if headers is None:
+            headers = Headers(_fields(f.response.headers))
+    return _fix_text(plan(req or request_of(f), status, headers))
 
 
 def _server_dict(p: Plan) -> dict | None:

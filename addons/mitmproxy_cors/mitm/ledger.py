@@ -1,8 +1,8 @@
 """The latest CORS verdict of every flow this session, for `cors.report` and mitmdump's summary.
 
-It reads what the observer stored in `flow.metadata["cors"]` after each `response`/`error` hook
-and on `update` (the observer re-annotates a preflight when its actual request arrives;
-`cors.analyze` annotates loaded flows). Entries are small and bounded.
+It reads what the observer stored in `flow.metadata["cors"]`: the observer and `cors.analyze`
+call `ingest` for each flow they annotate (mitmproxy's `update` hook fires after every hook of
+every flow, too often to re-read them all there). Entries are small and bounded.
 """
 
 from __future__ import annotations
@@ -44,7 +44,6 @@ def target_of(url: str) -> str:
 
 
 class Ledger:
-    name = "cors-ledger"
 
     # Recent flows stay individually (a verdict can still change, e.g. a preflight once paired);
     # older ones are folded into counts, so memory stays flat however long the proxy runs.
@@ -56,19 +55,6 @@ class Ledger:
         self._retired_groups: dict[tuple, Group] = {}
         self.dropped = 0  # blocked flows whose group could not be kept (more than max_groups groups)
 
-    # -- hooks: run after the observer (make_addons order) --------------------------------------
-    def response(self, f: http.HTTPFlow) -> None:
-        self.ingest(f)
-
-    def error(self, f: http.HTTPFlow) -> None:
-        self.ingest(f)
-
-    def update(self, flows) -> None:
-        for f in flows:
-            if isinstance(f, http.HTTPFlow):
-                self.ingest(f)
-
-    # -- work -------------------------------------------------------------------------------
     def ingest(self, f: http.HTTPFlow) -> None:
         v = verdict_of(f)
         if not is_cors(v):

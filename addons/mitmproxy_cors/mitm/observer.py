@@ -9,15 +9,19 @@ from __future__ import annotations
 import logging
 import weakref
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from mitmproxy import ctx, exceptions, hooks, http
 
-from ..engine.model import RequestSnapshot
 from ..engine.tracker import Tracker
 from ..engine.verdict import Verdict
 from .annotate import annotate
+from .fixer import META_FIX, fix_record
 from .report import ReportWriter
-from .snapshot import exchange_of, request_of
+from .snapshot import Capture, capture, exchange_of, snapshot_of
+
+if TYPE_CHECKING:
+    from .ledger import Ledger
 
 logger = logging.getLogger("mitmproxy_cors")
 
@@ -28,14 +32,17 @@ class CorsObserver:
     name = "cors"
     PENDING_REQUESTS = 10_000
 
-    def __init__(self) -> None:
+    def __init__(self, ledger: Ledger | None = None) -> None:
         self.tracker = Tracker()
+        # The session summary (cors.report, mitmdump's table) takes each verdict from us directly:
+        # mitmproxy fires `update` after every hook of every flow, far too often to re-read them all.
+        self.ledger = ledger
         self.report: ReportWriter | None = None
         self.log_level = "blocked"
         # Earlier flows we may re-annotate when a later flow completes their story. Weak: the
         # proxy (or the user, in the console) decides how long flows live, not us.
         self._flows: weakref.WeakValueDictionary[str, http.HTTPFlow] = weakref.WeakValueDictionary()
-        self._requests: dict[str, RequestSnapshot] = {}  # flow id -> request as the browser sent it
+        self._requests: dict[str, Capture] = {}  # flow id -> request as the browser sent it
         self.decided = 0
         self.internal_errors = 0
         # mitmdump: mitm/terminal.py renders the per-flow line itself (rich) instead of the log line.
@@ -79,7 +86,7 @@ class CorsObserver:
 
     def requestheaders(self, f: http.HTTPFlow) -> None:
         # Our script runs before stickycookie and modify_headers: this is the browser's request.
-        self._requests[f.id] = request_of(f)
+        self._requests[f.id] = capture(f)
         if len(self._requests) > self.PENDING_REQUESTS:  # flows that never finish must not pile up
             del self._requests[next(iter(self._requests))]
 
@@ -96,26 +103,40 @@ class CorsObserver:
 
     def _decide(self, f: http.HTTPFlow) -> Verdict | None:
         try:
-            decision = self.tracker.observe(exchange_of(f, self._requests.pop(f.id, None)))
+            taken = self._requests.pop(f.id, None)
+            exchange = exchange_of(f, snapshot_of(taken) if taken is not None else None)
+            decision = self.tracker.observe(exchange)
+            v = decision.verdict
+            if (v.blocked or v.conditional) and META_FIX not in f.metadata:
+                # The server configuration that fixes it (report, cors.fix): only for flows that
+                # fail, or would with credentials; the rest cost nothing here.
+                record = fix_record(f, exchange.request,
+                                    exchange.response.headers if exchange.response is not None else None)
+                if record is not None:
+                    f.metadata[META_FIX] = record
         except Exception:  # the engine must never break a flow; count it and say so once per flow
             self.internal_errors += 1
             logger.exception("mitmproxy-cors could not decide flow %s %s", f.request.method, f.request.pretty_url)
             return None
-        v = decision.verdict
         self.decided += 1
-        annotate(f, v)
+        line = annotate(f, v)
         self._flows[f.id] = f
         if self.report is not None:
-            self.report.write(v, extra=_report_extra(f))
+            self.report.write(line, extra=_report_extra(f))
+        if self.ledger is not None:
+            self.ledger.ingest(f)
         self._log(f, v)
         changed = []
         for u in decision.updated:
             other = self._flows.get(u.flow_id)
+            line = None
             if other is not None:
-                annotate(other, u)
+                line = annotate(other, u)
                 changed.append(other)
+                if self.ledger is not None:
+                    self.ledger.ingest(other)
             if self.report is not None:
-                self.report.write(u, update=True, extra=_report_extra(other))
+                self.report.write(line if line is not None else u, update=True, extra=_report_extra(other))
         if changed:
             ctx.master.addons.trigger(hooks.UpdateHook(changed))
         return v

@@ -62,11 +62,12 @@ class ReportWriter:
         self.path = os.path.expanduser(spec[1:] if append else spec)
         self._file: IO[str] | None = open(self.path, "a" if append else "w", encoding="utf-8")
 
-    def write(self, v: Verdict, update: bool = False, extra: dict | None = None) -> None:
-        """`extra`: more fields from other addons (the fixer's `cors_fix` and `cors_patch`)."""
+    def write(self, v: Verdict | dict, update: bool = False, extra: dict | None = None) -> None:
+        """`v`: a verdict, or its `report_line` (as stored in `flow.metadata["cors"]`); `extra`:
+        more fields from other addons (the fixer's `cors_fix` and `cors_patch`)."""
         if self._file is None:
             return
-        line = report_line(v, update)
+        line = dict(v, update=update) if isinstance(v, dict) else report_line(v, update)
         if extra:
             line.update(extra)
         try:

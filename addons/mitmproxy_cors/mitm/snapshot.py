@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
 from urllib.parse import quote
 
 from mitmproxy import flow as mflow
@@ -11,7 +12,7 @@ from ..engine.model import Exchange, Headers, RequestSnapshot, ResponseSnapshot
 
 
 def _headers(h: http.Headers) -> Headers:
-    return Headers([(k.decode("latin-1"), v.decode("latin-1")) for k, v in h.fields])
+    return Headers.from_bytes(h.fields)
 
 
 def _client(f: http.HTTPFlow) -> str:
@@ -42,13 +43,34 @@ def _url(req: http.Request) -> str:
 
 
 def request_of(f: http.HTTPFlow) -> RequestSnapshot:
+    return snapshot_of(capture(f))
+
+
+class Capture(NamedTuple):
+    """The request as it is now, for `snapshot_of` later: only references to what mitmproxy holds
+    as immutable values (its header fields are a tuple of bytes), so taking it costs next to
+    nothing on the request path, and later changes by other addons do not reach it."""
+
+    method: bytes
+    url: str
+    fields: tuple
+    timestamp: float
+    client: str
+
+
+def capture(f: http.HTTPFlow) -> Capture:
     req = f.request
+    return Capture(req.data.method, _url(req), req.data.headers.fields,
+                   req.timestamp_start or f.timestamp_created, _client(f))
+
+
+def snapshot_of(c: Capture) -> RequestSnapshot:
     return RequestSnapshot(
-        method=req.data.method.decode("latin-1"),  # like headers: undecodable bytes must stay saveable
-        url=_url(req),
-        headers=_headers(req.headers),
-        timestamp=req.timestamp_start or f.timestamp_created,
-        client=_client(f),
+        method=c.method.decode("latin-1"),  # like headers: undecodable bytes must stay saveable
+        url=c.url,
+        headers=Headers.from_bytes(c.fields),
+        timestamp=c.timestamp,
+        client=c.client,
     )
 
 
