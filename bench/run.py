@@ -196,7 +196,8 @@ def part_addon(args) -> None:
 # -- 3. proxy ------------------------------------------------------------------------------------
 
 class Mitmdump:
-    def __init__(self, with_addon: bool, cpu: int | None, extra: list[str] | None = None) -> None:
+    def __init__(self, with_addon: bool | str, cpu: int | None, extra: list[str] | None = None) -> None:
+        """`with_addon`: True for cors_addon.py, False for none, or the path of another script."""
         self.with_addon = with_addon
         self.port = backend.free_port()
         self.cpu = cpu
@@ -208,7 +209,8 @@ class Mitmdump:
         exe = Path(sys.executable).with_name("mitmdump")
         cmd = [str(exe), "--listen-host", "127.0.0.1", "-p", str(self.port), "-q"] + self.extra
         if self.with_addon:
-            cmd += ["-s", str(REPO / "cors_addon.py")]
+            script = REPO / "cors_addon.py" if self.with_addon is True else self.with_addon
+            cmd += ["-s", str(script)]
         if self.cpu is not None:
             cmd = ["taskset", "-c", str(self.cpu)] + cmd
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, cwd=tempfile.gettempdir())
@@ -233,7 +235,9 @@ class Mitmdump:
 
     @property
     def name(self) -> str:
-        return "with addon" if self.with_addon else "bare"
+        if self.with_addon is True:
+            return "with addon"
+        return "no-op hooks" if self.with_addon else "bare"
 
 
 def wrk(proxy_port: int, backend_url: str, duration: float, connections: int, cpu: int | None) -> dict:
@@ -287,23 +291,29 @@ def part_proxy(args) -> None:
         f"mitmdump -q (keeps no flows)")
     with backend.Nginx(cpu=load_cpu) as nginx:
         check_addon_active(nginx, args, proxy_cpu, load_cpu)
-        with Mitmdump(False, proxy_cpu) as bare, Mitmdump(True, proxy_cpu) as addon:
-            for m in (bare, addon):  # warm-up: imports, connections, caches
+        with Mitmdump(False, proxy_cpu) as bare, Mitmdump(True, proxy_cpu) as addon, \
+                Mitmdump(str(HERE / "noop_addon.py"), proxy_cpu) as noop:
+            variants = (bare, addon, noop)
+            for m in variants:  # warm-up: imports, connections, caches
                 wrk(m.port, nginx.url, args.warmup, args.connections, load_cpu)
-            results: dict[str, list[dict]] = {"bare": [], "with addon": []}
+            results: dict[str, list[dict]] = {m.name: [] for m in variants}
             for r in range(args.rounds):
-                order = (bare, addon) if r % 2 == 0 else (addon, bare)
+                order = variants if r % 2 == 0 else variants[::-1]
                 for m in order:
                     d = wrk(m.port, nginx.url, args.duration, args.connections, load_cpu)
                     results[m.name].append(d)
-                    out(f"  round {r + 1}: {m.name:10s} {d['rps']:8.1f} req/s  p50 {d['p50_us'] / 1000:6.1f} ms  "
+                    out(f"  round {r + 1}: {m.name:11s} {d['rps']:8.1f} req/s  p50 {d['p50_us'] / 1000:6.1f} ms  "
                         f"p99 {d['p99_us'] / 1000:6.1f} ms  socket errors {d['errors']}  http>=400 "
                         f"{d['errors_status']}")
     med = {k: statistics.median(d["rps"] for d in v) for k, v in results.items()}
     ratio = med["with addon"] / med["bare"]
     pairs = [a["rps"] / b["rps"] for a, b in zip(results["with addon"], results["bare"])]
-    out(f"median bare {med['bare']:.1f} req/s, with addon {med['with addon']:.1f} req/s")
+    out(f"median bare {med['bare']:.1f} req/s, with addon {med['with addon']:.1f} req/s, "
+        f"no-op hooks {med['no-op hooks']:.1f} req/s")
     out(f"per-round ratios: {', '.join(f'{p:.3f}' for p in pairs)}")
+    floor = med["no-op hooks"] / med["bare"]
+    out(f"floor: a script shaped like cors_addon.py whose hooks do nothing (bench/noop_addon.py) runs at "
+        f"{floor * 100:.1f}% of bare: mitmproxy's own cost of dispatching the hooks")
     out(f"PROXY: throughput ratio with/without addon = {ratio:.3f} ({ratio * 100:.1f}%) "
         f"(target >= {TARGETS['ratio'] * 100:.0f}%: {'met' if ratio >= TARGETS['ratio'] else 'NOT met'})")
 
@@ -418,7 +428,7 @@ def part_memory_inproc(args) -> None:
         end = inproc.rss_kib()
         grow = (end - base) / 1024
         sizes = obs.tracker.state_size()
-        ledger = next((a for a in addons if type(a).__name__ == "Ledger"), None)
+        ledger = obs.ledger
         out(f"state at the end: tracker {sizes}, observer weak flow map {len(obs._flows)}"
             + (f", ledger {len(ledger.entries):,} entries (capacity {ledger.capacity:,})" if ledger else ""))
         t = obs.tracker
