@@ -288,16 +288,19 @@ def part_proxy(args) -> None:
     proxy_cpu, load_cpu = _cpus()
     out(f"mitmdump pinned to cpu {proxy_cpu}, wrk and nginx to cpu {load_cpu}; "
         f"wrk -t1 -c{args.connections} -d{args.duration:g}s, absolute-form requests (proxy_load.lua); "
-        f"mitmdump -q (keeps no flows)")
+        f"mitmdump -q (keeps no flows); each round starts three fresh mitmdumps")
+    # Fresh processes every round: two runs of the same mitmdump differ by a few percent from one
+    # process to the next (hash seeds, memory layout), as much as the effect measured here.
+    noop_script = str(HERE / "noop_addon.py")
+    results: dict[str, list[dict]] = {"bare": [], "with addon": [], "no-op hooks": []}
     with backend.Nginx(cpu=load_cpu) as nginx:
         check_addon_active(nginx, args, proxy_cpu, load_cpu)
-        with Mitmdump(False, proxy_cpu) as bare, Mitmdump(True, proxy_cpu) as addon, \
-                Mitmdump(str(HERE / "noop_addon.py"), proxy_cpu) as noop:
-            variants = (bare, addon, noop)
-            for m in variants:  # warm-up: imports, connections, caches
-                wrk(m.port, nginx.url, args.warmup, args.connections, load_cpu)
-            results: dict[str, list[dict]] = {m.name: [] for m in variants}
-            for r in range(args.rounds):
+        for r in range(args.rounds):
+            with Mitmdump(False, proxy_cpu) as bare, Mitmdump(True, proxy_cpu) as addon, \
+                    Mitmdump(noop_script, proxy_cpu) as noop:
+                variants = (bare, addon, noop)
+                for m in variants:  # warm-up: imports, connections, caches
+                    wrk(m.port, nginx.url, args.warmup, args.connections, load_cpu)
                 order = variants if r % 2 == 0 else variants[::-1]
                 for m in order:
                     d = wrk(m.port, nginx.url, args.duration, args.connections, load_cpu)
@@ -513,7 +516,7 @@ def main() -> None:
     p.add_argument("--engine-flows", type=int, default=200_000)
     p.add_argument("--engine-repeats", type=int, default=5)
     p.add_argument("--addon-flows", type=int, default=50_000)
-    p.add_argument("--rounds", type=int, default=6, help="proxy: rounds, each runs both variants (order alternates)")
+    p.add_argument("--rounds", type=int, default=8, help="proxy: rounds, each with fresh processes of the three variants (order alternates)")
     p.add_argument("--duration", type=float, default=15.0, help="proxy: seconds per wrk run")
     p.add_argument("--warmup", type=float, default=5.0, help="proxy: seconds of warm-up per variant")
     p.add_argument("--connections", type=int, default=16)

@@ -313,11 +313,14 @@ async def test_patching_off_leaves_passing_flows_without_patch_metadata(proxy):
     assert proxy.fixer._originals == {}
 
 
-async def test_conditionally_allowed_flows_carry_the_fix_text(proxy):
-    """`*` without a cookie: allowed, but blocked if the page sends credentials; the fix is recorded."""
+async def test_conditionally_allowed_flows_leave_the_fix_to_cors_fix_command(proxy):
+    """`*` without a cookie: allowed (blocked only if the page sends credentials). Only blocked flows
+    carry the fix text (docs/report-schema.md); `cors.fix` still covers the credentialed case."""
     f = await proxy.exchange(cors_req(), response(200, [("Access-Control-Allow-Origin", "*")], b"ok"))
     assert f.metadata["cors"]["verdict"] == "allowed" and f.metadata["cors"]["conditional"]
-    assert f.metadata["cors_fix"]["requirement"]["origin"] == PAGE
+    assert "cors_fix" not in f.metadata
+    lines = proxy.master.commands.execute(f"cors.fix @all flask")
+    assert any("supports_credentials=True" in line for line in lines)
 
 
 async def test_flows_that_never_finish_do_not_pile_up_in_the_fixer(proxy, monkeypatch):
@@ -331,3 +334,24 @@ async def test_flows_that_never_finish_do_not_pile_up_in_the_fixer(proxy, monkey
         f.response = response(200, NO_CORS)[0]
         await proxy.master.addons.handle_lifecycle(HttpResponseHeadersHook(f))
     assert len(proxy.fixer._originals) <= 50
+
+
+async def test_fix_text_is_written_only_when_someone_can_read_it(tmp_path):
+    """A bare mitmdump (no View, no report, no -w) drops flows after their hooks: no fix text there."""
+    from mitmproxy.addons import save
+    from mitmproxy.test import taddons
+
+    from mitmproxy_cors.mitm import make_addons
+
+    from .conftest import Proxy
+
+    addons = make_addons()
+    with taddons.context(*addons, save.Save()) as tctx:
+        bare = Proxy(tctx, addons)
+        blocked = lambda: bare.exchange(cors_req(), response(200, NO_CORS, b"ok"))  # noqa: E731
+        f = await blocked()
+        assert f.metadata["cors"]["verdict"] == "blocked" and "cors_fix" not in f.metadata
+        tctx.options.update(save_stream_file=str(tmp_path / "out.flows"))
+        assert "cors_fix" in (await blocked()).metadata
+        tctx.options.update(save_stream_file=None, cors_report=str(tmp_path / "r.jsonl"))
+        assert "cors_fix" in (await blocked()).metadata

@@ -10,6 +10,15 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 _LWS = " \t"
+# The names the engine asks for, lowercased once: `get` runs about a dozen times per exchange.
+_LOWER = {name: name.lower() for name in (
+    "Origin", "Sec-Fetch-Mode", "Sec-Fetch-Dest", "Sec-Fetch-Site", "Upgrade", "Accept",
+    "Upgrade-Insecure-Requests", "Access-Control-Request-Method", "Access-Control-Request-Headers",
+    "Access-Control-Request-Private-Network", "Access-Control-Allow-Origin",
+    "Access-Control-Allow-Credentials", "Access-Control-Allow-Methods", "Access-Control-Allow-Headers",
+    "Access-Control-Max-Age", "Access-Control-Expose-Headers", "Access-Control-Allow-Private-Network",
+    "Vary", "Location", "Content-Type", "Cookie", "Authorization", "ETag", "Last-Modified",
+)}
 
 
 class Headers:
@@ -35,10 +44,10 @@ class Headers:
         return cls(list(pairs) + [(k.replace("_", "-"), v) for k, v in kw.items()])
 
     def get_all(self, name: str) -> list[str]:
-        return self._index.get(name.lower(), [])
+        return self._index.get(_LOWER.get(name) or name.lower(), [])
 
     def __contains__(self, name: str) -> bool:
-        return name.lower() in self._index
+        return (_LOWER.get(name) or name.lower()) in self._index
 
     def names(self) -> list[str]:
         """Lowercased names in first-seen order."""
@@ -54,7 +63,7 @@ class Headers:
         Each line's value is trimmed of spaces and tabs, and repeated lines are joined with ", "
         (so two identical Access-Control-Allow-Origin lines read as "a, a").
         """
-        values = self._index.get(name.lower())
+        values = self._index.get(_LOWER.get(name) or name.lower())
         if values is None:
             return None
         if len(values) == 1:

@@ -77,6 +77,20 @@ class CorsObserver:
                 self.report.close()
             self.report = new
 
+    def _fix_text_readers(self) -> bool:
+        """Will anyone read `metadata["cors_fix"]`? The report does; so does whoever keeps the flows:
+        the console and mitmweb (a View), a saved stream (-w) or a HAR dump. A bare mitmdump drops
+        each flow once its hooks ran, and `cors.fix` computes what it needs itself."""
+        if self.report is not None:
+            return True
+        try:
+            options, addons = ctx.options, ctx.master.addons
+        except Exception:  # no master: assume a reader
+            return True
+        if any(getattr(options, name, None) for name in ("save_stream_file", "hardump")):
+            return True
+        return addons.get("view") is not None
+
     def done(self) -> None:
         if self.report is not None:
             self.report.close()
@@ -107,9 +121,9 @@ class CorsObserver:
             exchange = exchange_of(f, snapshot_of(taken) if taken is not None else None)
             decision = self.tracker.observe(exchange)
             v = decision.verdict
-            if (v.blocked or v.conditional) and META_FIX not in f.metadata:
-                # The server configuration that fixes it (report, cors.fix): only for flows that
-                # fail, or would with credentials; the rest cost nothing here.
+            if v.blocked and META_FIX not in f.metadata and self._fix_text_readers():
+                # The server configuration that fixes it, for blocked flows only, and only when
+                # someone can read it (see _fix_text_readers): it costs more than the verdict.
                 record = fix_record(f, exchange.request,
                                     exchange.response.headers if exchange.response is not None else None)
                 if record is not None:
