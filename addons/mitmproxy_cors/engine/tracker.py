@@ -204,14 +204,10 @@ class Tracker:
         if revalidation_note:
             v.notes.append(revalidation_note)
         elif 200 <= view.status < 300 and ("etag" in view.headers or "last-modified" in view.headers):
-            kept = _cors_part(view.headers)
-            if kept is not None:
-                self._validated[(req.client, req.url)] = kept
-                self._validated.move_to_end((req.client, req.url))
-                while len(self._validated) > self.capacity:
-                    self._validated.popitem(last=False)
-            else:  # too big to keep: a later 304 is judged as if the copy were unseen
-                self._validated.pop((req.client, req.url), None)
+            self._validated[(req.client, req.url)] = view.headers
+            self._validated.move_to_end((req.client, req.url))
+            while len(self._validated) > self.capacity:
+                self._validated.popitem(last=False)
         if pending is not None:
             v.paired_flow_id = pending.verdict.flow_id
         elif cache_info and cache_info.get("preflight_flow_id") and cache_info["state"] == "hit":
@@ -362,25 +358,6 @@ class Tracker:
 # Headers a 304 never replaces in the stored response (net::HttpResponseHeaders::Update).
 _NOT_UPDATED_BY_304 = frozenset({"content-length", "content-encoding", "transfer-encoding", "connection",
                                  "keep-alive", "etag", "content-range"})
-
-
-_KEPT_VALUES_MAX = 8192
-
-
-def _cors_part(headers: Headers) -> Headers | None:
-    """What a later 304 needs of a stored response: every name (for what is exposed) but only the
-    values of CORS headers and Vary, so that thousands of stored responses stay small. None when
-    those values alone pass 8 kB (no real server sends that much; a hostile one must not fill memory)."""
-    kept, size = [], 0
-    for name, value in headers.fields:
-        low = name.lower()
-        if low.startswith("access-control-") or low == "vary":
-            size += len(value)
-            kept.append((name, value))
-        else:
-            kept.append((name, ""))
-        size += len(name)
-    return Headers(kept) if size <= _KEPT_VALUES_MAX else None
 
 
 def _is_conditional(headers: Headers) -> bool:
