@@ -128,6 +128,24 @@ async def test_reannotated_preflight_is_refreshed_in_the_ui(cors):
     assert pre in seen
 
 
+async def test_no_update_is_triggered_when_no_addon_listens(cors, monkeypatch):
+    """A bare mitmdump has no `update` hook anywhere: walking the chain for nothing is skipped."""
+    from mitmproxy import hooks
+
+    triggered = []
+    real = cors.tctx.master.addons.trigger
+    monkeypatch.setattr(cors.tctx.master.addons, "trigger",
+                        lambda ev: triggered.append(ev) if isinstance(ev, hooks.UpdateHook) else real(ev))
+    pre = preflight(URL, "PUT", status=204, resp_headers=[("Access-Control-Allow-Origin", PAGE),
+                                                          ("Access-Control-Allow-Methods", "PUT")], t=1000.0)
+    await cors.run(pre)
+    act = make_flow("PUT", URL, [("Origin", PAGE)], status=200, resp_headers=[("Access-Control-Allow-Origin", PAGE)],
+                    t=1000.1, client_conn=pre.client_conn)
+    await cors.run(act)
+    assert pre.metadata["cors"]["paired_flow_id"] == act.id  # re-annotated all the same
+    assert triggered == []
+
+
 async def test_blocked_preflight_comment_and_marker(cors):
     pre = preflight(URL, "PUT", "x-foo", status=204, resp_headers=[("Access-Control-Allow-Origin", PAGE),
                                                                    ("Access-Control-Allow-Methods", "PUT")])

@@ -7,11 +7,13 @@ Verdicts are made in `response` (after every addon's `responseheaders`, so heade
 from __future__ import annotations
 
 import logging
+import types
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from mitmproxy import ctx, exceptions, hooks, http
+from mitmproxy.addonmanager import traverse
 
 from ..engine.tracker import Tracker
 from ..engine.verdict import Verdict
@@ -151,7 +153,7 @@ class CorsObserver:
                     self.ledger.ingest(other)
             if self.report is not None:
                 self.report.write(line if line is not None else u, update=True, extra=_report_extra(other))
-        if changed:
+        if changed and _update_has_listeners():
             ctx.master.addons.trigger(hooks.UpdateHook(changed))
         return v
 
@@ -163,6 +165,16 @@ class CorsObserver:
             return
         peer = f.client_conn.peername if f.client_conn else None
         logger.info("%s %s %s", v.method, v.url, v.summary(), extra={"client": peer} if peer else None)
+
+
+def _update_has_listeners() -> bool:
+    """Does any addon have an `update` hook (the console's and mitmweb's View do; a bare mitmdump has
+    none)? Triggering it walks the whole addon chain, which costs more than asking."""
+    for a in traverse(ctx.master.addons.chain):
+        fn = getattr(a, "update", None)
+        if fn is not None and callable(fn) and not isinstance(fn, types.ModuleType):
+            return True
+    return False
 
 
 def _report_extra(f: http.HTTPFlow | None) -> dict | None:
