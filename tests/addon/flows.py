@@ -45,5 +45,15 @@ def preflight(url: str, method: str, acrh: str | None = None, *, origin: str = P
     return make_flow("OPTIONS", url, headers, **kw)
 
 
+def put_pair(url: str, **kw) -> tuple[http.HTTPFlow, http.HTTPFlow]:
+    """A PUT preflight that the server allows, and the actual PUT it allows, 0.1 s later from the
+    same client; `kw` goes to both (e.g. live=False)."""
+    pre = preflight(url, "PUT", status=204, resp_headers=[("Access-Control-Allow-Origin", PAGE),
+                                                          ("Access-Control-Allow-Methods", "PUT")], t=1000.0, **kw)
+    act = make_flow("PUT", url, [("Origin", PAGE)], status=200, resp_headers=[("Access-Control-Allow-Origin", PAGE)],
+                    t=1000.1, client_conn=pre.client_conn, **kw)
+    return pre, act
+
+
 def _b(v: str | bytes) -> bytes:
     return v if isinstance(v, bytes) else v.encode("latin-1")

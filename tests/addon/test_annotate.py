@@ -2,7 +2,7 @@
 
 from mitmproxy.utils import emoji
 
-from .flows import API, PAGE, cors_get, make_flow, preflight
+from .flows import API, PAGE, cors_get, make_flow, preflight, put_pair
 
 URL = API + "/api"
 
@@ -119,11 +119,8 @@ async def test_reannotated_preflight_is_refreshed_in_the_ui(cors):
             seen.extend(flows)
 
     cors.tctx.master.addons.add(Recorder())
-    pre = preflight(URL, "PUT", status=204, resp_headers=[("Access-Control-Allow-Origin", PAGE),
-                                                          ("Access-Control-Allow-Methods", "PUT")], t=1000.0)
+    pre, act = put_pair(URL)
     await cors.run(pre)
-    act = make_flow("PUT", URL, [("Origin", PAGE)], status=200, resp_headers=[("Access-Control-Allow-Origin", PAGE)],
-                    t=1000.1, client_conn=pre.client_conn)
     await cors.run(act)
     assert pre in seen
 
@@ -136,11 +133,8 @@ async def test_no_update_is_triggered_when_no_addon_listens(cors, monkeypatch):
     real = cors.tctx.master.addons.trigger
     monkeypatch.setattr(cors.tctx.master.addons, "trigger",
                         lambda ev: triggered.append(ev) if isinstance(ev, hooks.UpdateHook) else real(ev))
-    pre = preflight(URL, "PUT", status=204, resp_headers=[("Access-Control-Allow-Origin", PAGE),
-                                                          ("Access-Control-Allow-Methods", "PUT")], t=1000.0)
+    pre, act = put_pair(URL)
     await cors.run(pre)
-    act = make_flow("PUT", URL, [("Origin", PAGE)], status=200, resp_headers=[("Access-Control-Allow-Origin", PAGE)],
-                    t=1000.1, client_conn=pre.client_conn)
     await cors.run(act)
     assert pre.metadata["cors"]["paired_flow_id"] == act.id  # re-annotated all the same
     assert triggered == []

@@ -6,7 +6,7 @@ import os
 import pytest
 from mitmproxy import exceptions
 
-from .flows import API, PAGE, cors_get, make_flow, preflight
+from .flows import API, PAGE, cors_get, make_flow, put_pair
 
 URL = API + "/api"
 FIELDS = ("flow_id", "time", "method", "url", "origin", "kind", "verdict", "reason", "failed_parameter",
@@ -83,11 +83,8 @@ async def test_blocked_report_line_has_reason_fix_and_firefox_reason(cors, tmp_p
 async def test_paired_preflight_gets_an_update_line(cors, tmp_path):
     path = tmp_path / "cors.jsonl"
     cors.tctx.configure(cors.observer, cors_report=str(path))
-    pre = preflight(URL, "PUT", status=204, resp_headers=[("Access-Control-Allow-Origin", PAGE),
-                                                          ("Access-Control-Allow-Methods", "PUT")], t=1000.0)
+    pre, act = put_pair(URL)
     await cors.run(pre)
-    act = make_flow("PUT", URL, [("Origin", PAGE)], status=200, resp_headers=[("Access-Control-Allow-Origin", PAGE)],
-                    t=1000.1, client_conn=pre.client_conn)
     await cors.run(act)
     lines = read_lines(path)
     assert [(line["flow_id"], line.get("update", False)) for line in lines] == [

@@ -10,7 +10,7 @@ import json
 from mitmproxy import http, io as mio
 from mitmproxy.test import tflow, tutils
 
-from .flows import API, CONNECT_REFUSED, PAGE, cors_get, make_flow, preflight
+from .flows import API, CONNECT_REFUSED, PAGE, cors_get, make_flow, preflight, put_pair
 
 URL = API + "/api"
 
@@ -110,10 +110,7 @@ async def test_flows_loaded_from_a_file_are_decided(cors):
 
 
 async def test_loaded_preflight_and_actual_are_paired(cors):
-    pre = preflight(URL, "PUT", status=204, resp_headers=[("Access-Control-Allow-Origin", PAGE),
-                                                          ("Access-Control-Allow-Methods", "PUT")], t=1000.0, live=False)
-    act = make_flow("PUT", URL, [("Origin", PAGE)], status=200, resp_headers=[("Access-Control-Allow-Origin", PAGE)],
-                    t=1000.1, client_conn=pre.client_conn, live=False)
+    pre, act = put_pair(URL, live=False)
     await cors.run(pre)
     meta = await cors.run(act)
     assert meta["paired_flow_id"] == pre.id

@@ -9,7 +9,7 @@ from mitmproxy import exceptions
 from mitmproxy.addons import script as mscript
 from mitmproxy.test import taddons
 
-from .flows import API, PAGE, cors_get, make_flow, preflight
+from .flows import API, cors_get, put_pair
 
 SCRIPT = str(Path(__file__).resolve().parents[2] / "cors_addon.py")
 URL = API + "/api"
@@ -57,10 +57,7 @@ async def test_script_decides_flows_through_all_its_hooks(script):
 
 async def test_script_pairs_preflight_and_actual(script):
     tctx, mod = script
-    pre = preflight(URL, "PUT", status=204, resp_headers=[("Access-Control-Allow-Origin", PAGE),
-                                                          ("Access-Control-Allow-Methods", "PUT")], t=1000.0)
-    act = make_flow("PUT", URL, [("Origin", PAGE)], status=200, resp_headers=[("Access-Control-Allow-Origin", PAGE)],
-                    t=1000.1, client_conn=pre.client_conn)
+    pre, act = put_pair(URL)
     await tctx.cycle(mod, pre)
     await tctx.cycle(mod, act)
     assert act.metadata["cors"]["paired_flow_id"] == pre.id

@@ -319,7 +319,7 @@ async def test_conditionally_allowed_flows_leave_the_fix_to_cors_fix_command(pro
     f = await proxy.exchange(cors_req(), response(200, [("Access-Control-Allow-Origin", "*")], b"ok"))
     assert f.metadata["cors"]["verdict"] == "allowed" and f.metadata["cors"]["conditional"]
     assert "cors_fix" not in f.metadata
-    lines = proxy.master.commands.execute(f"cors.fix @all flask")
+    lines = proxy.master.commands.execute("cors.fix @all flask")
     assert any("supports_credentials=True" in line for line in lines)
 
 

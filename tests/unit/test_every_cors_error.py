@@ -10,7 +10,7 @@ import pytest
 from mitmproxy_cors.engine.reasons import REASONS
 
 from .wire import (
-    API, OTHER, PAGE, Wire, acac, acah, acam, acao, cors_request, preflight_request, request, response,
+    API, OTHER, PAGE, Wire, acac, acah, acam, acao, cors_request, preflight_request, response,
 )
 
 URL = API + "/e"

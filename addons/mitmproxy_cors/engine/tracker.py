@@ -41,7 +41,7 @@ from .reasons import REASONS
 from .redirect_check import redirect_location, taints_origin, userinfo_failure
 from .request_mode import RequestFacts, classify, credentials_evidence
 from .safelist import CHROMIUM_ONLY_SAFELISTED, needs_preflight
-from .verdict import Failure, FixStep, Outcome, Verdict
+from .verdict import Outcome, Verdict
 
 _EMPTY = Headers()
 

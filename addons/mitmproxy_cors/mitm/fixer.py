@@ -262,11 +262,7 @@ class CorsFixer:
         if p.kind == "none" and lp is None:
             return
         self._record_fix_text(f, p)
-        meta = {
-            "patched": False, "by": None, "answered_by_proxy": False,
-            "server": _server_dict(p), "original": {"status": status, "headers": [list(x) for x in original]},
-        }
-        f.metadata[META_PATCH] = meta
+        meta = f.metadata[META_PATCH] = _patch_meta(p, status, original)
         if lp is not None and p.kind != "preflight":
             # A middleware decorates every response, CORS or not (Vary: Origin, Flask-CORS' always_send).
             new = decorate(lp.policy, req, Headers(original))
@@ -347,17 +343,13 @@ class CorsFixer:
     def _changed_by_others(self, f: http.HTTPFlow, status: int, fields: tuple) -> dict | None:
         """Another addon changed a response we left alone: judge the server's own response, as
         `_responseheaders` does for flows in scope, so that `_finish` can show the difference."""
-        original = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in fields]
-        p = plan(request_of(f), status, Headers(original))
+        headers = Headers.from_bytes(fields)
+        p = plan(request_of(f), status, headers)
         if p.kind == "none":
             return None
         self._record_fix_text(f, p)
-        meta = {
-            "patched": False, "by": None, "answered_by_proxy": False,
-            "server": _server_dict(p), "original": {"status": status, "headers": [list(x) for x in original]},
-            "_expected": [list(x) for x in original],
-        }
-        f.metadata[META_PATCH] = meta
+        meta = f.metadata[META_PATCH] = _patch_meta(p, status, headers.fields)
+        meta["_expected"] = meta["original"]["headers"]  # what we left; `_finish` names who changed it
         return meta
 
     def _finish(self, f: http.HTTPFlow, meta: dict) -> None:
@@ -503,8 +495,14 @@ def fix_record(f: http.HTTPFlow, req: RequestSnapshot | None = None,
     else:
         status = f.response.status_code
         if headers is None:
-            headers = Headers(_fields(f.response.headers))
+            headers = Headers.from_bytes(f.response.headers.fields)
     return _fix_text(plan(req or request_of(f), status, headers))
+
+
+def _patch_meta(p: Plan, status: int, original) -> dict:
+    """`metadata["cors_patch"]` before anything is patched: the server's response and its verdict."""
+    return {"patched": False, "by": None, "answered_by_proxy": False, "server": _server_dict(p),
+            "original": {"status": status, "headers": [list(x) for x in original]}}
 
 
 def _server_dict(p: Plan) -> dict | None:

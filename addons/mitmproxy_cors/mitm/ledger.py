@@ -44,7 +44,6 @@ def target_of(url: str) -> str:
 
 
 class Ledger:
-
     # Recent flows stay individually (a verdict can still change, e.g. a preflight once paired);
     # older ones are folded into counts, so memory stays flat however long the proxy runs.
     def __init__(self, capacity: int = 2_000, max_groups: int = 1_000) -> None:
