@@ -486,17 +486,21 @@ def fix_record(f: http.HTTPFlow, req: RequestSnapshot | None = None,
     as the browser sent it, `headers`: the response's headers as they are now, when the caller has them."""
     if f.response is None:
         return None
-    meta = f.metadata.get(META_PATCH) or {}
+    if headers is None:
+        headers = Headers.from_bytes(f.response.headers.fields)
+    return fix_record_of(req or request_of(f), f.response.status_code, headers, f.metadata.get(META_PATCH))
+
+
+def fix_record_of(req: RequestSnapshot, status: int, headers: Headers, patch: dict | None) -> dict | None:
+    """`fix_record` from plain data (the analysis worker has no flow): `patch` is the flow's
+    `metadata["cors_patch"]`, which holds the server's original response when the proxy changed it."""
+    meta = patch or {}
     if meta.get("answered_by_proxy"):
         return None  # the server never saw it; `_responseheaders` recorded the fix, if any
     original = meta.get("original")
     if original:
         status, headers = original["status"], Headers([tuple(x) for x in original["headers"]])
-    else:
-        status = f.response.status_code
-        if headers is None:
-            headers = Headers.from_bytes(f.response.headers.fields)
-    return _fix_text(plan(req or request_of(f), status, headers))
+    return _fix_text(plan(req, status, headers))
 
 
 def _patch_meta(p: Plan, status: int, original) -> dict:
