@@ -21,6 +21,17 @@ _LOWER = {name: name.lower() for name in (
 )}
 
 
+_NAMES: dict[bytes, tuple[str, str]] = {}  # raw header name -> (decoded, lowercased); bounded below
+
+
+def _name(raw: bytes) -> tuple[str, str]:
+    name = raw.decode("latin-1")
+    n = (name, name.lower())
+    if len(_NAMES) < 4096:  # real traffic has a few hundred names; made-up ones are not kept
+        _NAMES[raw] = n
+    return n
+
+
 class Headers:
     """An ordered, repeated-name-preserving header list with case-insensitive lookup."""
 
@@ -36,7 +47,26 @@ class Headers:
     @classmethod
     def from_bytes(cls, fields) -> Headers:
         """From raw (name, value) byte pairs, decoded as latin-1 (one character per byte)."""
-        return cls([(k.decode("latin-1"), v.decode("latin-1")) for k, v in fields])
+        # The hot path of every exchange: names repeat from flow to flow, so each raw name is decoded
+        # and lowercased once (_NAMES), and the index is built in the same pass.
+        self = cls.__new__(cls)
+        decoded = []
+        index: dict[str, list[str]] = {}
+        names = _NAMES
+        for k, v in fields:
+            n = names.get(k)
+            if n is None:
+                n = _name(k)
+            value = v.decode("latin-1")
+            decoded.append((n[0], value))
+            values = index.get(n[1])
+            if values is None:
+                index[n[1]] = [value]
+            else:
+                values.append(value)
+        self.fields = tuple(decoded)
+        self._index = index
+        return self
 
     @classmethod
     def of(cls, *pairs: tuple[str, str], **kw: str) -> Headers:
