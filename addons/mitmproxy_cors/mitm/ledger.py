@@ -56,17 +56,22 @@ class Ledger:
 
     def ingest(self, f: http.HTTPFlow) -> None:
         v = verdict_of(f)
+        if v is None:
+            return
+        self.ingest_line(f.id, v, f.request.url)
+
+    def ingest_line(self, flow_id: str, v: dict, url: str = "") -> None:
+        """`v`: the flow's report line (`metadata["cors"]`)."""
         if not is_cors(v):
-            if v is not None:
-                self.entries.pop(f.id, None)
+            self.entries.pop(flow_id, None)
             return
         steps = [s for s in v.get("fix") or [] if s.get("required", True)]
         fix = steps[0].get("text", "") if steps else ""
         if len(steps) > 1:
             fix += f" (+{len(steps) - 1} more)"
-        self.entries[f.id] = Entry(
+        self.entries[flow_id] = Entry(
             origin=v.get("origin") or "null",
-            target=target_of(v.get("url") or f.request.url),
+            target=target_of(v.get("url") or url),
             reason=v.get("reason"),
             kind=v.get("kind") or "",
             blocked=v.get("verdict") == "blocked",
@@ -75,7 +80,7 @@ class Ledger:
             fix=v.get("cause") or fix,
             example=f"{v.get('method')} {v.get('url')}",
         )
-        self.entries.move_to_end(f.id)
+        self.entries.move_to_end(flow_id)
         while len(self.entries) > self.capacity:
             _, old = self.entries.popitem(last=False)
             self._retire(old)

@@ -60,7 +60,10 @@ class ReportWriter:
     def __init__(self, spec: str) -> None:
         append = spec.startswith("+")
         self.path = os.path.expanduser(spec[1:] if append else spec)
-        self._file: IO[str] | None = open(self.path, "a" if append else "w", encoding="utf-8")
+        if not append:
+            open(self.path, "w").close()
+        # Always O_APPEND: the analysis worker (mitm/worker.py) writes to the same file.
+        self._file: IO[str] | None = open(self.path, "a", encoding="utf-8")
 
     def write(self, v: Verdict | dict, update: bool = False, extra: dict | None = None) -> None:
         """`v`: a verdict, or its `report_line` (as stored in `flow.metadata["cors"]`); `extra`:

@@ -7,17 +7,13 @@ from urllib.parse import quote
 
 from mitmproxy import flow as mflow
 from mitmproxy import http
+from mitmproxy.net.http import url as murl
 
 from ..engine.model import Exchange, Headers, RequestSnapshot, ResponseSnapshot
 
 
 def _headers(h: http.Headers) -> Headers:
     return Headers.from_bytes(h.fields)
-
-
-def _client(f: http.HTTPFlow) -> str:
-    peer = f.client_conn.peername if f.client_conn else None
-    return str(peer[0]) if peer else ""
 
 
 def _proxy_answered(error: mflow.Error | None) -> bool:
@@ -28,18 +24,26 @@ def _proxy_answered(error: mflow.Error | None) -> bool:
     return msg != mflow.Error.KILLED_MESSAGE and "client disconnected" not in msg.lower()
 
 
-def _url(req: http.Request) -> str:
+def _saveable(url: str) -> str:
     """The URL as a browser would have sent it: bytes that are not UTF-8 percent-encoded.
 
     mitmproxy decodes a raw non-UTF-8 path with surrogate escapes, which neither JSON files nor
     saved flows can hold.
     """
-    url = req.url
     try:
         url.encode("utf-8")
         return url
     except UnicodeEncodeError:
         return quote(url.encode("utf-8", "surrogateescape"), safe="!#$%&'()*+,-./:;=?@[]~_")
+
+
+def _star_path_kept() -> bool:
+    """mitmproxy 11's `Request.url` keeps an asterisk-form path ("OPTIONS *"); 12 drops it."""
+    req = http.Request("x", 80, b"OPTIONS", b"http", b"", b"*", b"HTTP/1.1", (), None, None, 0.0, None)
+    return req.url.endswith("*")
+
+
+_STAR_PATH_KEPT = _star_path_kept()
 
 
 def request_of(f: http.HTTPFlow) -> RequestSnapshot:
@@ -48,29 +52,45 @@ def request_of(f: http.HTTPFlow) -> RequestSnapshot:
 
 class Capture(NamedTuple):
     """The request as it is now, for `snapshot_of` later: only references to what mitmproxy holds
-    as immutable values (its header fields are a tuple of bytes), so taking it costs next to
-    nothing on the request path, and later changes by other addons do not reach it."""
+    as immutable values (its header fields are a tuple of bytes, the request line's parts are
+    bytes), so taking it costs a few attribute reads on the request path, and later changes by
+    other addons do not reach it. The URL is put together later, as mitmproxy would."""
 
     method: bytes
-    url: str
+    scheme: bytes
+    host: str
+    port: int
+    authority: bytes
+    path: bytes
     fields: tuple
     timestamp: float
-    client: str
+    peer: tuple | None
 
 
 def capture(f: http.HTTPFlow) -> Capture:
-    req = f.request
-    return Capture(req.data.method, _url(req), req.data.headers.fields,
-                   req.timestamp_start or f.timestamp_created, _client(f))
+    d = f.request.data
+    return Capture(d.method, d.scheme, d.host, d.port, d.authority, d.path, d.headers.fields,
+                   d.timestamp_start or f.timestamp_created, f.client_conn.peername if f.client_conn else None)
+
+
+def url_of(c: Capture) -> str:
+    """`Request.url` for the captured request line, as the running mitmproxy builds it (building a
+    Request to ask would cost ten times more)."""
+    if c.method.decode("utf-8", "surrogateescape").upper() == "CONNECT":
+        return _saveable(f"{c.host}:{c.port}")
+    path = c.path.decode("utf-8", "surrogateescape")
+    if path == "*" and not _STAR_PATH_KEPT:
+        path = ""
+    return _saveable(murl.unparse(c.scheme.decode("utf-8", "surrogateescape"), c.host, c.port, path))
 
 
 def snapshot_of(c: Capture) -> RequestSnapshot:
     return RequestSnapshot(
         method=c.method.decode("latin-1"),  # like headers: undecodable bytes must stay saveable
-        url=c.url,
+        url=url_of(c),
         headers=Headers.from_bytes(c.fields),
         timestamp=c.timestamp,
-        client=c.client,
+        client=str(c.peer[0]) if c.peer else "",
     )
 
 
@@ -86,3 +106,35 @@ def exchange_of(f: http.HTTPFlow, request: RequestSnapshot | None = None) -> Exc
     error = f.error.msg if f.error else None
     return Exchange(f.id, request, response, error,
                     proxy_answered_error=response is None and _proxy_answered(f.error))
+
+
+# -- flow records: a finished flow as plain tuples, for the engine in this process or in the worker --
+
+# A plain tuple (marshal takes nothing else) of immutable values mitmproxy already holds, so building
+# one costs a few attribute reads. Fields, by index (R_REQUEST: the Capture's fields, as a tuple):
+R_ID, R_REQUEST, R_STATUS, R_RESP_FIELDS, R_RESP_TIME, R_ERROR, R_PROXY_ANSWERED, R_EXTRA = range(8)
+
+
+def record_of(f: http.HTTPFlow, c: Capture | None = None, extra: dict | None = None) -> tuple:
+    """`c`: the request as `requestheaders` captured it (else as it is now); `extra`: what the
+    fixer recorded (`cors_fix`, `cors_patch`), for the report."""
+    if c is None:
+        c = capture(f)
+    resp = f.response
+    err = f.error
+    if resp is not None:
+        return (f.id, tuple(c), resp.status_code, resp.data.headers.fields, resp.timestamp_start or c.timestamp,
+                err.msg if err else None, False, extra)
+    return (f.id, tuple(c), None, None, None, err.msg if err else None, _proxy_answered(err), extra)
+
+
+def peer_of_record(r: tuple) -> tuple | None:
+    return r[R_REQUEST][8]
+
+
+def exchange_of_record(r: tuple) -> Exchange:
+    request = snapshot_of(Capture._make(r[R_REQUEST]))
+    response = None
+    if r[R_STATUS] is not None:
+        response = ResponseSnapshot(r[R_STATUS], Headers.from_bytes(r[R_RESP_FIELDS]), r[R_RESP_TIME])
+    return Exchange(r[R_ID], request, response, r[R_ERROR], proxy_answered_error=r[R_PROXY_ANSWERED])

@@ -98,6 +98,23 @@ def summary_table(ledger: Ledger) -> Table | Text:
     return table
 
 
+def terminal_console() -> Console:
+    # file=None: rich writes to whatever sys.stdout is now (mitmdump's TermLog writes there too).
+    out = Console(highlight=False, soft_wrap=True, emoji=False)
+    if not out.is_terminal:  # piped or redirected: don't squeeze the table into 80 columns
+        out = Console(highlight=False, soft_wrap=True, emoji=False, width=max(out.width, 160))
+    return out
+
+
+def print_summary(out: Console, ledger: Ledger) -> None:
+    try:
+        out.print()
+        out.print(summary_table(ledger))
+        sys.stdout.flush()
+    except (OSError, ValueError):  # stdout closed at shutdown
+        pass
+
+
 class CorsTerminal:
     name = "cors-terminal"
 
@@ -139,13 +156,9 @@ class CorsTerminal:
             observer.line_sink = self.line
 
     def _console(self) -> Console:
-        # file=None: rich writes to whatever sys.stdout is now (mitmdump's TermLog writes there too).
         if self.console is not None:
             return self.console
-        out = Console(highlight=False, soft_wrap=True, emoji=False)
-        if not out.is_terminal:  # piped or redirected: don't squeeze the table into 80 columns
-            out = Console(highlight=False, soft_wrap=True, emoji=False, width=max(out.width, 160))
-        return out
+        return terminal_console()
 
     def _verbose(self) -> bool:
         if "termlog_verbosity" not in ctx.options:
@@ -168,18 +181,18 @@ class CorsTerminal:
         observer = ctx.master.addons.get("cors")
         if observer is not None and getattr(observer, "line_sink", None) == self.line:
             observer.line_sink = None
+        if observer is not None and getattr(observer, "offloaded", False):
+            return  # the analysis worker kept the session's verdicts and prints the table itself
+        if self.summary_due():
+            print_summary(self._console(), self.ledger)
+
+    def summary_due(self) -> bool:
+        """Is the proxy stopping (not a hot reload of the script) with the table wanted?"""
         if not (self.summary and self._verbose()):
-            return
+            return False
         should_exit = getattr(ctx.master, "should_exit", None)
-        if should_exit is not None and not should_exit.is_set():
-            return  # a hot reload of the script, not the end of the session: no table mid-session
-        try:
-            out = self._console()
-            out.print()
-            out.print(summary_table(self.ledger))
-            sys.stdout.flush()
-        except (OSError, ValueError):  # stdout closed at shutdown
-            pass
+        # A hot reload of the script is not the end of the session: no table mid-session.
+        return should_exit is None or should_exit.is_set()
 
 
 __all__ = ["CorsTerminal", "summary_table", "target_of", "verdict_line"]
