@@ -78,3 +78,76 @@ def test_bad_option_value_exits_with_one_clear_error(option, message):
     assert r.returncode == 1, out
     assert out.count(message) == 1, out
     assert "Error logged during startup, exiting..." in out
+
+
+# -- where flows are judged (cors_analysis): the worker in mitmdump, the same output as in the proxy --
+
+def _children(pid: int) -> list[str]:
+    """Command lines of a process's children."""
+    from pathlib import Path
+    out = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for kid in (task / "children").read_text().split():
+            try:
+                out.append(Path(f"/proc/{kid}/cmdline").read_bytes().replace(b"\0", b" ").decode())
+            except OSError:
+                pass
+    return out
+
+
+def _report(path) -> list[dict]:
+    import json
+    lines = [json.loads(x) for x in path.read_text().splitlines()]
+    return [{k: v for k, v in d.items() if k not in ("flow_id", "time", "paired_flow_id", "preflight_cache")}
+            for d in lines]
+
+
+def _verdict_lines(out: str) -> list[str]:
+    # Without the time stamp and the client's port: the rest must match.
+    import re
+    return [re.sub(r"^\[[\d:.]+\]\[127\.0\.0\.1:\d+\] ", "", x) for x in out.splitlines() if "CORS " in x]
+
+
+def test_mitmdump_judges_in_the_worker_and_says_what_the_proxy_would(servers, tmp_path):
+    runs = {}
+    for mode in ("auto", "inline"):
+        report = tmp_path / f"{mode}.jsonl"
+        dump = Proc("mitmdump", ["--set", f"cors_analysis={mode}", "--set", f"cors_report={report}"],
+                    tmp_path).start()
+        traffic(dump, servers)
+        worker = [c for c in _children(dump.proc.pid) if "mitmproxy_cors.mitm.worker" in c]
+        out = dump.stop()
+        assert dump.proc.returncode == 0, out
+        assert len(worker) == (1 if mode == "auto" else 0), worker
+        runs[mode] = (_report(report), _verdict_lines(out))
+    assert len(runs["auto"][0]) == 3
+    assert runs["auto"] == runs["inline"]
+    assert any("CORS summary: 2 blocked of 3 CORS flow(s)" in x for x in runs["auto"][1])
+
+
+def test_mitmdump_saving_flows_judges_in_the_proxy(servers, tmp_path):
+    """With -w the saved flows must carry their verdict: no worker."""
+    dump = Proc("mitmdump", ["-w", str(tmp_path / "flows")], tmp_path).start()
+    traffic(dump, servers)
+    assert not [c for c in _children(dump.proc.pid) if "mitmproxy_cors" in c]
+    out = dump.stop()
+    assert "CORS summary: 2 blocked of 3 CORS flow(s)" in out
+
+
+def test_mitmdump_outlives_its_worker(servers, tmp_path):
+    import os
+    import signal
+    import time
+    report = tmp_path / "r.jsonl"
+    dump = Proc("mitmdump", ["--set", f"cors_report={report}"], tmp_path).start()
+    traffic(dump, servers)
+    time.sleep(0.5)
+    for c in os.listdir(f"/proc/{dump.proc.pid}/task"):
+        for kid in open(f"/proc/{dump.proc.pid}/task/{c}/children").read().split():
+            os.kill(int(kid), signal.SIGKILL)
+    time.sleep(0.5)
+    traffic(dump, servers)
+    out = dump.stop()
+    assert dump.proc.returncode == 0, out
+    assert "the analysis worker stopped" in out
+    assert len(_report(report)) == 6, out  # 3 from the worker, 3 judged in the proxy after it died

@@ -70,6 +70,10 @@ class CorsCommands:
     @command.command("cors.report")
     def report(self) -> Sequence[str]:
         """Blocked CORS flows of this session, grouped by page origin, target and reason, with counts."""
+        observer = ctx.master.addons.get("cors")
+        if observer is not None and observer.offloaded:
+            return ["cors.report: this mitmdump judges flows in its analysis worker (cors_analysis); the "
+                    "worker prints the table when mitmdump stops (cors_summary) and writes cors_report."]
         return report_lines(self.ledger)
 
     @command.command("cors.analyze")
@@ -118,6 +122,8 @@ class CorsCommands:
         if observer is not None:
             sizes = observer.tracker.state_size()
             observer.tracker.clear()
+            if observer.worker is not None:
+                observer.worker.send(("clear",))
         n = self.ledger.clear()
         return (f"cors.clear: forgot {n} verdict(s) of the report, {sizes.get('pending_preflights', 0)} pending "
                 f"preflight(s), {sizes.get('preflight_cache', 0)} cached preflight(s) and "

@@ -2,10 +2,16 @@
 
 Verdicts are made in `response` (after every addon's `responseheaders`, so header rules such as
 `--modify-headers` are reflected) and in `error` (mitmproxy's own 502 for an unreachable server).
+
+Where (`cors_analysis`): in this process, annotating each flow before the next addon sees it; or,
+in mitmdump when nothing keeps the flows, in the analysis worker (mitm/worker.py), a child process
+that writes the report, the terminal lines and the summary, so the proxy's event loop only hands
+each finished flow over.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import types
 import weakref
@@ -19,8 +25,10 @@ from ..engine.tracker import Tracker
 from ..engine.verdict import Verdict
 from .annotate import annotate
 from .fixer import META_FIX, fix_record
+from .offload import AnalysisWorker, worker_command
 from .report import ReportWriter
-from .snapshot import Capture, capture, exchange_of, snapshot_of
+from .snapshot import Capture, capture, exchange_of, record_of, snapshot_of
+from .worker import wants_line
 
 if TYPE_CHECKING:
     from .ledger import Ledger
@@ -28,6 +36,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("mitmproxy_cors")
 
 LOG_CHOICES = ("blocked", "cors", "off")
+ANALYSIS_CHOICES = ("auto", "inline", "worker")
 
 
 class CorsObserver:
@@ -49,6 +58,9 @@ class CorsObserver:
         self.internal_errors = 0
         # mitmdump: mitm/terminal.py renders the per-flow line itself (rich) instead of the log line.
         self.line_sink: Callable[[http.HTTPFlow, Verdict], None] | None = None
+        self.analysis = "auto"
+        self.worker: AnalysisWorker | None = None
+        self.offloaded = False  # verdicts went to the worker this session (it prints the summary)
 
     def load(self, loader) -> None:
         loader.add_option(
@@ -58,6 +70,14 @@ class CorsObserver:
         loader.add_option(
             "cors_log", str, "blocked",
             "Which verdicts to log: 'blocked', 'cors' (every CORS flow) or 'off'.",
+        )
+        loader.add_option(
+            "cors_analysis", str, "auto",
+            "Where flows are judged: 'inline' (in the proxy, each flow annotated at once), 'worker' "
+            "(a child process writes the report, terminal lines and summary; flows get no annotations) "
+            "or 'auto' (the worker in mitmdump when nothing keeps flows: no -w, no hardump). "
+            "Read at start-up.",
+            choices=ANALYSIS_CHOICES,
         )
 
     def configure(self, updated: set[str]) -> None:
@@ -78,6 +98,8 @@ class CorsObserver:
             if self.report is not None:
                 self.report.close()
             self.report = new
+        if self.worker is not None and updated & {"cors_log", "cors_report", "termlog_verbosity"}:
+            self.worker.send(("config", self._worker_config()))
 
     def _fix_text_readers(self) -> bool:
         """Will anyone read `metadata["cors_fix"]`? The report does; so does whoever keeps the flows:
@@ -93,7 +115,52 @@ class CorsObserver:
             return True
         return addons.get("view") is not None
 
+    def running(self) -> None:
+        if self.worker is not None or not self._use_worker():
+            return
+        command = worker_command()
+        if command is None:
+            if self.analysis == "worker":
+                logger.warning("cors_analysis=worker: no Python interpreter to run the worker with; "
+                               "judging flows in the proxy")
+            return
+        try:
+            self.worker = AnalysisWorker(asyncio.get_running_loop(), command)
+        except (OSError, RuntimeError) as e:
+            logger.warning("mitmproxy-cors: cannot start the analysis worker (%s); judging flows in the proxy", e)
+            return
+        self.offloaded = True
+        self.worker.send(("config", self._worker_config()))
+
+    def _use_worker(self) -> bool:
+        try:
+            self.analysis = ctx.options.cors_analysis
+            options, addons = ctx.options, ctx.master.addons
+        except Exception:
+            return False
+        if self.analysis != "auto":
+            return self.analysis == "worker"
+        # Only where nobody reads a flow's annotations: mitmdump (a Dumper and no View) not saving
+        # flows. Scripts of your own that read metadata["cors"] need cors_analysis=inline.
+        if addons.get("dumper") is None or addons.get("view") is not None:
+            return False
+        return not any(getattr(options, name, None) for name in ("save_stream_file", "hardump"))
+
+    def _worker_config(self) -> dict:
+        addons = ctx.master.addons
+        terminal = addons.get("cors-terminal")
+        # Lines only on mitmdump's terminal: a child printing under the console's screen garbles it.
+        dump = terminal is not None and addons.get("dumper") is not None and addons.get("view") is None
+        return {"log": self.log_level if dump else "off",
+                "verbose": terminal._verbose() if terminal is not None else True,
+                "report": self.report.path if self.report is not None else ""}
+
     def done(self) -> None:
+        if self.worker is not None:
+            terminal = ctx.master.addons.get("cors-terminal")
+            summary = bool(terminal is not None and terminal.active and terminal.summary_due())
+            self.worker.close({"summary": summary})
+            self.worker = None
         if self.report is not None:
             self.report.close()
             self.report = None
@@ -107,13 +174,37 @@ class CorsObserver:
             del self._requests[next(iter(self._requests))]
 
     def response(self, f: http.HTTPFlow) -> None:
+        if self.worker is not None and self._offload(f):
+            return
         self._decide(f)
 
     def error(self, f: http.HTTPFlow) -> None:
         # Also when the response was cut off mid-body: then `response` never fires, but the
         # browser already had the headers (or mitmproxy's 502), so the flow still needs a verdict.
+        if self.worker is not None:
+            # `response` took the request out of _requests, if it fired
+            if f.response is not None and f.id not in self._requests:
+                return
+            if self._offload(f):
+                return
         if f.id not in self._flows:
             self._decide(f)
+
+    def _offload(self, f: http.HTTPFlow) -> bool:
+        taken = self._requests.pop(f.id, None)
+        try:
+            record = record_of(f, taken, _report_extra(f))
+        except Exception:
+            self.internal_errors += 1
+            logger.exception("mitmproxy-cors could not read flow %s %s", f.request.method, f.request.pretty_url)
+            return True
+        if self.worker.send(("flow", record)):
+            return True
+        self.worker = None  # it died and said so: judge here from now on
+        self.offloaded = False
+        if taken is not None:
+            self._requests[f.id] = taken
+        return False
 
     # -- work ---------------------------------------------------------------------------------
 
@@ -158,7 +249,7 @@ class CorsObserver:
         return v
 
     def _log(self, f: http.HTTPFlow, v: Verdict) -> None:
-        if self.log_level == "off" or not (v.blocked or (self.log_level == "cors" and v.cors_relevant)):
+        if not wants_line(self.log_level, v):
             return
         if self.line_sink is not None:
             self.line_sink(f, v)

@@ -1,0 +1,185 @@
+"""The analysis worker: a child process that judges mitmdump's flows off the proxy's event loop.
+
+mitmproxy runs every addon on one event loop, so each microsecond spent judging a flow is one the
+proxy does not spend forwarding traffic. In mitmdump nothing keeps the flows (no View, no `-w`),
+so nothing needs the verdict before the flow is gone: the observer (mitm/observer.py, through
+mitm/offload.py) then hands each finished flow to this process as a plain record
+(snapshot.record_of) and returns at once. Here the same engine judges the records in the same
+order, and this process writes what mitmdump would have written: the report lines, the terminal
+lines and, at the end, the summary table.
+
+Protocol on stdin: frames of a 4-byte little-endian length and a `marshal`led list of messages,
+  ("config", {...})   the observer's and terminal's settings (sent again when they change)
+  ("flow", record)    one finished flow
+  ("clear",)          cors.clear
+  ("finish", {...})   the proxy is stopping: print the summary if asked, then exit
+End of input without "finish" (the proxy died): exit quietly. SIGINT is ignored: Ctrl-C reaches
+the whole process group, and the proxy still has flows to hand over when it arrives.
+
+Run as `python -m mitmproxy_cors.mitm.worker` (offload.py does).
+"""
+
+from __future__ import annotations
+
+import logging
+import marshal
+import os
+import signal
+import sys
+from typing import BinaryIO
+
+from ..engine.tracker import Tracker
+from ..engine.verdict import Verdict
+from .fixer import META_FIX, META_PATCH, fix_record_of
+from .ledger import Ledger
+from .report import ReportWriter, report_line
+from .snapshot import R_EXTRA, R_ID, exchange_of_record, peer_of_record
+
+logger = logging.getLogger("mitmproxy_cors.worker")
+
+HEADER = 4
+MAX_FRAME = 1 << 30
+
+
+def wants_line(level: str, v: Verdict) -> bool:
+    """`cors_log`: which verdicts get a line."""
+    return level != "off" and (v.blocked or (level == "cors" and v.cors_relevant))
+
+
+class WorkerAnalysis:
+    """What the observer does for a flow in mitmdump, for records instead of flows."""
+
+    def __init__(self, out=None) -> None:
+        self.tracker = Tracker()
+        self.ledger = Ledger()
+        self.report: ReportWriter | None = None
+        self.report_spec = ""
+        self.log_level = "blocked"
+        self.verbose = True
+        self.out = out  # a rich Console; made on first use
+        self.decided = 0
+        self.internal_errors = 0
+
+    def handle(self, msg: tuple) -> bool:
+        """One message; False when the session is over."""
+        kind = msg[0]
+        if kind == "flow":
+            self.flow(msg[1])
+        elif kind == "config":
+            self.configure(msg[1])
+        elif kind == "clear":
+            self.tracker.clear()
+            self.ledger.clear()
+        elif kind == "finish":
+            self.finish(bool(msg[1].get("summary")))
+            return False
+        return True
+
+    def configure(self, cfg: dict) -> None:
+        self.log_level = cfg.get("log", self.log_level)
+        self.verbose = cfg.get("verbose", self.verbose)
+        spec = cfg.get("report", self.report_spec)
+        if spec != self.report_spec:
+            if self.report is not None:
+                self.report.close()
+                self.report = None
+            self.report_spec = spec
+            if spec:
+                try:
+                    # The proxy opened (and so created or truncated) it already: append from here.
+                    self.report = ReportWriter("+" + spec.removeprefix("+"))
+                except OSError as e:
+                    logger.error("cors_report: cannot open %r: %s", spec, e.strerror or e)
+
+    def flow(self, rec: tuple) -> None:
+        try:
+            ex = exchange_of_record(rec)
+            decision = self.tracker.observe(ex)
+            v = decision.verdict
+            extra = rec[R_EXTRA]
+            if v.blocked and self.report is not None and ex.response is not None \
+                    and not (extra and META_FIX in extra):
+                fix = fix_record_of(ex.request, ex.response.status, ex.response.headers,
+                                    extra.get(META_PATCH) if extra else None)
+                if fix is not None:
+                    extra = dict(extra or (), **{META_FIX: fix})
+        except Exception:  # as in the proxy: never stop over one flow; count it and say so
+            self.internal_errors += 1
+            logger.exception("mitmproxy-cors could not decide flow %s", rec[R_ID] if rec else rec)
+            return
+        self.decided += 1
+        line = report_line(v)
+        if self.report is not None:
+            self.report.write(line, extra=extra or None)
+        self.ledger.ingest_line(rec[R_ID], line)
+        if self.verbose and wants_line(self.log_level, v):
+            self._print_line(v, peer_of_record(rec))
+        for u in decision.updated:
+            line = report_line(u)
+            self.ledger.ingest_line(u.flow_id, line)
+            if self.report is not None:
+                self.report.write(line, update=True)
+
+    def _console(self):
+        if self.out is None:
+            from .terminal import terminal_console
+            self.out = terminal_console()
+        return self.out
+
+    def _print_line(self, v: Verdict, peer) -> None:
+        from .terminal import verdict_line
+        try:
+            self._console().print(verdict_line(v, tuple(peer) if peer else None))
+        except (OSError, ValueError):
+            pass
+
+    def finish(self, summary: bool) -> None:
+        if summary:
+            from .terminal import print_summary
+            print_summary(self._console(), self.ledger)
+        if self.internal_errors:
+            logger.error("mitmproxy-cors: %d flow(s) could not be decided", self.internal_errors)
+        if self.report is not None:
+            self.report.close()
+            self.report = None
+
+
+def read_frames(stream: BinaryIO):
+    """Yields lists of messages until the end of input (a truncated frame ends it too)."""
+    while True:
+        head = stream.read(HEADER)
+        if len(head) < HEADER:
+            return
+        n = int.from_bytes(head, "little")
+        if n > MAX_FRAME:
+            raise ValueError(f"frame of {n} bytes")
+        body = stream.read(n)
+        if len(body) < n:
+            return
+        yield marshal.loads(body)
+
+
+def frame(messages: list) -> bytes:
+    data = marshal.dumps(messages)
+    return len(data).to_bytes(HEADER, "little") + data
+
+
+def main() -> int:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:  # background work: the proxy and the browser come first when the machine is busy
+        os.nice(10)
+    except OSError:
+        pass
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    analysis = WorkerAnalysis()
+    for messages in read_frames(sys.stdin.buffer):
+        for msg in messages:
+            if not analysis.handle(msg):
+                return 0
+    if analysis.report is not None:  # the proxy went away without saying goodbye
+        analysis.report.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,196 @@
+"""The analysis worker (mitm/worker.py) judges flow records exactly as the observer judges flows in the
+proxy: the same flows through both give the same report; records cross the pipe intact; the proxy's
+side (mitm/offload.py) never blocks, keeps its backlog bounded, and notices a dead worker."""
+
+from __future__ import annotations
+
+import json
+import marshal
+import sys
+import time
+
+import pytest
+from mitmproxy.test import taddons
+
+from mitmproxy_cors.mitm.fixer import CorsFixer
+from mitmproxy_cors.mitm.observer import CorsObserver
+from mitmproxy_cors.mitm.offload import MAX_BACKLOG, AnalysisWorker
+from mitmproxy_cors.mitm.snapshot import (_saveable, capture, exchange_of, exchange_of_record, record_of,
+                                          snapshot_of, url_of)
+from mitmproxy_cors.mitm.worker import WorkerAnalysis, frame, read_frames
+
+from .flows import API, CONNECT_REFUSED, PAGE, cors_get, make_flow, preflight, put_pair
+
+
+def mixed_flows() -> list:
+    """One of each kind of story, in the order the proxy would finish them."""
+    pre, act = put_pair(API + "/orders/1")
+    cut = cors_get(API + "/cut", status=200, resp_headers=[("Access-Control-Allow-Origin", PAGE)],
+                   error="peer closed connection without sending complete message body")
+    return [
+        cors_get(API + "/ok", status=200, resp_headers=[("Access-Control-Allow-Origin", PAGE)]),
+        cors_get(API + "/none", status=200),
+        cors_get(API + "/star", ("Cookie", "a=1"), status=200, resp_headers=[("Access-Control-Allow-Origin", "*")]),
+        cors_get(API + "/bytes", ("X-Odd", b"\xff\xfe"), status=200,
+                 resp_headers=[("Access-Control-Allow-Origin", b"http://a.test:8001\xe9")]),
+        pre, act,
+        preflight(API + "/orders/2", "DELETE", "x-token", status=404),
+        cors_get(API + "/moved", status=302, resp_headers=[("Location", API + "/ok"),
+                                                           ("Access-Control-Allow-Origin", PAGE)]),
+        cors_get(API + "/down", error=CONNECT_REFUSED),
+        cut,
+        make_flow("GET", API + "/img.png", [("Sec-Fetch-Mode", "no-cors"), ("Sec-Fetch-Dest", "image")], status=200),
+        make_flow("GET", PAGE + "/", [("Sec-Fetch-Mode", "navigate"), ("Sec-Fetch-Dest", "document")], status=200),
+        make_flow("POST", API + "/form", [("Origin", PAGE), ("Content-Type", "application/json")], status=200,
+                  resp_headers=[("Access-Control-Allow-Origin", PAGE)]),
+    ]
+
+
+class Recorder:
+    """Stands in for AnalysisWorker: keeps what the observer hands over."""
+
+    def __init__(self) -> None:
+        self.messages: list = []
+
+    def send(self, message) -> bool:
+        self.messages.append(message)
+        return True
+
+
+def _lines(path) -> list[dict]:
+    return [json.loads(x) for x in path.read_text().splitlines()]
+
+
+async def _inline_report(tmp_path, flows) -> list[dict]:
+    path = tmp_path / "inline.jsonl"
+    fixer, observer = CorsFixer(), CorsObserver()
+    with taddons.context(fixer, observer) as tctx:
+        tctx.configure(observer, cors_report=str(path))
+        for f in flows:
+            await tctx.cycle(fixer, f)
+            await tctx.cycle(observer, f)
+        observer.done()
+    return _lines(path)
+
+
+async def _worker_report(tmp_path, flows) -> list[dict]:
+    path = tmp_path / "worker.jsonl"
+    fixer, observer = CorsFixer(), CorsObserver()
+    recorder = Recorder()
+    with taddons.context(fixer, observer) as tctx:
+        tctx.configure(observer)
+        observer.worker = recorder
+        for f in flows:
+            await tctx.cycle(fixer, f)
+            await tctx.cycle(observer, f)
+        assert all("cors" not in f.metadata for f in flows), "handed over, not judged in the proxy"
+    # Through the real wire format, as the worker reads it.
+    import io
+    wire = io.BytesIO(frame(recorder.messages[:5]) + frame(recorder.messages[5:]))
+    analysis = WorkerAnalysis()
+    analysis.configure({"report": str(path), "log": "off"})
+    for batch in read_frames(wire):
+        for msg in batch:
+            assert analysis.handle(msg)
+    assert analysis.internal_errors == 0
+    analysis.finish(summary=False)
+    return _lines(path)
+
+
+def _comparable(lines: list[dict]) -> list[dict]:
+    # Update lines: in mitmdump the earlier flow is gone, so neither side can add its fixer metadata.
+    return [{k: v for k, v in d.items() if not (d["update"] and k in ("cors_fix", "cors_patch"))} for d in lines]
+
+
+def _without_ids(lines: list[dict]) -> str:
+    """Fresh flows have fresh ids: name each by the order it was first reported."""
+    text = json.dumps(lines, sort_keys=True)
+    for i, fid in enumerate(dict.fromkeys(d["flow_id"] for d in lines)):
+        text = text.replace(fid, f"flow-{i}")
+    return text
+
+
+async def test_worker_reports_what_the_proxy_reports(tmp_path):
+    inline = await _inline_report(tmp_path, mixed_flows())
+    worker = await _worker_report(tmp_path, mixed_flows())
+    assert len(inline) == len(worker) == len(mixed_flows()) + 1  # + the preflight's update once paired
+    assert _without_ids(_comparable(inline)) == _without_ids(_comparable(worker))
+    assert any(d.get("cors_fix") for d in worker), "blocked flows carry their fix in the worker's report too"
+    assert sum(d["verdict"] == "blocked" for d in worker) >= 4
+
+
+async def test_records_rebuild_the_same_exchange():
+    for f in mixed_flows():
+        c = capture(f)
+        assert exchange_of_record(marshal.loads(marshal.dumps(record_of(f, c)))) == exchange_of(f, snapshot_of(c))
+
+
+async def test_error_after_response_is_handed_over_once():
+    f = mixed_flows()[9]
+    assert f.response is not None and f.error is not None
+    observer, recorder = CorsObserver(), Recorder()
+    with taddons.context(observer) as tctx:
+        observer.worker = recorder
+        await tctx.cycle(observer, f)  # requestheaders ... response, then error
+    assert [m[0] for m in recorder.messages] == ["flow"]
+
+
+def _never_reads() -> list[str]:
+    return [sys.executable, "-c", "import time; time.sleep(60)"]
+
+
+async def test_a_worker_that_falls_behind_costs_bounded_memory_and_is_counted():
+    import asyncio
+    w = AnalysisWorker(asyncio.get_running_loop(), _never_reads())
+    try:
+        big = ("flow", ("id", b"GET", "http://x/", ((b"x-pad", b"a" * 1_000_000),), 0.0, "", None,
+                        None, None, None, None, False, None))
+        for _ in range(200):  # 200 MB offered to a worker that reads nothing
+            assert w.send(big)
+            w._flush()
+        assert len(w._out) <= MAX_BACKLOG
+        assert w.dropped > 0
+    finally:
+        w.proc.kill()
+        w.close({"summary": False}, timeout=5)
+
+
+async def test_a_dead_worker_is_noticed_and_flows_are_judged_in_the_proxy(tmp_path, caplog):
+    import asyncio
+    path = tmp_path / "r.jsonl"
+    observer = CorsObserver()
+    with taddons.context(observer) as tctx:
+        tctx.configure(observer, cors_report=str(path))
+        observer.worker = AnalysisWorker(asyncio.get_running_loop(), [sys.executable, "-c", "pass"])
+        observer.worker.proc.wait(10)
+        deadline = time.monotonic() + 10
+        while observer.worker is not None and time.monotonic() < deadline:
+            f = cors_get(API + "/none", status=200)
+            await tctx.cycle(observer, f)
+            observer.worker is not None and observer.worker._flush()
+        assert observer.worker is None
+        f = cors_get(API + "/after", status=200)
+        await tctx.cycle(observer, f)
+        assert f.metadata["cors"]["reason"] == "MissingAllowOriginHeader"
+        assert any("analysis worker stopped" in r.getMessage() for r in caplog.records)
+        observer.done()
+    assert _lines(path)[-1]["url"] == API + "/after"
+
+
+@pytest.mark.parametrize("method,url,path", [
+    ("GET", "http://b.test:8002/api?x=1", None), ("GET", "https://b.test:443/x", None),
+    ("GET", "http://b.test:80/p%20q", None), ("OPTIONS", "http://b.test/", b"*"),
+    ("CONNECT", "http://b.test:443/", None), ("connect", "http://b.test:443/", None),
+    ("GET", "http://b.test/", b"/\xff\xfe?a=\xe9"), ("GET", "ftp://b.test:21/", None),
+])
+def test_captured_url_is_what_mitmproxy_shows(method, url, path):
+    """The capture keeps the request line's parts; the URL is rebuilt later, exactly as `Request.url`."""
+    f = make_flow(method, url)
+    if path is not None:
+        f.request.data.path = path
+    if method.upper() == "CONNECT":
+        f.request.authority = "b.test:443"
+    expected = _saveable(f.request.url)
+    c = capture(f)
+    f.request.url = "http://changed.test/later"  # later addons do not reach the capture
+    assert url_of(c) == expected
