@@ -194,3 +194,21 @@ def test_captured_url_is_what_mitmproxy_shows(method, url, path):
     c = capture(f)
     f.request.url = "http://changed.test/later"  # later addons do not reach the capture
     assert url_of(c) == expected
+
+
+async def test_a_flow_after_a_quiet_spell_goes_out_at_once_and_bursts_are_batched():
+    import asyncio
+    from mitmproxy_cors.mitm.offload import FLUSH_DELAY
+    w = AnalysisWorker(asyncio.get_running_loop(), _never_reads())
+    try:
+        msg = ("clear",)
+        w.send(msg)
+        assert w.sent == 1 and not w._batch, "written without waiting for the loop"
+        for _ in range(5):
+            w.send(msg)
+        assert w.sent == 1 and len(w._batch) == 5, "a burst waits for one write"
+        await asyncio.sleep(FLUSH_DELAY * 3)
+        assert w.sent == 6 and not w._batch
+    finally:
+        w.proc.kill()
+        w.close({"summary": False}, timeout=5)
