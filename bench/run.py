@@ -189,18 +189,84 @@ def part_addon(args) -> None:
             out(f"ADDON: {done:,} flows, {spent / done * 1e6:.1f} us/flow of CPU in our hooks "
                 f"({done / spent:,.0f} flows/s); decided {obs.decided:,}, internal errors {obs.internal_errors}, "
                 f"logged exceptions {counter.count}")
+        part_addon_worker(wire)
     finally:
         os.sched_setaffinity(0, old_affinity)
+
+
+class _Framer:
+    """Stands in for the analysis worker's pipe: frames the records in batches, as offload.py does."""
+
+    def __init__(self) -> None:
+        self.batch: list = []
+        self.frames: list[bytes] = []
+
+    def send(self, message) -> bool:
+        from mitmproxy_cors.mitm.worker import frame
+
+        self.batch.append(message)
+        if len(self.batch) >= 8:  # about what 10 ms hold at 800 flows/s
+            self.frames.append(frame(self.batch))
+            self.batch = []
+        return True
+
+
+def part_addon_worker(wire) -> None:
+    """mitmdump's split (cors_analysis=worker): the proxy's hooks capture and frame records; the worker
+    decodes and judges them. Both halves timed on the same flows."""
+    import io
+
+    import flows
+    import inproc
+    from mitmproxy_cors.mitm.worker import WorkerAnalysis, read_frames
+
+    with inproc.cors_master() as (tctx, addons, counter):
+        table = inproc.HookTable(addons)
+        obs = inproc.observer_of(addons)
+        framer = _Framer()
+        obs.worker = framer
+        spent = 0.0
+        done = 0
+        for i in range(0, len(wire), 5000):
+            chunk = [flows.to_flow(w) for w in wire[i:i + 5000]]
+            gc.collect()
+            c0 = time.process_time()
+            for f in chunk:
+                inproc.run_flow(table, f)
+            spent += time.process_time() - c0
+            done += len(chunk)
+            del chunk
+        obs.worker = None
+    data = b"".join(framer.frames)
+    analysis = WorkerAnalysis()
+    analysis.configure({"log": "off", "verbose": False, "report": ""})
+    gc.collect()
+    c0 = time.process_time()
+    records = 0
+    for batch in read_frames(io.BytesIO(data)):
+        for m in batch:
+            analysis.handle(m)
+            records += 1
+    wspent = time.process_time() - c0
+    out(f"ADDON (worker split, as in mitmdump): the proxy's hooks {spent / done * 1e6:.1f} us/flow; the worker "
+        f"{wspent / records * 1e6:.1f} us/record ({records:,} records, {len(data) / records:,.0f} bytes each on "
+        f"the pipe); decided {analysis.decided:,}, internal errors {analysis.internal_errors}")
 
 
 # -- 3. proxy ------------------------------------------------------------------------------------
 
 class Mitmdump:
-    def __init__(self, with_addon: bool | str, cpu: int | None, extra: list[str] | None = None) -> None:
-        """`with_addon`: True for cors_addon.py, False for none, or the path of another script."""
+    def __init__(self, with_addon: bool | str, cpu: int | None, extra: list[str] | None = None,
+                 worker_cpu: int | None = None, hash_seed: int | None = None) -> None:
+        """`with_addon`: True for cors_addon.py, False for none, or the path of another script.
+        `worker_cpu`: where the addon's analysis worker runs (a child inherits mitmdump's pinning;
+        the bench puts it with wrk and nginx, the way an unpinned OS spreads it on any machine)."""
         self.with_addon = with_addon
         self.port = backend.free_port()
         self.cpu = cpu
+        self.worker_cpu = worker_cpu
+        self.worker: int | None = None
+        self.hash_seed = hash_seed
         self.extra = extra or []
         self.proc: subprocess.Popen | None = None
         self.log = tempfile.NamedTemporaryFile(prefix="cors-bench-mitmdump-", suffix=".log", delete=False)
@@ -213,9 +279,22 @@ class Mitmdump:
             cmd += ["-s", str(script)]
         if self.cpu is not None:
             cmd = ["taskset", "-c", str(self.cpu)] + cmd
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, cwd=tempfile.gettempdir())
+        env = dict(os.environ)
+        if self.hash_seed is not None:
+            env["PYTHONHASHSEED"] = str(self.hash_seed)
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, cwd=tempfile.gettempdir(),
+                                     env=env)
         backend.wait_port(self.port, 60)
+        if self.with_addon is True:
+            self.worker = _find_child(self.proc.pid)
+            if self.worker is not None and self.worker_cpu is not None:
+                subprocess.run(["taskset", "-p", "-c", str(self.worker_cpu), str(self.worker)],
+                               check=True, capture_output=True)
         return self
+
+    def cpu_seconds(self) -> tuple[float, float]:
+        """CPU time so far (user + system) of mitmdump and of the analysis worker (0 if none)."""
+        return _cpu_seconds(self.pid), (_cpu_seconds(self.worker) if self.worker else 0.0)
 
     def __exit__(self, *exc) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -238,6 +317,29 @@ class Mitmdump:
         if self.with_addon is True:
             return "with addon"
         return "no-op hooks" if self.with_addon else "bare"
+
+
+def _find_child(pid: int, timeout: float = 10.0) -> int | None:
+    """The analysis worker: mitmdump's child process (started in the addon's `running`)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            try:
+                kids = (task / "children").read_text().split()
+            except OSError:
+                kids = []
+            if kids:
+                return int(kids[0])
+        time.sleep(0.05)
+    return None
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def wrk(proxy_port: int, backend_url: str, duration: float, connections: int, cpu: int | None) -> dict:
@@ -269,7 +371,7 @@ def check_addon_active(nginx, args, proxy_cpu, load_cpu) -> None:
 
     with tempfile.TemporaryDirectory(prefix="cors-bench-report-") as tmp:
         report = os.path.join(tmp, "report.jsonl")
-        with Mitmdump(True, proxy_cpu, ["--set", f"cors_report={report}"]) as m:
+        with Mitmdump(True, proxy_cpu, ["--set", f"cors_report={report}"], worker_cpu=load_cpu) as m:
             wrk(m.port, nginx.url, 3, args.connections, load_cpu)
         c: Counter = Counter()
         with open(report) as fh:
@@ -296,24 +398,38 @@ def part_proxy(args) -> None:
     with backend.Nginx(cpu=load_cpu) as nginx:
         check_addon_active(nginx, args, proxy_cpu, load_cpu)
         for r in range(args.rounds):
-            with Mitmdump(False, proxy_cpu) as bare, Mitmdump(True, proxy_cpu) as addon, \
-                    Mitmdump(noop_script, proxy_cpu) as noop:
+            # The three of a round share a hash seed (string hashing shapes every dict): a variance
+            # between processes that is not the addon's; rounds differ in it.
+            seed = args.seed + r
+            with Mitmdump(False, proxy_cpu, hash_seed=seed) as bare, \
+                    Mitmdump(True, proxy_cpu, worker_cpu=load_cpu, hash_seed=seed) as addon, \
+                    Mitmdump(noop_script, proxy_cpu, hash_seed=seed) as noop:
                 variants = (bare, addon, noop)
                 for m in variants:  # warm-up: imports, connections, caches
                     wrk(m.port, nginx.url, args.warmup, args.connections, load_cpu)
                 order = variants if r % 2 == 0 else variants[::-1]
                 for m in order:
+                    before = m.cpu_seconds()
                     d = wrk(m.port, nginx.url, args.duration, args.connections, load_cpu)
+                    after = m.cpu_seconds()
+                    d["proxy_cpu_us"] = (after[0] - before[0]) / d["requests"] * 1e6
+                    d["worker_cpu_us"] = (after[1] - before[1]) / d["requests"] * 1e6
                     results[m.name].append(d)
+                    worker = f"  worker {d['worker_cpu_us']:5.0f} us/req" if m.worker else ""
                     out(f"  round {r + 1}: {m.name:11s} {d['rps']:8.1f} req/s  p50 {d['p50_us'] / 1000:6.1f} ms  "
                         f"p99 {d['p99_us'] / 1000:6.1f} ms  socket errors {d['errors']}  http>=400 "
-                        f"{d['errors_status']}")
+                        f"{d['errors_status']}  CPU: mitmdump {d['proxy_cpu_us']:5.0f} us/req{worker}")
     med = {k: statistics.median(d["rps"] for d in v) for k, v in results.items()}
     ratio = med["with addon"] / med["bare"]
     pairs = [a["rps"] / b["rps"] for a, b in zip(results["with addon"], results["bare"])]
     out(f"median bare {med['bare']:.1f} req/s, with addon {med['with addon']:.1f} req/s, "
         f"no-op hooks {med['no-op hooks']:.1f} req/s")
     out(f"per-round ratios: {', '.join(f'{p:.3f}' for p in pairs)}")
+    cpu = {k: statistics.median(d["proxy_cpu_us"] for d in v) for k, v in results.items()}
+    worker_cpu = statistics.median(d["worker_cpu_us"] for d in results["with addon"])
+    out(f"median CPU per request: mitmdump bare {cpu['bare']:.0f} us, with addon {cpu['with addon']:.0f} us "
+        f"+ its analysis worker {worker_cpu:.0f} us (on cpu {load_cpu}, with wrk and nginx), "
+        f"no-op hooks {cpu['no-op hooks']:.0f} us")
     floor = med["no-op hooks"] / med["bare"]
     out(f"floor: a script shaped like cors_addon.py whose hooks do nothing (bench/noop_addon.py) runs at "
         f"{floor * 100:.1f}% of bare: mitmproxy's own cost of dispatching the hooks")
@@ -328,13 +444,18 @@ def part_memory_proxy(args) -> None:
     proxy_cpu, load_cpu = _cpus()
     import inproc
 
-    with backend.Nginx(cpu=load_cpu) as nginx, Mitmdump(True, proxy_cpu) as m:
+    with backend.Nginx(cpu=load_cpu) as nginx, Mitmdump(True, proxy_cpu, worker_cpu=load_cpu) as m:
+        def worker_rss() -> int:
+            return inproc.rss_kib(m.worker) if m.worker else 0
+
         done = 0
         t0 = time.monotonic()
         while done < args.mem_warmup:
             done += wrk(m.port, nginx.url, 5, args.connections, load_cpu)["requests"]
         base = inproc.rss_kib(m.pid)
-        out(f"after warm-up ({done:,} flows): RSS {base / 1024:.1f} MiB")
+        wbase = worker_rss()
+        out(f"after warm-up ({done:,} flows): RSS {base / 1024:.1f} MiB"
+            + (f", its analysis worker {wbase / 1024:.1f} MiB" if m.worker else " (no analysis worker)"))
         target = done + args.proxy_mem_flows
         chunk_s = 30.0
         next_report = done + args.proxy_mem_flows // 10
@@ -344,21 +465,25 @@ def part_memory_proxy(args) -> None:
             d = min(chunk_s, max(2.0, (target - done) / rate))
             done += wrk(m.port, nginx.url, d, args.connections, load_cpu)["requests"]
             if done >= next_report or done >= target:
-                rss = inproc.rss_kib(m.pid)
-                samples.append((done, rss))
+                rss, wrss = inproc.rss_kib(m.pid), worker_rss()
+                samples.append((done, rss, wrss))
                 out(f"  {done - (target - args.proxy_mem_flows):>10,} flows after warm-up: RSS {rss / 1024:7.1f} MiB "
-                    f"(+{(rss - base) / 1024:.1f}), {time.monotonic() - t0:.0f} s")
+                    f"(+{(rss - base) / 1024:.1f}), worker {wrss / 1024:6.1f} MiB (+{(wrss - wbase) / 1024:.1f}), "
+                    f"{time.monotonic() - t0:.0f} s")
                 next_report += args.proxy_mem_flows // 10
-        end = inproc.rss_kib(m.pid)
+        end, wend = inproc.rss_kib(m.pid), worker_rss()
         grow = (end - base) / 1024
+        wgrow = (wend - wbase) / 1024
         half = [s for s in samples if s[0] >= target - args.proxy_mem_flows // 2]
         slope = ""
         if len(half) >= 2:
-            slope = (f"; over the last half: +{(half[-1][1] - half[0][1]) / 1024:.1f} MiB per "
-                     f"{half[-1][0] - half[0][0]:,} flows")
+            slope = (f"; over the last half: +{(half[-1][1] - half[0][1]) / 1024:.1f} MiB (worker "
+                     f"+{(half[-1][2] - half[0][2]) / 1024:.1f}) per {half[-1][0] - half[0][0]:,} flows")
+        both = grow + wgrow
         out(f"MEMORY (proxy process): RSS {base / 1024:.1f} -> {end / 1024:.1f} MiB, growth {grow:.1f} MiB after "
-            f"{done - (target - args.proxy_mem_flows):,} flows{slope} "
-            f"(target <= {TARGETS['rss_mib']:.0f} MB: {'met' if grow <= TARGETS['rss_mib'] else 'NOT met'})")
+            f"{done - (target - args.proxy_mem_flows):,} flows{slope}; its analysis worker {wbase / 1024:.1f} -> "
+            f"{wend / 1024:.1f} MiB, growth {wgrow:.1f} MiB; together {both:.1f} MiB "
+            f"(target <= {TARGETS['rss_mib']:.0f} MB: {'met' if both <= TARGETS['rss_mib'] else 'NOT met'})")
 
 
 def deep_size(root) -> int:
