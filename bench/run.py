@@ -162,7 +162,6 @@ def part_engine(args) -> None:
 # -- 2. addon in-process -------------------------------------------------------------------------
 
 def part_addon(args) -> None:
-    import flows
     import inproc
 
     section("2. addon in-process: every cors_addon.py addon, real mitmproxy flows")
@@ -172,18 +171,7 @@ def part_addon(args) -> None:
     os.sched_setaffinity(0, {cpu})
     try:
         with inproc.cors_master() as (tctx, addons, counter):
-            table = inproc.HookTable(addons)
-            spent = 0.0
-            done = 0
-            for i in range(0, len(wire), 5000):
-                chunk = [flows.to_flow(w) for w in wire[i:i + 5000]]  # built outside the timing
-                gc.collect()
-                c0 = time.process_time()
-                for f in chunk:
-                    inproc.run_flow(table, f)
-                spent += time.process_time() - c0
-                done += len(chunk)
-                del chunk
+            spent, done = _time_hooks(inproc.HookTable(addons), wire)
             obs = inproc.observer_of(addons)
             out(f"addons: {', '.join(type(a).__name__ for a in addons)}")
             out(f"ADDON: {done:,} flows, {spent / done * 1e6:.1f} us/flow of CPU in our hooks "
@@ -192,6 +180,25 @@ def part_addon(args) -> None:
         part_addon_worker(wire)
     finally:
         os.sched_setaffinity(0, old_affinity)
+
+
+def _time_hooks(table, wire) -> tuple[float, int]:
+    """CPU seconds the addons' hooks take over `wire` (flows built outside the timing), and flows run."""
+    import flows
+    import inproc
+
+    spent = 0.0
+    done = 0
+    for i in range(0, len(wire), 5000):
+        chunk = [flows.to_flow(w) for w in wire[i:i + 5000]]
+        gc.collect()
+        c0 = time.process_time()
+        for f in chunk:
+            inproc.run_flow(table, f)
+        spent += time.process_time() - c0
+        done += len(chunk)
+        del chunk
+    return spent, done
 
 
 class _Framer:
@@ -216,26 +223,14 @@ def part_addon_worker(wire) -> None:
     decodes and judges them. Both halves timed on the same flows."""
     import io
 
-    import flows
     import inproc
     from mitmproxy_cors.mitm.worker import WorkerAnalysis, read_frames
 
     with inproc.cors_master() as (tctx, addons, counter):
-        table = inproc.HookTable(addons)
         obs = inproc.observer_of(addons)
         framer = _Framer()
         obs.worker = framer
-        spent = 0.0
-        done = 0
-        for i in range(0, len(wire), 5000):
-            chunk = [flows.to_flow(w) for w in wire[i:i + 5000]]
-            gc.collect()
-            c0 = time.process_time()
-            for f in chunk:
-                inproc.run_flow(table, f)
-            spent += time.process_time() - c0
-            done += len(chunk)
-            del chunk
+        spent, done = _time_hooks(inproc.HookTable(addons), wire)
         obs.worker = None
     data = b"".join(framer.frames)
     analysis = WorkerAnalysis()

@@ -355,3 +355,38 @@ async def test_fix_text_is_written_only_when_someone_can_read_it(tmp_path):
         assert "cors_fix" in (await blocked()).metadata
         tctx.options.update(save_stream_file=None, cors_report=str(tmp_path / "r.jsonl"))
         assert "cors_fix" in (await blocked()).metadata
+
+
+class _HeaderChanger:
+    """Someone else's addon with a response hook (it might change CORS headers)."""
+
+    def response(self, f):
+        pass
+
+
+async def test_per_flow_hooks_only_when_there_is_work_for_them():
+    """mitmproxy asks every addon about every event of every flow: with patching off and nothing else
+    that could change a response, the fixer answers none of them (its `error` hook stays)."""
+    from mitmproxy.addons import modifyheaders
+    from mitmproxy.test import taddons
+
+    from mitmproxy_cors.mitm.fixer import CorsFixer
+
+    def hooks(fixer):
+        return {h for h in ("request", "responseheaders", "response", "error") if callable(getattr(fixer, h, None))}
+
+    fixer = CorsFixer()
+    with taddons.context(fixer, modifyheaders.ModifyHeaders()) as tctx:
+        fixer.running()
+        assert hooks(fixer) == {"error"}
+        tctx.configure(fixer, cors_fix="~all")
+        assert hooks(fixer) == {"responseheaders", "response", "error"}
+        tctx.configure(fixer, cors_fix="")
+        assert hooks(fixer) == {"error"}
+        tctx.configure(fixer, modify_headers=["/~s/Access-Control-Allow-Origin/*"])
+        assert hooks(fixer) == {"responseheaders", "response", "error"}
+        tctx.configure(fixer, modify_headers=[])
+        assert hooks(fixer) == {"error"}
+        tctx.master.addons.add(_HeaderChanger())
+        fixer.running()
+        assert hooks(fixer) == {"responseheaders", "response", "error"}

@@ -21,10 +21,12 @@ from __future__ import annotations
 import logging
 import os
 import time
+import types
 from collections import OrderedDict
 from collections.abc import Sequence
 
 from mitmproxy import command, ctx, exceptions, flow, flowfilter, http
+from mitmproxy.addonmanager import traverse
 
 from ..engine.cors_policy import answer_preflight, decorate, is_preflight
 from ..engine.fix_plan import Plan, Requirement, plan
@@ -121,6 +123,27 @@ class CorsFixer:
         # `responseheaders`: `response` then only compares (mitmproxy's header fields are an
         # immutable tuple, so keeping a reference is a snapshot). Bounded: some flows never finish.
         self._originals: dict[str, tuple[int, tuple]] = {}
+        self._others_may_patch = True  # until configure/running know better
+        self._set_hooks()
+
+    def _set_hooks(self) -> None:
+        """mitmproxy asks every addon about every event of every flow, so per-flow hooks with nothing
+        to do are left off (instance attributes, set or removed here): `request` answers preflights
+        for a policy; `responseheaders` and `response` patch, or record what another addon (such as
+        --modify-headers) changed in a response. `error` fires rarely and stays."""
+        hooks = {"request": self.on_request if self.policies else None}
+        wanted = self.active or self._others_may_patch
+        hooks["responseheaders"] = self.on_responseheaders if wanted else None
+        hooks["response"] = self.on_response if wanted else None
+        for name, fn in hooks.items():
+            if fn is None:
+                self.__dict__.pop(name, None)
+            else:
+                setattr(self, name, fn)
+
+    def running(self) -> None:
+        self._others_may_patch = _others_may_patch()
+        self._set_hooks()
 
     # -- options --------------------------------------------------------------------------------
 
@@ -169,6 +192,9 @@ class CorsFixer:
         self.policies, self.policy_path, self._policy_mtime = new_policies, new_path, new_mtime
         if "cors_fix" in updated and ctx.options.cors_fix.strip():
             logger.info("cors_fix: patching flows matching %s", ctx.options.cors_fix.strip())
+        if updated & {"modify_headers", "scripts"}:
+            self._others_may_patch = _others_may_patch()
+        self._set_hooks()
         if changed_policy and self.policies:
             logger.info("cors_policy: %s: %s", self.policy_path,
                         "; ".join(f"{lp.policy.label()} ({lp.policy.middleware})"
@@ -209,7 +235,7 @@ class CorsFixer:
 
     # -- hooks ------------------------------------------------------------------------------------
 
-    def request(self, f: http.HTTPFlow) -> None:
+    def on_request(self, f: http.HTTPFlow) -> None:
         if f.response or f.error or not f.live or not self.policies:
             return
         try:
@@ -234,7 +260,7 @@ class CorsFixer:
             "_expected": [list(x) for x in answer.headers],
         }
 
-    def responseheaders(self, f: http.HTTPFlow) -> None:
+    def on_responseheaders(self, f: http.HTTPFlow) -> None:
         if f.response is None:
             return
         meta = f.metadata.get(META_PATCH)
@@ -291,7 +317,7 @@ class CorsFixer:
         if "_expected" not in meta:
             meta["_expected"] = [list(x) for x in original]
 
-    def response(self, f: http.HTTPFlow) -> None:
+    def on_response(self, f: http.HTTPFlow) -> None:
         sent = self._originals.pop(f.id, None)
         if f.response is None:
             return
@@ -444,6 +470,25 @@ class CorsFixer:
         """Turn all CORS patching off: clears cors_fix and cors_policy."""
         ctx.options.update(cors_fix="", cors_policy="")
         logger.info("cors: patching off (cors_fix and cors_policy cleared)")
+
+
+def _others_may_patch() -> bool:
+    """Could another addon change a response between our `responseheaders` and `response`? Of
+    mitmproxy's own addons only modify_headers does; a script (or an addon of someone else's) with a
+    response hook might."""
+    try:
+        options, chain = ctx.options, ctx.master.addons.chain
+    except Exception:  # no master: assume so
+        return True
+    if getattr(options, "modify_headers", None):
+        return True
+    for a in traverse(chain):
+        module = a.__name__ if isinstance(a, types.ModuleType) else type(a).__module__
+        if module.startswith(("mitmproxy.", "mitmproxy_cors.")):
+            continue
+        if any(callable(getattr(a, h, None)) for h in ("responseheaders", "response")):
+            return True
+    return False
 
 
 def requirement_of(f: http.HTTPFlow) -> Requirement | None:
