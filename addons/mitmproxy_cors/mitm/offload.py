@@ -4,7 +4,8 @@ Sending costs the event loop a list append per flow; records go out through a no
 a slow worker never blocks the proxy. A flow that comes after a quiet spell goes out at once (a
 developer clicking through a page sees its line immediately); under load, records wait up to
 `FLUSH_DELAY` and go out in batches: each write is a system call and wakes the worker (measured:
-about 20 us of the proxy's system time per flow when every flow was written alone). What the pipe
+about 20 us of the proxy's system time per flow when every flow was written alone), and the worker
+judges a batch of 40 with warmer caches than 8 (65 against 96 us of CPU per flow, through mitmdump). What the pipe
 cannot take waits here, up to `MAX_BACKLOG` bytes; beyond that, records are dropped and counted
 (memory stays bounded), and the count is logged. If the worker dies, `send` returns False and the
 observer judges flows in the proxy again.
@@ -27,7 +28,7 @@ logger = logging.getLogger("mitmproxy_cors")
 _SRC = str(Path(__file__).resolve().parents[2])  # the folder holding the mitmproxy_cors package
 MAX_BACKLOG = 64 * 1024 * 1024
 BATCH = 512  # records per frame at most
-FLUSH_DELAY = 0.01  # seconds: a terminal line or report line is at most this late
+FLUSH_DELAY = 0.05  # seconds: a terminal line or report line is at most this late
 _F_SETPIPE_SZ = 1031
 
 
