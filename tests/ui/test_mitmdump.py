@@ -151,3 +151,43 @@ def test_mitmdump_outlives_its_worker(servers, tmp_path):
     assert dump.proc.returncode == 0, out
     assert "the analysis worker stopped" in out
     assert len(_report(report)) == 6, out  # 3 from the worker, 3 judged in the proxy after it died
+
+
+def test_flow_detail_shows_the_cors_view_so_flows_are_judged_in_the_proxy(servers, tmp_path):
+    dump = Proc("mitmdump", ["--flow-detail", "3", "--set", "dumper_default_contentview=cors"], tmp_path).start()
+    traffic(dump, servers)
+    assert not [c for c in _children(dump.proc.pid) if "mitmproxy_cors" in c]
+    out = dump.stop()
+    assert "PreflightMissingAllowOriginHeader" in out and "CORS summary: 2 blocked of 3 CORS flow(s)" in out
+
+
+def test_a_script_of_yours_reads_the_verdict_in_mitmdump(servers, tmp_path):
+    """Another script with flow hooks might read metadata["cors"]: then no worker, the flows carry it."""
+    seen = tmp_path / "seen.txt"
+    script = tmp_path / "mine.py"
+    script.write_text("def response(flow):\n"
+                      f"    with open({str(seen)!r}, 'a') as fh:\n"
+                      "        fh.write(str(flow.metadata.get('cors', {}).get('reason')) + '\\n')\n")
+    dump = Proc("mitmdump", ["-s", str(script)], tmp_path).start()
+    traffic(dump, servers)
+    assert not [c for c in _children(dump.proc.pid) if "mitmproxy_cors" in c]
+    dump.stop()
+    assert seen.read_text().split() == ["PreflightMissingAllowOriginHeader", "AllowOriginMismatch", "None"]
+
+
+def test_sigterm_to_the_whole_process_group_loses_no_verdict(servers, tmp_path):
+    """`kill -TERM -<pgid>` reaches the worker too: it waits for the proxy's goodbye."""
+    import os
+    import signal
+
+    report = tmp_path / "r.jsonl"
+    dump = Proc("mitmdump", ["-q", "--set", f"cors_report={report}"], tmp_path, new_session=True).start()
+    try:
+        traffic(dump, servers)
+        os.killpg(dump.proc.pid, signal.SIGTERM)
+        dump.proc.wait(30)
+    finally:
+        if dump.proc.poll() is None:
+            os.killpg(dump.proc.pid, signal.SIGKILL)
+    assert dump.proc.returncode == 0, dump.output()
+    assert len(_report(report)) == 3, dump.output()

@@ -21,12 +21,10 @@ from __future__ import annotations
 import logging
 import os
 import time
-import types
 from collections import OrderedDict
 from collections.abc import Sequence
 
 from mitmproxy import command, ctx, exceptions, flow, flowfilter, http
-from mitmproxy.addonmanager import traverse
 
 from ..engine.cors_policy import answer_preflight, decorate, is_preflight
 from ..engine.fix_plan import Plan, Requirement, plan
@@ -34,6 +32,7 @@ from ..engine.model import Headers, RequestSnapshot
 from ..engine.request_mode import classify
 from ..engine.snippets import (FRAMEWORKS, aggregate, framework_name, policy_for, problems_text,
                                render, render_all, report)
+from .addon_chain import foreign_addons_with
 from .policy import LoadedPolicy, PolicyError, load_policy_file
 from .snapshot import request_of
 
@@ -477,18 +476,11 @@ def _others_may_patch() -> bool:
     mitmproxy's own addons only modify_headers does; a script (or an addon of someone else's) with a
     response hook might."""
     try:
-        options, chain = ctx.options, ctx.master.addons.chain
-    except Exception:  # no master: assume so
-        return True
-    if getattr(options, "modify_headers", None):
-        return True
-    for a in traverse(chain):
-        module = a.__name__ if isinstance(a, types.ModuleType) else type(a).__module__
-        if module.startswith(("mitmproxy.", "mitmproxy_cors.")):
-            continue
-        if any(callable(getattr(a, h, None)) for h in ("responseheaders", "response")):
+        if ctx.options.modify_headers:
             return True
-    return False
+    except Exception:  # no options: assume so
+        return True
+    return foreign_addons_with(("responseheaders", "response"))
 
 
 def requirement_of(f: http.HTTPFlow) -> Requirement | None:

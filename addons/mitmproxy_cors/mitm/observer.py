@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import types
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from mitmproxy import ctx, exceptions, hooks, http
-from mitmproxy.addonmanager import traverse
 
 from ..engine.tracker import Tracker
 from ..engine.verdict import Verdict
+from .addon_chain import FLOW_HOOKS, any_addon_with, foreign_addons_with
 from .annotate import annotate
 from .fixer import META_FIX, fix_record
 from .offload import AnalysisWorker, worker_command
@@ -141,10 +140,15 @@ class CorsObserver:
         if self.analysis != "auto":
             return self.analysis == "worker"
         # Only where nobody reads a flow's annotations: mitmdump (a Dumper and no View) not saving
-        # flows. Scripts of your own that read metadata["cors"] need cors_analysis=inline.
+        # flows, not showing their bodies (--flow-detail 3 shows the `cors` content view), and no
+        # script of someone else's with flow hooks that might read metadata["cors"].
         if addons.get("dumper") is None or addons.get("view") is not None:
             return False
-        return not any(getattr(options, name, None) for name in ("save_stream_file", "hardump"))
+        if any(getattr(options, name, None) for name in ("save_stream_file", "hardump")):
+            return False
+        if getattr(options, "flow_detail", 0) >= 3 or getattr(options, "dumper_default_contentview", "") == "cors":
+            return False
+        return not foreign_addons_with(FLOW_HOOKS)
 
     def _worker_config(self) -> dict:
         addons = ctx.master.addons
@@ -244,7 +248,7 @@ class CorsObserver:
                     self.ledger.ingest(other)
             if self.report is not None:
                 self.report.write(line if line is not None else u, update=True, extra=_report_extra(other))
-        if changed and _update_has_listeners():
+        if changed and any_addon_with("update"):  # triggering walks the whole chain: ask first
             ctx.master.addons.trigger(hooks.UpdateHook(changed))
         return v
 
@@ -256,16 +260,6 @@ class CorsObserver:
             return
         peer = f.client_conn.peername if f.client_conn else None
         logger.info("%s %s %s", v.method, v.url, v.summary(), extra={"client": peer} if peer else None)
-
-
-def _update_has_listeners() -> bool:
-    """Does any addon have an `update` hook (the console's and mitmweb's View do; a bare mitmdump has
-    none)? Triggering it walks the whole addon chain, which costs more than asking."""
-    for a in traverse(ctx.master.addons.chain):
-        fn = getattr(a, "update", None)
-        if fn is not None and callable(fn) and not isinstance(fn, types.ModuleType):
-            return True
-    return False
 
 
 def _report_extra(f: http.HTTPFlow | None) -> dict | None:
