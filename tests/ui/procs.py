@@ -38,13 +38,14 @@ def wait_port(port: int, proc: subprocess.Popen, timeout: float = 30.0) -> None:
 class Proc:
     """`tool` (mitmdump/mitmweb) with the addon; output captured in a file."""
 
-    def __init__(self, tool: str, args: list[str], workdir: Path, env: dict | None = None):
+    def __init__(self, tool: str, args: list[str], workdir: Path, env: dict | None = None,
+                 new_session: bool = False):
         self.port = free_port()
         self.out = workdir / f"{tool}-{self.port}.out"
         cmd = [str(BIN / tool), "--listen-host", "127.0.0.1", "-p", str(self.port), "-s", str(ADDON), *args]
         with open(self.out, "wb") as fh:
             self.proc = subprocess.Popen(cmd, cwd=REPO, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                         env={**os.environ, **(env or {})})
+                                         env={**os.environ, **(env or {})}, start_new_session=new_session)
 
     def start(self) -> "Proc":
         wait_port(self.port, self.proc)

@@ -37,7 +37,11 @@ def worker_command() -> list[str] | None:
     mitmproxy binary has no Python to run it with)."""
     if getattr(sys, "frozen", False) or not sys.executable:
         return None
-    return [sys.executable, "-m", "mitmproxy_cors.mitm.worker"]
+    # Signals are ignored before anything else is imported: a SIGTERM to the whole process group
+    # during the worker's start must not kill it (the proxy hands over what is left and says when).
+    return [sys.executable, "-c", "import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+            "signal.signal(signal.SIGTERM, signal.SIG_IGN); import sys; "
+            "from mitmproxy_cors.mitm.worker import main; sys.exit(main())"]
 
 
 class AnalysisWorker:

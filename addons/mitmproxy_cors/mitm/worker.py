@@ -13,10 +13,10 @@ Protocol on stdin: frames of a 4-byte little-endian length and a `marshal`led li
   ("flow", record)    one finished flow
   ("clear",)          cors.clear
   ("finish", {...})   the proxy is stopping: print the summary if asked, then exit
-End of input without "finish" (the proxy died): exit quietly. SIGINT is ignored: Ctrl-C reaches
-the whole process group, and the proxy still has flows to hand over when it arrives.
+End of input without "finish" (the proxy died): exit once all is written. SIGINT and SIGTERM are
+ignored: Ctrl-C reaches the whole process group, and the proxy still has flows to hand over then.
 
-Run as `python -m mitmproxy_cors.mitm.worker` (offload.py does).
+Started by offload.py (`worker_command`), which ignores SIGINT and SIGTERM before importing this.
 """
 
 from __future__ import annotations
@@ -165,7 +165,10 @@ def frame(messages: list) -> bytes:
 
 
 def main() -> int:
+    # Ctrl-C, or a SIGTERM to the whole process group, is the proxy's to handle: it hands over
+    # what is left and says "finish". Our end comes with that, or with the end of input.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:  # background work: the proxy and the browser come first when the machine is busy
         os.nice(10)
     except OSError:
