@@ -74,7 +74,8 @@ class CorsObserver:
             "cors_analysis", str, "auto",
             "Where flows are judged: 'inline' (in the proxy, each flow annotated at once), 'worker' "
             "(a child process writes the report, terminal lines and summary; flows get no annotations) "
-            "or 'auto' (the worker in mitmdump when nothing keeps flows: no -w, no hardump). "
+            "or 'auto' (the worker in mitmdump when nothing reads the flows' annotations: no -w, no "
+            "hardump, no --flow-detail 3, no other script with flow hooks). "
             "Read at start-up.",
             choices=ANALYSIS_CHOICES,
         )
