@@ -16,7 +16,7 @@ from mitmproxy_cors.mitm.fixer import CorsFixer
 from mitmproxy_cors.mitm.observer import CorsObserver
 from mitmproxy_cors.mitm.offload import MAX_BACKLOG, AnalysisWorker
 from mitmproxy_cors.mitm.snapshot import (_saveable, capture, exchange_of, exchange_of_record, record_of,
-                                          snapshot_of, url_of)
+                                          url_of)
 from mitmproxy_cors.mitm.worker import WorkerAnalysis, frame, read_frames
 
 from .flows import API, CONNECT_REFUSED, PAGE, cors_get, make_flow, preflight, put_pair
@@ -119,10 +119,21 @@ async def test_worker_reports_what_the_proxy_reports(tmp_path):
     assert sum(d["verdict"] == "blocked" for d in worker) >= 4
 
 
-async def test_records_rebuild_the_same_exchange():
+async def test_records_cross_the_pipe_and_rebuild_the_flow_as_the_engine_sees_it():
     for f in mixed_flows():
-        c = capture(f)
-        assert exchange_of_record(marshal.loads(marshal.dumps(record_of(f, c)))) == exchange_of(f, snapshot_of(c))
+        ex = exchange_of_record(marshal.loads(marshal.dumps(record_of(f, capture(f)))))
+        assert ex == exchange_of(f)
+        assert (ex.id, ex.request.method, ex.request.url) == (f.id, f.request.method, _saveable(f.request.url))
+        assert ex.request.headers.fields == tuple((k.decode("latin-1"), v.decode("latin-1"))
+                                                  for k, v in f.request.headers.fields)
+        assert ex.request.timestamp == f.request.timestamp_start and ex.request.client == "127.0.0.1"
+        if f.response is not None:
+            assert ex.response.status == f.response.status_code
+            assert ex.response.headers.fields == tuple((k.decode("latin-1"), v.decode("latin-1"))
+                                                       for k, v in f.response.headers.fields)
+        else:
+            assert ex.response is None and ex.proxy_answered_error  # the refused connection: mitmproxy's 502
+        assert ex.error == (f.error.msg if f.error else None)
 
 
 async def test_error_after_response_is_handed_over_once():

@@ -29,6 +29,18 @@ def foreign_addons_with(hook_names: tuple[str, ...]) -> bool:
     return False
 
 
+def flows_kept() -> bool:
+    """Does anything keep the flows after their hooks ran, and so read their annotations: the
+    console's and mitmweb's View, a saved stream (-w) or a HAR dump? True when it cannot be known."""
+    try:
+        options, addons = ctx.options, ctx.master.addons
+    except Exception:
+        return True
+    if any(getattr(options, name, None) for name in ("save_stream_file", "hardump")):
+        return True
+    return addons.get("view") is not None
+
+
 def any_addon_with(hook_name: str) -> bool:
     """Does any addon at all have this hook (the console's and mitmweb's View have `update`; a bare
     mitmdump has none)?"""

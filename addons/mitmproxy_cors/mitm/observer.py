@@ -21,12 +21,12 @@ from mitmproxy import ctx, exceptions, hooks, http
 
 from ..engine.tracker import Tracker
 from ..engine.verdict import Verdict
-from .addon_chain import FLOW_HOOKS, any_addon_with, foreign_addons_with
+from .addon_chain import FLOW_HOOKS, any_addon_with, flows_kept, foreign_addons_with
 from .annotate import annotate
 from .fixer import META_FIX, fix_record
 from .offload import AnalysisWorker, worker_command
 from .report import ReportWriter
-from .snapshot import Capture, capture, exchange_of, record_of, snapshot_of
+from .snapshot import Capture, capture, exchange_of, record_of
 from .worker import wants_line
 
 if TYPE_CHECKING:
@@ -105,15 +105,7 @@ class CorsObserver:
         """Will anyone read `metadata["cors_fix"]`? The report does; so does whoever keeps the flows:
         the console and mitmweb (a View), a saved stream (-w) or a HAR dump. A bare mitmdump drops
         each flow once its hooks ran, and `cors.fix` computes what it needs itself."""
-        if self.report is not None:
-            return True
-        try:
-            options, addons = ctx.options, ctx.master.addons
-        except Exception:  # no master: assume a reader
-            return True
-        if any(getattr(options, name, None) for name in ("save_stream_file", "hardump")):
-            return True
-        return addons.get("view") is not None
+        return self.report is not None or flows_kept()
 
     def running(self) -> None:
         if self.worker is not None or not self._use_worker():
@@ -140,12 +132,10 @@ class CorsObserver:
             return False
         if self.analysis != "auto":
             return self.analysis == "worker"
-        # Only where nobody reads a flow's annotations: mitmdump (a Dumper and no View) not saving
-        # flows, not showing their bodies (--flow-detail 3 shows the `cors` content view), and no
-        # script of someone else's with flow hooks that might read metadata["cors"].
-        if addons.get("dumper") is None or addons.get("view") is not None:
-            return False
-        if any(getattr(options, name, None) for name in ("save_stream_file", "hardump")):
+        # Only where nobody reads a flow's annotations: mitmdump (a Dumper) keeping no flows, not
+        # showing their bodies (--flow-detail 3 shows the `cors` content view), and no script of
+        # someone else's with flow hooks that might read metadata["cors"].
+        if addons.get("dumper") is None or flows_kept():
             return False
         if getattr(options, "flow_detail", 0) >= 3 or getattr(options, "dumper_default_contentview", "") == "cors":
             return False
@@ -157,7 +147,7 @@ class CorsObserver:
         # Lines only on mitmdump's terminal: a child printing under the console's screen garbles it.
         dump = terminal is not None and addons.get("dumper") is not None and addons.get("view") is None
         return {"log": self.log_level if dump else "off",
-                "verbose": terminal._verbose() if terminal is not None else True,
+                "verbose": terminal.verbose() if terminal is not None else True,
                 "report": self.report.path if self.report is not None else ""}
 
     def done(self) -> None:
@@ -216,7 +206,7 @@ class CorsObserver:
     def _decide(self, f: http.HTTPFlow) -> Verdict | None:
         try:
             taken = self._requests.pop(f.id, None)
-            exchange = exchange_of(f, snapshot_of(taken) if taken is not None else None)
+            exchange = exchange_of(f, taken)
             decision = self.tracker.observe(exchange)
             v = decision.verdict
             if v.blocked and META_FIX not in f.metadata and self._fix_text_readers():

@@ -100,9 +100,7 @@ class AnalysisWorker:
             self._batch.append(("finish", finish))
             self._flush_scheduled = False
             self._encode()
-            if self._writer_added:
-                self.loop.remove_writer(self.fd)
-                self._writer_added = False
+            self._stop_writer()
             try:
                 os.set_blocking(self.fd, True)
                 while self._out:
@@ -170,7 +168,11 @@ class AnalysisWorker:
         if self._out and not self._writer_added:
             self.loop.add_writer(self.fd, self._write)
             self._writer_added = True
-        elif not self._out and self._writer_added:
+        elif not self._out:
+            self._stop_writer()
+
+    def _stop_writer(self) -> None:
+        if self._writer_added:
             self.loop.remove_writer(self.fd)
             self._writer_added = False
 
@@ -193,9 +195,7 @@ class AnalysisWorker:
             return
         self.alive = False
         self._unwatch()
-        if self._writer_added:
-            self.loop.remove_writer(self.fd)
-            self._writer_added = False
+        self._stop_writer()
         self._batch.clear()
         self._out.clear()
         try:

@@ -94,18 +94,11 @@ def snapshot_of(c: Capture) -> RequestSnapshot:
     )
 
 
-def exchange_of(f: http.HTTPFlow, request: RequestSnapshot | None = None) -> Exchange:
-    """The flow as the engine sees it; `request` is the request as the browser sent it, when it was
-    taken before other addons (stickycookie, modify_headers) changed it."""
-    request = request or request_of(f)
-    response = None
-    if f.response is not None:
-        resp = f.response
-        response = ResponseSnapshot(resp.status_code, _headers(resp.headers),
-                                    resp.timestamp_start or request.timestamp)
-    error = f.error.msg if f.error else None
-    return Exchange(f.id, request, response, error,
-                    proxy_answered_error=response is None and _proxy_answered(f.error))
+def exchange_of(f: http.HTTPFlow, c: Capture | None = None) -> Exchange:
+    """The flow as the engine sees it; `c` is the request as the browser sent it, when it was
+    captured before other addons (stickycookie, modify_headers) changed it. The same path as the
+    analysis worker's: a record, then the exchange."""
+    return exchange_of_record(record_of(f, c))
 
 
 # -- flow records: a finished flow as plain tuples, for the engine in this process or in the worker --

@@ -160,13 +160,13 @@ class CorsTerminal:
             return self.console
         return terminal_console()
 
-    def _verbose(self) -> bool:
+    def verbose(self) -> bool:
         if "termlog_verbosity" not in ctx.options:
             return True
         return ctx.options.termlog_verbosity in _INFO_LEVELS
 
     def line(self, f: http.HTTPFlow, v: Verdict) -> None:
-        if not self._verbose():
+        if not self.verbose():
             return
         peer = f.client_conn.peername if f.client_conn else None
         try:
@@ -188,7 +188,7 @@ class CorsTerminal:
 
     def summary_due(self) -> bool:
         """Is the proxy stopping (not a hot reload of the script) with the table wanted?"""
-        if not (self.summary and self._verbose()):
+        if not (self.summary and self.verbose()):
             return False
         should_exit = getattr(ctx.master, "should_exit", None)
         # A hot reload of the script is not the end of the session: no table mid-session.

@@ -34,6 +34,7 @@ from .fixer import META_FIX, META_PATCH, fix_record_of
 from .ledger import Ledger
 from .report import ReportWriter, report_line
 from .snapshot import R_EXTRA, R_ID, exchange_of_record, peer_of_record
+from .terminal import print_summary, terminal_console, verdict_line
 
 logger = logging.getLogger("mitmproxy_cors.worker")
 
@@ -122,12 +123,10 @@ class WorkerAnalysis:
 
     def _console(self):
         if self.out is None:
-            from .terminal import terminal_console
             self.out = terminal_console()
         return self.out
 
     def _print_line(self, v: Verdict, peer) -> None:
-        from .terminal import verdict_line
         try:
             self._console().print(verdict_line(v, tuple(peer) if peer else None))
         except (OSError, ValueError):
@@ -135,7 +134,6 @@ class WorkerAnalysis:
 
     def finish(self, summary: bool) -> None:
         if summary:
-            from .terminal import print_summary
             print_summary(self._console(), self.ledger)
         if self.internal_errors:
             logger.error("mitmproxy-cors: %d flow(s) could not be decided", self.internal_errors)
