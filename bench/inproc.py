@@ -81,8 +81,21 @@ def run_flow(table: HookTable, f, loaded: bool = False) -> None:
             m(f)
 
 
+def as_in_mitmdump(addons: list, worker) -> None:
+    """Shape the addons as a mitmdump with no other script runs them (cors_analysis=auto picks the
+    analysis worker): `worker` stands in for its pipe, the fixer's response hooks are off (nothing
+    else may patch) and the request is taken in `response` (no request-changing option)."""
+    bundle = addons[0]
+    observer, fixer = bundle.part("cors"), bundle.part("cors_fixer")
+    observer.worker = worker
+    fixer._others_may_patch = False
+    fixer._set_hooks()
+    observer._set_hooks()
+    bundle._wire()
+
+
 def observer_of(addons: list):
-    return next(a for a in addons if getattr(a, "name", "") == "cors")
+    return addons[0].part("cors")  # make_addons(): one object holding our addons (mitm/bundle.py)
 
 
 def rss_kib(pid: int | str = "self") -> int:

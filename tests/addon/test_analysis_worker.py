@@ -146,6 +146,59 @@ async def test_error_after_response_is_handed_over_once():
     assert [m[0] for m in recorder.messages] == ["flow"]
 
 
+def _as_mitmproxy_fires(observer, f) -> None:
+    """The hooks a live flow gets from mitmproxy's HTTP layer: `response` only for a response read to
+    its end; a response cut off mid-body gets `error` instead (never both)."""
+    resp, err = f.response, f.error
+    f.response = f.error = None
+    if "requestheaders" in vars(observer):
+        observer.requestheaders(f)
+    f.response = resp
+    if resp is not None and err is None:
+        observer.response(f)
+    if err is not None:
+        f.error = err
+        observer.error(f)
+
+
+async def test_without_request_changing_options_the_request_is_taken_in_response(tmp_path):
+    """mitmdump's worker mode: one hook per flow, and the same records as with the early capture."""
+    from mitmproxy.addons.modifyheaders import ModifyHeaders
+
+    early, late = Recorder(), Recorder()
+    fixer, observer = CorsFixer(), CorsObserver()
+    with taddons.context(fixer, observer, ModifyHeaders()) as tctx:
+        tctx.configure(observer)
+        assert "requestheaders" in vars(observer)  # inline: the request as the browser sent it, always
+        observer.worker = late
+        observer._set_hooks()
+        assert "requestheaders" not in vars(observer)
+        flows = mixed_flows()
+        for f in flows:
+            _as_mitmproxy_fires(observer, f)
+        tctx.configure(observer, modify_headers=["/~q/X-Added/1"])  # changes requests: capture early again
+        assert "requestheaders" in vars(observer)
+        observer.worker = early
+        for f in mixed_flows():
+            _as_mitmproxy_fires(observer, f)
+    assert len(late.messages) == len(early.messages) == len(flows)
+    assert [m[1][1] for m in late.messages] == [tuple(capture(f)) for f in flows]
+    assert len({m[1][0] for m in late.messages}) == len(flows)  # each flow once, the cut-off one included
+    assert [m[1][2:] for m in late.messages] == [m[1][2:] for m in early.messages]
+
+
+async def test_a_loaded_flow_with_response_and_error_is_handed_over_once_without_early_capture():
+    f = mixed_flows()[9]
+    f.live = False  # mitmdump -r: every hook fires, `response` and `error` both
+    observer, recorder = CorsObserver(), Recorder()
+    with taddons.context(observer) as tctx:
+        observer.worker = recorder
+        observer._set_hooks()
+        assert "requestheaders" not in vars(observer)
+        await tctx.cycle(observer, f)
+    assert [m[0] for m in recorder.messages] == ["flow"]
+
+
 def _never_reads() -> list[str]:
     return [sys.executable, "-c", "import time; time.sleep(60)"]
 

@@ -29,15 +29,18 @@ async def script():
 
 
 def _observer(tctx):
-    return tctx.master.addons.get("cors")
+    return tctx.master.addons.get("mitmproxy-cors").part("cors")
 
 
-async def test_script_registers_the_cors_addon(script):
+async def test_script_registers_the_cors_addon_as_one_object(script):
+    # mitmproxy offers every event of every flow to every object in its chain: one, not five
     tctx, mod = script
-    names = [getattr(a, "name", type(a).__name__.lower()) for a in mod.addons]
-    assert "cors" in names
-    assert _observer(tctx) is not None
+    assert [type(a).__name__ for a in mod.addons] == ["CorsAddon"]
+    assert [type(p).__name__ for p in mod.addons[0].parts] == [
+        "CorsFixer", "CorsObserver", "CorsDisplay", "CorsCommands", "CorsTerminal"]
     assert type(_observer(tctx)).__name__ == "CorsObserver"
+    for name in ("cors.explain", "cors.report", "cors.analyze", "cors.clear", "cors.fix", "cors.fix.off"):
+        assert name in tctx.master.commands.commands
 
 
 async def test_script_adds_its_options_with_defaults(script):
@@ -73,10 +76,10 @@ async def loaded():
     with taddons.context(loader) as tctx:
         tctx.configure(loader, scripts=[SCRIPT])
         for _ in range(200):  # the script watcher loads it on the running loop
-            if tctx.master.addons.get("cors") is not None:
+            if tctx.master.addons.get("mitmproxy-cors") is not None:
                 break
             await asyncio.sleep(0.01)
-        assert tctx.master.addons.get("cors") is not None, "cors_addon.py failed to load (see the log)"
+        assert tctx.master.addons.get("mitmproxy-cors") is not None, "cors_addon.py failed to load (see the log)"
         try:
             yield tctx, loader
         finally:

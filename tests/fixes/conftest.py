@@ -65,8 +65,8 @@ class Proxy:
         self.tctx = tctx
         self.master = tctx.master
         self.addons = addons
-        self.fixer = next(a for a in addons if getattr(a, "name", "") == "cors_fixer")
-        self.observer = next(a for a in addons if getattr(a, "name", "") == "cors")
+        self.fixer = addons[0].part("cors_fixer")
+        self.observer = addons[0].part("cors")
 
     def set(self, **options) -> None:
         self.tctx.options.update(**options)

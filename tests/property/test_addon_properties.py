@@ -52,8 +52,12 @@ class Harness:
     def __init__(self, tctx, addons) -> None:
         self.tctx = tctx
         self.addons = addons
-        self.hooks = {n: [getattr(a, n) for a in addons if callable(getattr(a, n, None))] for n in HOOKS}
-        self.observer = next(a for a in addons if getattr(a, "name", "") == "cors")
+        self.observer = addons[0].part("cors")
+
+    @property
+    def hooks(self) -> dict:
+        # looked up per flow: the fixer turns its hooks on and off as options change
+        return {n: [getattr(a, n) for a in self.addons if callable(getattr(a, n, None))] for n in HOOKS}
 
     def run(self, f: http.HTTPFlow) -> None:
         h = self.hooks

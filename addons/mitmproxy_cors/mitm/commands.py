@@ -17,6 +17,7 @@ from mitmproxy import flow as mflow
 
 from ..engine.tracker import Tracker
 from . import explain
+from .addon_chain import our_part
 from .annotate import annotate
 from .ledger import Ledger
 from .snapshot import exchange_of
@@ -70,7 +71,7 @@ class CorsCommands:
     @command.command("cors.report")
     def report(self) -> Sequence[str]:
         """Blocked CORS flows of this session, grouped by page origin, target and reason, with counts."""
-        observer = ctx.master.addons.get("cors")
+        observer = our_part("cors")
         if observer is not None and observer.offloaded:
             return ["cors.report: this mitmdump judges flows in its analysis worker (cors_analysis); the "
                     "worker prints the table when mitmdump stops (cors_summary) and writes cors_report."]
@@ -117,7 +118,7 @@ class CorsCommands:
     def clear(self) -> str:
         """Forget pending preflights, the preflight cache and the report counts (flows keep their
         marker, comment and metadata)."""
-        observer = ctx.master.addons.get("cors")
+        observer = our_part("cors")
         sizes = {}
         if observer is not None:
             sizes = observer.tracker.state_size()

@@ -21,7 +21,7 @@ from mitmproxy import ctx, exceptions, hooks, http
 
 from ..engine.tracker import Tracker
 from ..engine.verdict import Verdict
-from .addon_chain import FLOW_HOOKS, any_addon_with, flows_kept, foreign_addons_with
+from .addon_chain import FLOW_HOOKS, any_addon_with, flows_kept, foreign_addons_with, our_part
 from .annotate import annotate
 from .fixer import META_FIX, fix_record
 from .offload import AnalysisWorker, worker_command
@@ -36,6 +36,12 @@ logger = logging.getLogger("mitmproxy_cors")
 
 LOG_CHOICES = ("blocked", "cors", "off")
 ANALYSIS_CHOICES = ("auto", "inline", "worker")
+# mitmproxy's own options whose addons change a request after `requestheaders` (cookies, auth,
+# headers, URL, or a user editing an intercepted flow). With none set, a request reaches `response`
+# as the browser sent it (mitmproxy itself only drops `Expect: 100-continue`, a header no browser
+# may send), and the analysis worker's record can be taken there, from one hook instead of two.
+REQUEST_CHANGING_OPTIONS = ("anticache", "anticomp", "stickycookie", "stickyauth", "modify_headers",
+                            "modify_body", "map_remote", "upstream_auth", "proxyauth", "intercept")
 
 
 class CorsObserver:
@@ -60,6 +66,34 @@ class CorsObserver:
         self.analysis = "auto"
         self.worker: AnalysisWorker | None = None
         self.offloaded = False  # verdicts went to the worker this session (it prints the summary)
+        self.hooks_changed: Callable[[], None] | None = None  # set by the bundle (mitm/bundle.py)
+        self._set_hooks()
+
+    def _set_hooks(self) -> None:
+        """`requestheaders` (an instance attribute) captures the request as the browser sent it,
+        before other addons change it. Left off only where nothing can: in the analysis worker's
+        mode (no other script with flow hooks) with no request-changing option set; `response` then
+        takes the record. mitmproxy's dispatch of a hook costs more than the capture itself."""
+        early = self.worker is None or self._request_may_change()
+        if early == ("requestheaders" in self.__dict__):
+            return
+        if early:
+            self.requestheaders = self.capture_request
+        else:
+            del self.requestheaders
+            self._requests.clear()
+        if self.hooks_changed is not None:
+            self.hooks_changed()
+
+    def _request_may_change(self) -> bool:
+        try:
+            options = ctx.options
+            if any(getattr(options, name, None) for name in REQUEST_CHANGING_OPTIONS):
+                return True
+        except Exception:
+            return True
+        fixer = our_part("cors_fixer")
+        return bool(getattr(fixer, "policies", None)) or foreign_addons_with(("requestheaders", "request"))
 
     def load(self, loader) -> None:
         loader.add_option(
@@ -100,6 +134,8 @@ class CorsObserver:
             self.report = new
         if self.worker is not None and updated & {"cors_log", "cors_report", "termlog_verbosity"}:
             self.worker.send(("config", self._worker_config()))
+        if self.worker is not None and updated & {*REQUEST_CHANGING_OPTIONS, "cors_policy", "scripts"}:
+            self._set_hooks()
 
     def _fix_text_readers(self) -> bool:
         """Will anyone read `metadata["cors_fix"]`? The report does; so does whoever keeps the flows:
@@ -123,6 +159,7 @@ class CorsObserver:
             return
         self.offloaded = True
         self.worker.send(("config", self._worker_config()))
+        self._set_hooks()
 
     def _use_worker(self) -> bool:
         try:
@@ -143,7 +180,7 @@ class CorsObserver:
 
     def _worker_config(self) -> dict:
         addons = ctx.master.addons
-        terminal = addons.get("cors-terminal")
+        terminal = our_part("cors-terminal")
         # Lines only on mitmdump's terminal: a child printing under the console's screen garbles it.
         dump = terminal is not None and addons.get("dumper") is not None and addons.get("view") is None
         return {"log": self.log_level if dump else "off",
@@ -152,7 +189,7 @@ class CorsObserver:
 
     def done(self) -> None:
         if self.worker is not None:
-            terminal = ctx.master.addons.get("cors-terminal")
+            terminal = our_part("cors-terminal")
             summary = bool(terminal is not None and terminal.active and terminal.summary_due())
             self.worker.close({"summary": summary})
             self.worker = None
@@ -162,8 +199,9 @@ class CorsObserver:
 
     # -- hooks --------------------------------------------------------------------------------
 
-    def requestheaders(self, f: http.HTTPFlow) -> None:
-        # Our script runs before stickycookie and modify_headers: this is the browser's request.
+    def capture_request(self, f: http.HTTPFlow) -> None:
+        """The `requestheaders` hook (see _set_hooks). Our script runs before stickycookie and
+        modify_headers: this is the browser's request."""
         self._requests[f.id] = capture(f)
         if len(self._requests) > self.PENDING_REQUESTS:  # flows that never finish must not pile up
             del self._requests[next(iter(self._requests))]
@@ -177,13 +215,20 @@ class CorsObserver:
         # Also when the response was cut off mid-body: then `response` never fires, but the
         # browser already had the headers (or mitmproxy's 502), so the flow still needs a verdict.
         if self.worker is not None:
-            # `response` took the request out of _requests, if it fired
-            if f.response is not None and f.id not in self._requests:
+            if f.response is not None and self._response_seen(f):
                 return
             if self._offload(f):
                 return
         if f.id not in self._flows:
             self._decide(f)
+
+    def _response_seen(self, f: http.HTTPFlow) -> bool:
+        """Did `response` already hand this flow over? With the early capture, it took the request
+        out of _requests. Without: a live flow gets either `response` or `error` (mitmproxy fires
+        `error` only for a response cut off mid-body); a loaded one (mitmdump -r) gets both."""
+        if "requestheaders" in self.__dict__:
+            return f.id not in self._requests
+        return not f.live
 
     def _offload(self, f: http.HTTPFlow) -> bool:
         taken = self._requests.pop(f.id, None)
@@ -199,6 +244,7 @@ class CorsObserver:
         self.offloaded = False
         if taken is not None:
             self._requests[f.id] = taken
+        self._set_hooks()
         return False
 
     # -- work ---------------------------------------------------------------------------------
@@ -256,7 +302,7 @@ class CorsObserver:
 def _report_extra(f: http.HTTPFlow | None) -> dict | None:
     """What the fixer (mitm/fixer.py) knows about a flow: the configuration that fixes it
     (`cors_fix`, for blocked flows) and what it patched (`cors_patch`)."""
-    if f is None:
+    if f is None or not f.metadata:
         return None
     extra = {key: f.metadata[key] for key in ("cors_fix", "cors_patch") if key in f.metadata}
     return extra or None

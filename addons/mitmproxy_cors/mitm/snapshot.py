@@ -67,10 +67,17 @@ class Capture(NamedTuple):
     peer: tuple | None
 
 
+C_TIMESTAMP, C_PEER = Capture._fields.index("timestamp"), Capture._fields.index("peer")
+
+
 def capture(f: http.HTTPFlow) -> Capture:
+    return Capture._make(_request_fields(f))
+
+
+def _request_fields(f: http.HTTPFlow) -> tuple:
     d = f.request.data
-    return Capture(d.method, d.scheme, d.host, d.port, d.authority, d.path, d.headers.fields,
-                   d.timestamp_start or f.timestamp_created, f.client_conn.peername if f.client_conn else None)
+    return (d.method, d.scheme, d.host, d.port, d.authority, d.path, d.headers.fields,
+            d.timestamp_start or f.timestamp_created, f.client_conn.peername if f.client_conn else None)
 
 
 def url_of(c: Capture) -> str:
@@ -111,18 +118,17 @@ R_ID, R_REQUEST, R_STATUS, R_RESP_FIELDS, R_RESP_TIME, R_ERROR, R_PROXY_ANSWERED
 def record_of(f: http.HTTPFlow, c: Capture | None = None, extra: dict | None = None) -> tuple:
     """`c`: the request as `requestheaders` captured it (else as it is now); `extra`: what the
     fixer recorded (`cors_fix`, `cors_patch`), for the report."""
-    if c is None:
-        c = capture(f)
+    req = _request_fields(f) if c is None else tuple(c)
     resp = f.response
     err = f.error
     if resp is not None:
-        return (f.id, tuple(c), resp.status_code, resp.data.headers.fields, resp.timestamp_start or c.timestamp,
+        return (f.id, req, resp.status_code, resp.data.headers.fields, resp.timestamp_start or req[C_TIMESTAMP],
                 err.msg if err else None, False, extra)
-    return (f.id, tuple(c), None, None, None, err.msg if err else None, _proxy_answered(err), extra)
+    return (f.id, req, None, None, None, err.msg if err else None, _proxy_answered(err), extra)
 
 
 def peer_of_record(r: tuple) -> tuple | None:
-    return r[R_REQUEST][8]
+    return r[R_REQUEST][C_PEER]
 
 
 def exchange_of_record(r: tuple) -> Exchange:

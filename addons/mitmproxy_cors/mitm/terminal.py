@@ -20,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..engine.verdict import Verdict
+from .addon_chain import our_part
 from .ledger import Ledger, target_of
 
 SUMMARY_ON = ("on", "true", "yes", "1")
@@ -151,7 +152,7 @@ class CorsTerminal:
         """Take over the observer's per-flow line (tests call this directly)."""
         self.active = True
         self.console = console
-        observer = ctx.master.addons.get("cors")
+        observer = our_part("cors")
         if observer is not None:
             observer.line_sink = self.line
 
@@ -178,7 +179,7 @@ class CorsTerminal:
         if not self.active:
             return
         self.active = False
-        observer = ctx.master.addons.get("cors")
+        observer = our_part("cors")
         if observer is not None and getattr(observer, "line_sink", None) == self.line:
             observer.line_sink = None
         if observer is not None and getattr(observer, "offloaded", False):

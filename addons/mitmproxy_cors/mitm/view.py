@@ -19,6 +19,7 @@ from mitmproxy import contentviews, ctx, exceptions, http
 from mitmproxy import flow as mflow
 
 from . import explain
+from .addon_chain import our_part
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ def find_flow(flow_id: str) -> mflow.Flow | None:
         master = ctx.master
     except Exception:  # no running master (a bare unit test)
         return None
-    observer = master.addons.get("cors")
+    observer = our_part("cors")
     known = getattr(observer, "_flows", None)
     if known is not None:
         f = known.get(flow_id)
