@@ -18,7 +18,7 @@ pid {tmp}/nginx.pid;
 error_log {tmp}/error.log warn;
 events {{ worker_connections 4096; }}
 http {{
-    access_log off;
+    {access_log}
     client_body_temp_path {tmp}/body;
     proxy_temp_path {tmp}/proxy;
     fastcgi_temp_path {tmp}/fastcgi;
@@ -86,10 +86,13 @@ def wait_port(port: int, timeout: float = 20.0) -> None:
 
 
 class Nginx:
-    def __init__(self, cpu: int | None = None) -> None:
+    def __init__(self, cpu: int | None = None, log_times: bool = False) -> None:
+        """`log_times`: log the time each request ended (ms resolution, written at most 1 s late),
+        for counting requests in time windows (request_times)."""
         self.port = free_port()
         self.tmp = tempfile.mkdtemp(prefix="cors-bench-nginx-")
         self.cpu = cpu
+        self.log_times = log_times
         self.proc: subprocess.Popen | None = None
 
     def __enter__(self) -> Nginx:
@@ -97,7 +100,9 @@ class Nginx:
         user = "nobody nogroup" if os.geteuid() == 0 else os.environ.get("USER", "nobody")
         conf = os.path.join(self.tmp, "nginx.conf")
         with open(conf, "w") as f:
-            f.write(NGINX_CONF.format(tmp=self.tmp, port=self.port, user=user))
+            access_log = (f"log_format times '$msec'; access_log {self.tmp}/times.log times buffer=64k flush=1s;"
+                          if self.log_times else "access_log off;")
+            f.write(NGINX_CONF.format(tmp=self.tmp, port=self.port, user=user, access_log=access_log))
         cmd = [nginx, "-p", self.tmp, "-c", conf]
         if self.cpu is not None:
             cmd = ["taskset", "-c", str(self.cpu)] + cmd
@@ -114,6 +119,12 @@ class Nginx:
                 self.proc.kill()
                 self.proc.wait()
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def request_times(self, start: float, end: float) -> list[float]:
+        """Sorted end times (time.time()) of the requests nginx answered between start and end."""
+        time.sleep(1.5)  # the log buffer is flushed every second
+        with open(os.path.join(self.tmp, "times.log")) as fh:
+            return sorted(t for t in (float(x) for x in fh if x.strip()) if start <= t <= end)
 
     @property
     def url(self) -> str:

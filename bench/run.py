@@ -11,7 +11,8 @@ Run it with the Python of the environment to measure (its mitmdump is used, e.g.
   engine  engine verdicts per second on one core, on a generated mixed corpus (corpus.py)
   addon   the addons of cors_addon.py in-process on real mitmproxy flows: microseconds per flow
   proxy   throughput of mitmdump with `-s cors_addon.py` / without, same wrk load, same nginx
-          backend, interleaved rounds, medians and their ratio
+          backend: (a) in one mitmdump that loads and unloads the script in turn (the ratio held
+          to the target); (b) fresh processes in interleaved rounds, medians (a noisier cross-check)
   memory  RSS growth: (a) of a mitmdump process with the addon after N flows through it (wrk);
           (b) of a Python process driving the addons in-process with N real flows
   fuzz    generated hostile flows through the addons in-process: exceptions, internal errors,
@@ -25,6 +26,7 @@ throughput ratio >= 98%, engine >= 50,000 verdicts/s, RSS growth <= 20 MB after 
 from __future__ import annotations
 
 import argparse
+import bisect
 import gc
 import os
 import platform
@@ -34,6 +36,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -233,7 +236,7 @@ def part_addon_worker(wire) -> None:
     with inproc.cors_master() as (tctx, addons, counter):
         obs = inproc.observer_of(addons)
         framer = _Framer()
-        obs.worker = framer
+        inproc.as_in_mitmdump(addons, framer)
         spent, done = _time_hooks(inproc.HookTable(addons), wire)
         obs.worker = None
     data = b"".join(framer.frames)
@@ -384,42 +387,119 @@ def check_addon_active(nginx, args, proxy_cpu, load_cpu) -> None:
         f"{'/'.join(x for x in k if x) if isinstance(k, tuple) else k} {v}" for k, v in c.most_common()))
 
 
+class _ChildPinner:
+    """Moves every child of a process (the analysis worker, started anew each time the script
+    loads) to `cpu` as soon as it appears: it would inherit mitmdump's pinning."""
+
+    def __init__(self, pid: int, cpu: int | None) -> None:
+        self.pid, self.cpu = pid, cpu
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        if cpu is not None:
+            self._thread.start()
+
+    def _run(self) -> None:
+        seen: set[str] = set()
+        while not self._stop.wait(0.02):
+            try:
+                tasks = list(Path(f"/proc/{self.pid}/task").iterdir())
+            except OSError:
+                return
+            for task in tasks:
+                try:
+                    kids = (task / "children").read_text().split()
+                except OSError:
+                    kids = []
+                for k in kids:
+                    if k not in seen:
+                        seen.add(k)
+                        subprocess.run(["taskset", "-p", "-c", str(self.cpu), k], capture_output=True)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def alternating(nginx, script: str, args, proxy_cpu, load_cpu) -> dict:
+    """One mitmdump (alternating_mitmdump.py) that loads `script` and unloads it every
+    args.ab_period seconds under one continuous wrk load; nginx's log counts the requests of each
+    phase. Each phase with the script is compared with the mean of the phases around it, so the
+    drift of a shared machine cancels and the process is the same for both states."""
+    port = backend.free_port()
+    with tempfile.TemporaryDirectory(prefix="cors-bench-ab-") as tmp:
+        switch_log = os.path.join(tmp, "switches.log")
+        cmd = [sys.executable, str(HERE / "alternating_mitmdump.py"), script, str(args.ab_period), switch_log,
+               "--", "--listen-host", "127.0.0.1", "-p", str(port), "-q"]
+        if proxy_cpu is not None:
+            cmd = ["taskset", "-c", str(proxy_cpu)] + cmd
+        env = dict(os.environ, PYTHONHASHSEED=str(args.seed))
+        with open(os.path.join(tmp, "mitmdump.log"), "w") as log:
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=tmp, env=env)
+            pinner = None
+            try:
+                backend.wait_port(port, 60)
+                pinner = _ChildPinner(proc.pid, load_cpu)
+                start = time.time()
+                load = wrk(port, nginx.url, args.ab_duration, args.connections, load_cpu)
+                end = time.time()
+            finally:
+                if pinner is not None:
+                    pinner.stop()
+                proc.send_signal(signal.SIGINT)
+                try:
+                    proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+        with open(switch_log) as fh:
+            switches = [(float(b), float(a), state) for b, a, state in (line.split() for line in fh)]
+    times = nginx.request_times(start, end)
+    rates: list[tuple[str, float]] = []
+    # a phase: from `settle` s after its switch ended (loading takes a moment, and the first
+    # seconds with the script are its start-up: imports, the worker) to the start of the next switch
+    for (_, after, state), (before_next, _, _) in zip(switches, switches[1:]):
+        lo, hi = after + args.ab_settle, before_next
+        if times and hi - lo > 0.5 and lo >= times[0] and hi <= times[-1]:
+            rates.append((state, (bisect.bisect_left(times, hi) - bisect.bisect_left(times, lo)) / (hi - lo)))
+    ratios = [rates[i][1] / ((rates[i - 1][1] + rates[i + 1][1]) / 2) for i in range(1, len(rates) - 1)
+              if rates[i][0] == "on" and rates[i - 1][0] == rates[i + 1][0] == "off"]
+    on = [r for st, r in rates if st == "on"]
+    off = [r for st, r in rates if st == "off"]
+    return {"ratios": ratios, "on": statistics.mean(on) if on else 0.0, "off": statistics.mean(off) if off else 0.0,
+            "errors": load["errors"], "errors_status": load["errors_status"]}
+
+
+def _ratio_line(d: dict) -> str:
+    r = d["ratios"]
+    if len(r) < 2:
+        return "too few phases (raise --ab-duration)"
+    mean = statistics.mean(r)
+    se = statistics.stdev(r) / len(r) ** 0.5
+    return (f"ratio {mean:.4f} +- {se:.4f} (mean of {len(r)} phases, standard error), median "
+            f"{statistics.median(r):.4f}, range {min(r):.3f}-{max(r):.3f}; on {d['on']:.1f} req/s, off "
+            f"{d['off']:.1f} req/s; socket errors {d['errors']}, http>=400 {d['errors_status']}")
+
+
 def part_proxy(args) -> None:
     section("3. proxy throughput: mitmdump -s cors_addon.py vs bare mitmdump")
     proxy_cpu, load_cpu = _cpus()
-    out(f"mitmdump pinned to cpu {proxy_cpu}, wrk and nginx to cpu {load_cpu}; "
-        f"wrk -t1 -c{args.connections} -d{args.duration:g}s, absolute-form requests (proxy_load.lua); "
-        f"mitmdump -q (keeps no flows); each round starts three fresh mitmdumps")
-    # Fresh processes every round: two runs of the same mitmdump differ by a few percent from one
-    # process to the next (hash seeds, memory layout), as much as the effect measured here.
+    out(f"mitmdump pinned to cpu {proxy_cpu}, wrk and nginx to cpu {load_cpu}; wrk -t1 -c{args.connections}, "
+        f"absolute-form requests (proxy_load.lua); mitmdump -q (keeps no flows)")
     noop_script = str(HERE / "noop_addon.py")
-    results: dict[str, list[dict]] = {"bare": [], "with addon": [], "no-op hooks": []}
-    with backend.Nginx(cpu=load_cpu) as nginx:
+    with backend.Nginx(cpu=load_cpu, log_times=True) as nginx:
         check_addon_active(nginx, args, proxy_cpu, load_cpu)
-        for r in range(args.rounds):
-            # The three of a round share a hash seed (string hashing shapes every dict): a variance
-            # between processes that is not the addon's; rounds differ in it.
-            seed = args.seed + r
-            with Mitmdump(False, proxy_cpu, hash_seed=seed) as bare, \
-                    Mitmdump(True, proxy_cpu, worker_cpu=load_cpu, hash_seed=seed) as addon, \
-                    Mitmdump(noop_script, proxy_cpu, hash_seed=seed) as noop:
-                variants = (bare, addon, noop)
-                for m in variants:  # warm-up: imports, connections, caches
-                    wrk(m.port, nginx.url, args.warmup, args.connections, load_cpu)
-                order = variants if r % 2 == 0 else variants[::-1]
-                for m in order:
-                    before = m.cpu_seconds()
-                    d = wrk(m.port, nginx.url, args.duration, args.connections, load_cpu)
-                    after = m.cpu_seconds()
-                    d["proxy_cpu_us"] = (after[0] - before[0]) / d["requests"] * 1e6
-                    d["worker_cpu_us"] = (after[1] - before[1]) / d["requests"] * 1e6
-                    results[m.name].append(d)
-                    worker = f"  worker {d['worker_cpu_us']:5.0f} us/req" if m.worker else ""
-                    out(f"  round {r + 1}: {m.name:11s} {d['rps']:8.1f} req/s  p50 {d['p50_us'] / 1000:6.1f} ms  "
-                        f"p99 {d['p99_us'] / 1000:6.1f} ms  socket errors {d['errors']}  http>=400 "
-                        f"{d['errors_status']}  CPU: mitmdump {d['proxy_cpu_us']:5.0f} us/req{worker}")
+        out(f"(a) in one mitmdump, the script loaded and unloaded every {args.ab_period:g} s under one "
+            f"{args.ab_duration:g} s wrk run; requests per phase from nginx's log, {args.ab_settle:g} s after "
+            f"each switch on; each phase with the script against the mean of the two around it:")
+        ab = {}
+        for label, script in (("nothing (A/A)", "-"), ("no-op hooks", noop_script),
+                              ("with addon", str(REPO / "cors_addon.py"))):
+            ab[label] = alternating(nginx, script, args, proxy_cpu, load_cpu)
+            out(f"  {label:13s} {_ratio_line(ab[label])}")
+        out(f"(b) fresh processes: each round starts a bare mitmdump, one with the addon and one with "
+            f"no-op hooks; wrk -d{args.duration:g}s against each, order alternating; medians")
+        results = _fresh_rounds(nginx, args, proxy_cpu, load_cpu, noop_script)
     med = {k: statistics.median(d["rps"] for d in v) for k, v in results.items()}
-    ratio = med["with addon"] / med["bare"]
+    fresh = med["with addon"] / med["bare"]
     pairs = [a["rps"] / b["rps"] for a, b in zip(results["with addon"], results["bare"])]
     out(f"median bare {med['bare']:.1f} req/s, with addon {med['with addon']:.1f} req/s, "
         f"no-op hooks {med['no-op hooks']:.1f} req/s")
@@ -429,11 +509,46 @@ def part_proxy(args) -> None:
     out(f"median CPU per request: mitmdump bare {cpu['bare']:.0f} us, with addon {cpu['with addon']:.0f} us "
         f"+ its analysis worker {worker_cpu:.0f} us (on cpu {load_cpu}, with wrk and nginx), "
         f"no-op hooks {cpu['no-op hooks']:.0f} us")
-    floor = med["no-op hooks"] / med["bare"]
+    out(f"fresh processes: with addon {fresh * 100:.1f}% of bare, no-op hooks "
+        f"{med['no-op hooks'] / med['bare'] * 100:.1f}% (between processes of one build, a few percent either way)")
+    r = ab["with addon"]["ratios"]
+    ratio = statistics.mean(r) if r else 0.0
+    floor = ab["no-op hooks"]["ratios"]
     out(f"floor: a script shaped like cors_addon.py whose hooks do nothing (bench/noop_addon.py) runs at "
-        f"{floor * 100:.1f}% of bare: mitmproxy's own cost of dispatching the hooks")
-    out(f"PROXY: throughput ratio with/without addon = {ratio:.3f} ({ratio * 100:.1f}%) "
-        f"(target >= {TARGETS['ratio'] * 100:.0f}%: {'met' if ratio >= TARGETS['ratio'] else 'NOT met'})")
+        f"{statistics.mean(floor) * 100 if floor else 0:.1f}% of bare in (a): mitmproxy's own cost of "
+        f"dispatching a script's hooks")
+    out(f"PROXY: throughput ratio with/without addon = {ratio:.3f} ({ratio * 100:.1f}%, (a): same mitmdump, "
+        f"same run) (target >= {TARGETS['ratio'] * 100:.0f}%: {'met' if ratio >= TARGETS['ratio'] else 'NOT met'}); "
+        f"fresh processes (b): {fresh * 100:.1f}%")
+
+
+def _fresh_rounds(nginx, args, proxy_cpu, load_cpu, noop_script) -> dict[str, list[dict]]:
+    # Fresh processes every round: two runs of the same mitmdump differ by a few percent from one
+    # process to the next (hash seeds, memory layout), as much as the effect measured here.
+    results: dict[str, list[dict]] = {"bare": [], "with addon": [], "no-op hooks": []}
+    for r in range(args.rounds):
+        # The three of a round share a hash seed (string hashing shapes every dict): a variance
+        # between processes that is not the addon's; rounds differ in it.
+        seed = args.seed + r
+        with Mitmdump(False, proxy_cpu, hash_seed=seed) as bare, \
+                Mitmdump(True, proxy_cpu, worker_cpu=load_cpu, hash_seed=seed) as addon, \
+                Mitmdump(noop_script, proxy_cpu, hash_seed=seed) as noop:
+            variants = (bare, addon, noop)
+            for m in variants:  # warm-up: imports, connections, caches
+                wrk(m.port, nginx.url, args.warmup, args.connections, load_cpu)
+            order = variants if r % 2 == 0 else variants[::-1]
+            for m in order:
+                before = m.cpu_seconds()
+                d = wrk(m.port, nginx.url, args.duration, args.connections, load_cpu)
+                after = m.cpu_seconds()
+                d["proxy_cpu_us"] = (after[0] - before[0]) / d["requests"] * 1e6
+                d["worker_cpu_us"] = (after[1] - before[1]) / d["requests"] * 1e6
+                results[m.name].append(d)
+                worker = f"  worker {d['worker_cpu_us']:5.0f} us/req" if m.worker else ""
+                out(f"  round {r + 1}: {m.name:11s} {d['rps']:8.1f} req/s  p50 {d['p50_us'] / 1000:6.1f} ms  "
+                    f"p99 {d['p99_us'] / 1000:6.1f} ms  socket errors {d['errors']}  http>=400 "
+                    f"{d['errors_status']}  CPU: mitmdump {d['proxy_cpu_us']:5.0f} us/req{worker}")
+    return results
 
 
 # -- 4. memory -----------------------------------------------------------------------------------
@@ -640,10 +755,10 @@ def fuzz_worker_split(args, n: int) -> None:
     fz = fuzz.FlowFuzzer(args.seed)
     raised = 0
     with inproc.cors_master() as (tctx, addons, counter):
-        table = inproc.HookTable(addons)
         obs = inproc.observer_of(addons)
         framer = _Framer()
-        obs.worker = framer
+        inproc.as_in_mitmdump(addons, framer)
+        table = inproc.HookTable(addons)
         for i in range(n):
             f = fz.flow()
             loaded = i % 10 == 9
@@ -689,6 +804,9 @@ def main() -> None:
     p.add_argument("--duration", type=float, default=15.0, help="proxy: seconds per wrk run")
     p.add_argument("--warmup", type=float, default=5.0, help="proxy: seconds of warm-up per variant")
     p.add_argument("--connections", type=int, default=16)
+    p.add_argument("--ab-duration", type=float, default=240.0, help="proxy (a): seconds of each alternating wrk run")
+    p.add_argument("--ab-period", type=float, default=12.0, help="proxy (a): seconds between loading and unloading")
+    p.add_argument("--ab-settle", type=float, default=5.0, help="proxy (a): seconds after a switch left out")
     p.add_argument("--proxy-mem-flows", type=int, default=1_000_000,
                    help="memory (a): flows through mitmdump after warm-up (0 skips)")
     p.add_argument("--mem-flows", type=int, default=1_000_000, help="memory (b): in-process flows after warm-up")
@@ -702,6 +820,7 @@ def main() -> None:
     if args.quick:
         args.engine_flows, args.engine_repeats, args.addon_flows = 50_000, 3, 15_000
         args.rounds, args.duration, args.warmup = 3, 6.0, 3.0
+        args.ab_duration, args.ab_period, args.ab_settle = 64.0, 8.0, 3.0
         args.proxy_mem_flows, args.mem_flows, args.mem_warmup = 30_000, 100_000, 5_000
         args.fuzz_flows = 20_000
     parts = [x.strip() for x in args.parts.split(",") if x.strip()]
