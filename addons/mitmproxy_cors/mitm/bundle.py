@@ -25,12 +25,11 @@ from collections.abc import Callable, Sequence
 
 from mitmproxy import exceptions
 
-from .addon_chain import BUNDLE_NAME
+from .addon_chain import BUNDLE_NAME, FLOW_HOOKS
 
 logger = logging.getLogger("mitmproxy_cors")
 
 LIFECYCLE_HOOKS = ("load", "configure", "running", "done")
-FLOW_HOOKS = ("requestheaders", "request", "responseheaders", "response", "error")
 
 
 def _isolated(part: object, hook: str, fn: Callable, args: tuple) -> None:
