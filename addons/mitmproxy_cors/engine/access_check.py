@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from .model import Headers
+from .model import Headers, normalized
 from .syntax import is_valid_url
 from .verdict import Failure, FixStep
 
@@ -33,7 +33,7 @@ def check_access(acao: str | None, acac: str | None, origin: str, include: bool)
             return ("MultipleAllowOriginValues", acao)
         if acao == "null":
             return ("AllowOriginMismatch", acao)
-        if not is_valid_url(acao):
+        if not (_is_valid_url_cached(acao) if len(acao) <= _CACHE_KEY_MAX else is_valid_url(acao)):
             return ("InvalidAllowOriginValue", acao)
         return ("AllowOriginMismatch", acao)
     if include and acac != "true":
@@ -47,34 +47,66 @@ def access_failures(headers: Headers, origin: str, include: bool, response: str)
     The browser reports one error, but a server that sends `*` with credentials and no
     Access-Control-Allow-Credentials must fix both headers, so the fix lists both.
     """
-    acao_lines = headers.get_all(ACAO)
-    acao = headers.get(ACAO)
-    acac = headers.get(ACAC)
+    index = headers.by_name
+    acao = normalized(index.get("access-control-allow-origin"))
+    acac = normalized(index.get("access-control-allow-credentials"))
+    return _failures(acao, acac, headers, origin, include, response)
+
+
+def access_failures_both(headers: Headers, origin: str, response: str) -> tuple[list[Failure], list[Failure]]:
+    """`access_failures` without and with credentials, reading the headers once."""
+    index = headers.by_name
+    acao = normalized(index.get("access-control-allow-origin"))
+    acac = normalized(index.get("access-control-allow-credentials"))
+    return (_failures(acao, acac, headers, origin, False, response),
+            _failures(acao, acac, headers, origin, True, response))
+
+
+def _failures(acao: str | None, acac: str | None, headers: Headers, origin: str, include: bool,
+              response: str) -> list[Failure]:
     first = check_access(acao, acac, origin, include)
     if first is None:
         return []
+    varies = origin == "null" or _varies_on_origin(headers)
+    args = (first, acao is None, acac, origin, include, response, varies)
+    if len(first[1]) + len(origin) + len(acac or "") > _CACHE_KEY_MAX:
+        return [_failure(*args)]  # not cached: a hostile value must not stay in memory
+    return [_failure_cached(*args)]
+
+
+_CACHE_KEY_MAX = 2048
+# A misconfigured server sends the same wrong value on every response.
+_is_valid_url_cached = lru_cache(maxsize=256)(is_valid_url)
+
+
+def _failure(first: tuple[str, str], acao_missing: bool, acac: str | None, origin: str, include: bool,
+             response: str, varies: bool) -> Failure:
     reason, parameter = first
     steps: list[FixStep] = []
     if reason != "InvalidAllowCredentials":
-        action = "add" if not acao_lines else "set"
         why = "one line, exactly the request's Origin"
         if reason == "WildcardOriginNotAllowed":
             why = "'*' is refused for credentialed requests; echo the allowed origin"
-        steps.append(FixStep(response, action, ACAO, origin, why))
+        steps.append(FixStep(response, "add" if acao_missing else "set", ACAO, origin, why))
         if include and acac != "true":
             steps.append(FixStep(response, "add" if acac is None else "set", ACAC, "true",
                                  "the request includes credentials"))
     else:
         steps.append(FixStep(response, "add" if acac is None else "set", ACAC, "true",
                              "must be exactly 'true' when credentials are included"))
-    if origin != "null" and not _varies_on_origin(headers):
+    if not varies:
         steps.append(FixStep(response, "add", "Vary", "Origin",
                              "the allowed origin depends on the request", required=False))
-    return [Failure(reason, parameter, steps)]
+    return Failure(reason, parameter, steps)
+
+
+# A server answers an origin the same way every time, so the same failure recurs: it is built once
+# and shared. Failures and their fix steps are never modified after they are made.
+_failure_cached = lru_cache(maxsize=1024)(_failure)
 
 
 def _varies_on_origin(headers: Headers) -> bool:
-    vary = headers.get("Vary") or ""
+    vary = normalized(headers.by_name.get("vary")) or ""
     # Servers send a handful of distinct Vary values: remember the short ones.
     return _vary_names_origin_cached(vary) if len(vary) <= 256 else _vary_names_origin(vary)
 

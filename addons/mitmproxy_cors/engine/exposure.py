@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from .model import Headers
+from .model import Headers, normalized
 from .syntax import is_token, split_list
 
 SAFELISTED_RESPONSE_HEADERS = frozenset({
@@ -27,19 +27,31 @@ _UNINTERESTING = frozenset({
 
 def exposed_header_names(headers: Headers, include: bool) -> tuple[list[str], list[str]]:
     """(readable, unreadable) response header names, lowercased, for a CORS response."""
-    raw = headers.get("Access-Control-Expose-Headers")
-    listed = frozenset() if raw is None else (
-        _listed_names_cached(raw) if len(raw) <= 512 else _listed_names(raw))
+    raw = normalized(headers.by_name.get("access-control-expose-headers"))
+    names = tuple(headers.by_name)
+    if (raw is not None and len(raw) > 512) or len(names) > 64:
+        readable, hidden = _split_names(names, raw, include)  # not cached: a hostile response
+    else:
+        # A server sends the same header names, in the same order, on every response of a route.
+        readable, hidden = _split_names_cached(names, raw, include)
+    return list(readable), list(hidden)
+
+
+def _split_names(names: tuple[str, ...], raw: str | None, include: bool) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    listed = frozenset() if raw is None else _listed_names(raw)
     wildcard = "*" in listed and not include
     readable, hidden = [], []
-    for name in headers.names():
+    for name in names:
         if name in NEVER_EXPOSED:
             hidden.append(name)
         elif name in SAFELISTED_RESPONSE_HEADERS or wildcard or name in listed:
             readable.append(name)
         elif name not in _UNINTERESTING:
             hidden.append(name)
-    return readable, hidden
+    return tuple(readable), tuple(hidden)
+
+
+_split_names_cached = lru_cache(maxsize=512)(_split_names)
 
 
 def _listed_names(raw: str) -> frozenset[str]:
@@ -50,4 +62,3 @@ def _listed_names(raw: str) -> frozenset[str]:
     return frozenset()
 
 
-_listed_names_cached = lru_cache(maxsize=256)(_listed_names)  # servers repeat the same value

@@ -27,7 +27,7 @@ _NAMES: dict[bytes, tuple[str, str]] = {}  # raw header name -> (decoded, lowerc
 def _name(raw: bytes) -> tuple[str, str]:
     name = raw.decode("latin-1")
     n = (name, name.lower())
-    if len(_NAMES) < 4096:  # real traffic has a few hundred names; made-up ones are not kept
+    if len(_NAMES) < 4096 and len(raw) <= 128:  # real traffic has a few hundred short names
         _NAMES[raw] = n
     return n
 
@@ -35,14 +35,16 @@ def _name(raw: bytes) -> tuple[str, str]:
 class Headers:
     """An ordered, repeated-name-preserving header list with case-insensitive lookup."""
 
-    __slots__ = ("fields", "_index")
+    # `by_name`: lowercased name -> its values in order, raw (not trimmed). The engine reads it
+    # directly on its hot path, with `normalized()`, instead of calling `get` a dozen times per flow.
+    __slots__ = ("fields", "by_name")
 
     def __init__(self, fields: tuple[tuple[str, str], ...] | list[tuple[str, str]] = ()) -> None:
         self.fields: tuple[tuple[str, str], ...] = tuple(fields)
         index: dict[str, list[str]] = {}
         for name, value in self.fields:
             index.setdefault(name.lower(), []).append(value)
-        self._index = index
+        self.by_name = index
 
     @classmethod
     def from_bytes(cls, fields) -> Headers:
@@ -65,7 +67,7 @@ class Headers:
             else:
                 values.append(value)
         self.fields = tuple(decoded)
-        self._index = index
+        self.by_name = index
         return self
 
     @classmethod
@@ -74,18 +76,18 @@ class Headers:
         return cls(list(pairs) + [(k.replace("_", "-"), v) for k, v in kw.items()])
 
     def get_all(self, name: str) -> list[str]:
-        return self._index.get(_LOWER.get(name) or name.lower(), [])
+        return self.by_name.get(_LOWER.get(name) or name.lower(), [])
 
     def __contains__(self, name: str) -> bool:
-        return (_LOWER.get(name) or name.lower()) in self._index
+        return (_LOWER.get(name) or name.lower()) in self.by_name
 
     def names(self) -> list[str]:
         """Lowercased names in first-seen order."""
-        return list(self._index)
+        return list(self.by_name)
 
     def lower_items(self):
         """(lowercased name, [its values in order]) in first-seen order; do not modify the lists."""
-        return self._index.items()
+        return self.by_name.items()
 
     def get(self, name: str) -> str | None:
         """The value as Chromium's `HttpResponseHeaders::GetNormalizedHeader` gives it.
@@ -93,12 +95,10 @@ class Headers:
         Each line's value is trimmed of spaces and tabs, and repeated lines are joined with ", "
         (so two identical Access-Control-Allow-Origin lines read as "a, a").
         """
-        values = self._index.get(_LOWER.get(name) or name.lower())
+        values = self.by_name.get(_LOWER.get(name) or name.lower())
         if values is None:
             return None
-        if len(values) == 1:
-            return values[0].strip(_LWS)
-        return ", ".join(v.strip(_LWS) for v in values)
+        return values[0].strip(_LWS) if len(values) == 1 else normalized(values)
 
     def __len__(self) -> int:
         return len(self.fields)
@@ -111,6 +111,15 @@ class Headers:
 
     def __hash__(self) -> int:
         return hash(self.fields)
+
+
+def normalized(values: list[str] | None) -> str | None:
+    """`Headers.get` for the values of one name: each trimmed, repeated lines joined with ", "."""
+    if values is None:
+        return None
+    if len(values) == 1:
+        return values[0].strip(_LWS)
+    return ", ".join(v.strip(_LWS) for v in values)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ catalogue is generated from this table, so the two never drift.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 PREFLIGHT_PREFIX = "Response to preflight request doesn't pass access control check: "
 FETCH_HINT = " Have the server send the header with a valid value."
@@ -165,3 +166,15 @@ PREFLIGHT_VARIANT = {
 
 # Deprecation Chromium reports (not an error) when '*' in Access-Control-Allow-Headers covers Authorization.
 AUTHORIZATION_COVERED_BY_WILDCARD = "AuthorizationCoveredByWildcard"
+
+
+def console_text(reason: str, parameter: str | None, initiator: str = "fetch") -> str:
+    """`REASONS[reason].console_text(...)`, remembered: a failing server fails the same way each time."""
+    if parameter is not None and len(parameter) > 256:
+        return REASONS[reason].console_text(parameter, initiator)  # not cached: a hostile value
+    return _console_text_cached(reason, parameter, initiator)
+
+
+@lru_cache(maxsize=512)
+def _console_text_cached(reason: str, parameter: str | None, initiator: str) -> str:
+    return REASONS[reason].console_text(parameter, initiator)

@@ -7,6 +7,7 @@ opaque (`Origin: null`) when the hop crosses origins away from a URL that was al
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urljoin, urlsplit
 
 from .model import Headers
@@ -24,13 +25,22 @@ def redirect_location(url: str, status: int, headers: Headers) -> str | None:
     location = headers.get("Location")
     if location is None:
         return None
+    if _PLAIN_ABSOLUTE.match(location):
+        return location  # what urljoin would return, without its cost
     try:
         return urljoin(url, location)
     except ValueError:
         return None
 
 
+# An absolute http(s) URL in printable ASCII with a host and no query, fragment, parameters or
+# backslash: urljoin returns it unchanged (it neither resolves dot segments nor lowercases here).
+_PLAIN_ABSOLUTE = re.compile(r'https?://[!"$-.0-:<->@-Z^-~]+(?:/[!"$-:<->@-\[\]-~]*)?\Z')
+
+
 def has_userinfo(url: str) -> bool:
+    if "@" not in url:
+        return False  # no user:password@ without an "@"; spares a urlsplit per redirect
     try:
         parts = urlsplit(url)
     except ValueError:

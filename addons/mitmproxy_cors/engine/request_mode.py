@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .model import RequestSnapshot
+from .model import RequestSnapshot, normalized
 from .origin import Origin, origin_of_url, parse_origin_header
 from .safelist import cors_unsafe_request_header_names, needs_preflight
 
@@ -35,73 +35,85 @@ class RequestFacts:
 
 
 def classify(req: RequestSnapshot) -> RequestFacts:
-    h = req.headers
+    idx = req.headers.by_name  # read directly: this runs for every flow
     target = origin_of_url(req.url)
-    origin_value = h.get("Origin")
+    origin_value = normalized(idx.get("origin"))
     origin = parse_origin_header(origin_value)
-    sfm = (h.get("Sec-Fetch-Mode") or "").lower()
-    dest = (h.get("Sec-Fetch-Dest") or "empty").lower()
+    dest = idx.get("sec-fetch-dest")
+    dest = normalized(dest).lower() if dest is not None else "empty"
     initiator = _INITIATOR.get(dest, dest)
-    method = req.method
-    acrm = h.get("Access-Control-Request-Method")
 
-    def facts(kind, mode, source, unsafe=()):
-        return RequestFacts(kind, mode, source, origin, target, initiator, list(unsafe))
-
-    if method == "OPTIONS" and acrm is not None and origin_value is not None:
+    if req.method == "OPTIONS" and origin_value is not None and "access-control-request-method" in idx:
         from .safelist import parse_request_headers_list
-        f = facts("preflight", "cors", "OPTIONS with Origin and Access-Control-Request-Method")
-        f.acrm = acrm
-        f.acrh = parse_request_headers_list(h.get("Access-Control-Request-Headers"))
+        f = RequestFacts("preflight", "cors", "OPTIONS with Origin and Access-Control-Request-Method",
+                         origin, target, initiator, [])
+        f.acrm = normalized(idx["access-control-request-method"])
+        f.acrh = parse_request_headers_list(normalized(idx.get("access-control-request-headers")))
         if origin is None:
             f.kind = "not-cors"
             f.mode_source += f"; but its Origin '{origin_value}' is not an origin"
         return f
+    kind, mode, source, unsafe = _kind(req, origin_value, origin, target)
+    return RequestFacts(kind, mode, source, origin, target, initiator, unsafe)
 
-    upgrade = (h.get("Upgrade") or "").lower()
-    if "websocket" in upgrade or sfm == "websocket":
-        return facts("not-cors", "websocket",
-                     "Upgrade: websocket (a WebSocket handshake: the server checks Origin itself; CORS does not apply)")
+
+def _kind(req: RequestSnapshot, origin_value: str | None, origin: Origin | None,
+          target: Origin | None) -> tuple[str, str, str, list[str]]:
+    """(kind, mode, why, unsafe header names) of a request that is not a preflight."""
+    idx = req.headers.by_name
+    sfm = idx.get("sec-fetch-mode")
+    sfm = normalized(sfm).lower() if sfm is not None else ""
+    upgrade = idx.get("upgrade")
+    if (upgrade is not None and "websocket" in normalized(upgrade).lower()) or sfm == "websocket":
+        return ("not-cors", "websocket",
+                "Upgrade: websocket (a WebSocket handshake: the server checks Origin itself; CORS does not apply)", [])
     if origin_value is not None and origin is None:
-        return facts("not-cors", "unknown", f"Origin '{origin_value}' is not a serialized origin")
+        return "not-cors", "unknown", f"Origin '{origin_value}' is not a serialized origin", []
     if target is None:
-        return facts("not-cors", "unknown", "the URL has no origin")
+        return "not-cors", "unknown", "the URL has no origin", []
 
     if sfm:
-        source = f"Sec-Fetch-Mode: {sfm}"
+        source = _SFM_SOURCE.get(sfm) or f"Sec-Fetch-Mode: {sfm}"
         if sfm in ("navigate", "nested-navigate"):
-            return facts("not-cors", "navigate", source + " (navigations are not CORS-checked)")
+            return "not-cors", "navigate", source + " (navigations are not CORS-checked)", []
         if origin is None:
             # Chromium omits Origin only on same-origin GET/HEAD and no-cors GET/HEAD.
             if sfm == "no-cors":
-                return facts("no-cors", "no-cors", source)
-            return facts("same-origin", sfm, source + " without Origin: a same-origin request")
+                return "no-cors", "no-cors", source, []
+            return "same-origin", sfm, source + " without Origin: a same-origin request", []
         if origin.same_origin(target):
-            return facts("same-origin", sfm, source + "; Origin equals the target's origin")
+            return "same-origin", sfm, source + "; Origin equals the target's origin", []
         if sfm == "no-cors":
-            return facts("no-cors", "no-cors", source + " (the response is opaque, never blocked by CORS)")
+            return "no-cors", "no-cors", source + " (the response is opaque, never blocked by CORS)", []
         if sfm == "same-origin":
-            return facts("not-cors", "same-origin", source + " to another origin (the browser fails it itself)")
-        unsafe = cors_unsafe_request_header_names(h)
-        return facts("cors", "cors", source, unsafe)
+            return "not-cors", "same-origin", source + " to another origin (the browser fails it itself)", []
+        return "cors", "cors", source, cors_unsafe_request_header_names(req.headers)
 
     # No Sec-Fetch-* (a plain-http, non-local target): infer from Origin and the method.
     if origin is None:
-        return facts("not-cors", "unknown",
-                     "no Origin and no Sec-Fetch-Mode: a navigation, a no-cors or a same-origin request")
+        return ("not-cors", "unknown",
+                "no Origin and no Sec-Fetch-Mode: a navigation, a no-cors or a same-origin request", [])
     if origin.same_origin(target):
-        return facts("same-origin", "unknown", "Origin equals the target's origin")
-    unsafe = cors_unsafe_request_header_names(h)
+        return "same-origin", "unknown", "Origin equals the target's origin", []
+    unsafe = cors_unsafe_request_header_names(req.headers)
+    method = req.method
     if method in ("GET", "HEAD"):
-        return facts("cors", "cors", "inferred: a cross-origin GET/HEAD carries Origin only in cors mode", unsafe)
-    accept = (h.get("Accept") or "").lower()
-    if accept.startswith("text/html") and h.get("Upgrade-Insecure-Requests") is not None:
-        return facts("not-cors", "navigate", "inferred: Accept: text/html and Upgrade-Insecure-Requests (a form submission)")
+        return "cors", "cors", "inferred: a cross-origin GET/HEAD carries Origin only in cors mode", unsafe
+    accept = (normalized(idx.get("accept")) or "").lower()
+    if accept.startswith("text/html") and "upgrade-insecure-requests" in idx:
+        return ("not-cors", "navigate",
+                "inferred: Accept: text/html and Upgrade-Insecure-Requests (a form submission)", [])
     if needs_preflight(method, unsafe):
-        return facts("cors", "cors", "inferred: its method or headers are not safelisted, so only cors mode could send it", unsafe)
-    return facts("cors", "cors",
-                 f"assumed: a cross-origin {method} with safelisted headers may also be no-cors or a form "
-                 "submission; judged as fetch()/XHR in cors mode", unsafe)
+        return ("cors", "cors",
+                "inferred: its method or headers are not safelisted, so only cors mode could send it", unsafe)
+    return ("cors", "cors",
+            f"assumed: a cross-origin {method} with safelisted headers may also be no-cors or a form "
+            "submission; judged as fetch()/XHR in cors mode", unsafe)
+
+
+# The few Sec-Fetch-Mode values a browser sends, so that their description is not rebuilt per flow.
+_SFM_SOURCE = {m: f"Sec-Fetch-Mode: {m}" for m in (
+    "cors", "no-cors", "same-origin", "navigate", "nested-navigate", "websocket")}
 
 
 def credentials_evidence(req: RequestSnapshot, acrh: list[str] | None) -> tuple[str, str]:
@@ -110,7 +122,7 @@ def credentials_evidence(req: RequestSnapshot, acrh: list[str] | None) -> tuple[
     `acrh` is the paired preflight's Access-Control-Request-Headers, if one was seen: an
     Authorization header the page did not ask the preflight about came from the HTTP auth cache.
     """
-    h = req.headers
+    h = req.headers.by_name
     if "cookie" in h:
         return "include", "the request carries a Cookie header"
     if "sec-fetch-storage-access" in h:

@@ -8,6 +8,7 @@ Follows `services/network/public/cpp/cors/cors.cc` (`IsCorsSafelistedHeader`,
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from .model import Headers
 from .syntax import mime_essence
@@ -122,6 +123,29 @@ def is_cors_safelisted_header(name: str, value: str) -> bool:
 
 _SKIPPED_NAMES = UA_ADDED_HEADER_NAMES | FORBIDDEN_HEADER_NAMES
 _FORBIDDEN_PREFIXES = ("proxy-", "sec-")
+_SKIPPED, _UNSAFE, _BY_VALUE = 0, 1, 2
+# Lowercased name -> how it counts. A browser sends the same dozen names on every request, so each
+# is classified once. Bounded in entries and in length, so that made-up names do not pile up.
+_NAME_KINDS: dict[str, int] = {}
+
+
+def _name_kind(lower: str) -> int:
+    if lower in _SKIPPED_NAMES or lower.startswith(_FORBIDDEN_PREFIXES):
+        kind = _SKIPPED  # browser-added or forbidden (is_forbidden_request_header)
+    elif lower in SAFELISTED_HEADER_NAMES:
+        kind = _BY_VALUE
+    else:
+        kind = _UNSAFE  # is_cors_safelisted_header() is False whatever the value
+    if len(_NAME_KINDS) < 4096 and len(lower) <= 128:
+        _NAME_KINDS[lower] = kind
+    return kind
+
+
+# A page sends the same Accept, Accept-Language and Content-Type on every request. Values longer
+# than the 128-byte limit are unsafe at once and never reach the cache.
+@lru_cache(maxsize=1024)
+def _safelisted_value(lower: str, value: str) -> bool:
+    return is_cors_safelisted_header(lower, value)
 
 
 def cors_unsafe_request_header_names(headers: Headers) -> list[str]:
@@ -134,24 +158,28 @@ def cors_unsafe_request_header_names(headers: Headers) -> list[str]:
     unsafe: set[str] = set()
     safe: set[str] = set()
     total = 0
+    kinds = _NAME_KINDS
     # Grouped by lowercased name (the header index): the sets and the total come out the same as
     # walking the fields one by one.
-    for lower, values in headers.lower_items():
-        if lower in _SKIPPED_NAMES or lower.startswith(_FORBIDDEN_PREFIXES):
-            continue  # browser-added or forbidden (is_forbidden_request_header, inlined)
-        if lower not in SAFELISTED_HEADER_NAMES:
-            unsafe.add(lower)  # is_cors_safelisted_header() is False whatever the value
+    for lower, values in headers.by_name.items():
+        kind = kinds.get(lower)
+        if kind is None:
+            kind = _name_kind(lower)
+        if kind == _SKIPPED:
+            continue
+        if kind == _UNSAFE:
+            unsafe.add(lower)
             continue
         for value in values:
             value = value.strip(" \t")
-            if is_cors_safelisted_header(lower, value):
+            if len(value) <= SAFELIST_VALUE_LIMIT and _safelisted_value(lower, value):
                 safe.add(lower)
                 total += len(value)
             else:
                 unsafe.add(lower)
     if total > SAFELIST_TOTAL_LIMIT:
         unsafe |= safe
-    return sorted(unsafe)
+    return sorted(unsafe) if unsafe else []
 
 
 def parse_request_headers_list(value: str | None) -> list[str]:

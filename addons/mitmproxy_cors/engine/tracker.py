@@ -31,13 +31,13 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from .access_check import access_failures, varies_on_origin
+from .access_check import access_failures_both, varies_on_origin
 from .exposure import exposed_header_names
-from .model import Exchange, Headers
+from .model import Exchange, Headers, normalized
 from .origin import origin_of_url
 from .preflight_cache import CacheEntry, PreflightCache
 from .preflight_check import PreflightResult, check_preflight
-from .reasons import REASONS
+from .reasons import REASONS, console_text
 from .redirect_check import redirect_location, taints_origin, userinfo_failure
 from .request_mode import RequestFacts, classify, credentials_evidence
 from .safelist import CHROMIUM_ONLY_SAFELISTED, needs_preflight
@@ -165,7 +165,7 @@ class Tracker:
         else:
             unsafe = facts.unsafe_headers
             creds, creds_source = credentials_evidence(req, None)
-            if creds == "include" and "cookie" not in req.headers and "sec-fetch-storage-access" not in req.headers:
+            if creds == "include" and "cookie" not in req.headers.by_name and "sec-fetch-storage-access" not in req.headers.by_name:
                 # Only Authorization suggested `include`. If the cached preflight listed it, the page
                 # set it itself (a bearer token) and reuses that preflight: no proof of credentials.
                 entry = self.cache.get((req.client, origin, req.url), now)
@@ -192,8 +192,8 @@ class Tracker:
             view, revalidation_note = self._merge_revalidation(req, view)
         location = redirect_location(req.url, view.status, view.headers)
         label = "redirect" if location else "actual"
-        omit = Outcome(access_failures(view.headers, origin, False, label))
-        include = Outcome(access_failures(view.headers, origin, True, label))
+        omit_failures, include_failures = access_failures_both(view.headers, origin, label)
+        omit, include = Outcome(omit_failures), Outcome(include_failures)
         if location:
             bad = userinfo_failure(location)
             for outcome in (omit, include):
@@ -203,7 +203,7 @@ class Tracker:
         v.preflight_cache = cache_info
         if revalidation_note:
             v.notes.append(revalidation_note)
-        elif 200 <= view.status < 300 and ("etag" in view.headers or "last-modified" in view.headers):
+        elif 200 <= view.status < 300 and ("etag" in view.headers.by_name or "last-modified" in view.headers.by_name):
             self._validated[(req.client, req.url)] = view.headers
             self._validated.move_to_end((req.client, req.url))
             while len(self._validated) > self.capacity:
@@ -230,15 +230,15 @@ class Tracker:
         if not v.blocked and not location:
             include_flag = creds == "include"
             v.exposed_headers, v.unexposed_headers = exposed_header_names(view.headers, include_flag)
-            acao = view.headers.get("Access-Control-Allow-Origin")
+            acao = normalized(view.headers.by_name.get("access-control-allow-origin"))
             if acao not in (None, "*") and not varies_on_origin(view.headers):
                 v.warnings.append("Access-Control-Allow-Origin names one origin but the response has no "
                                   "Vary: Origin; caches may serve it to other origins")
             if acao == "null":
                 v.warnings.append("Access-Control-Allow-Origin: null lets sandboxed and redirected "
                                   "documents of any site read this response")
-        chromium_only = [h for h in _safelisted_names(req.headers) if h in CHROMIUM_ONLY_SAFELISTED]
-        if chromium_only and kind == "simple":
+        if kind == "simple" and not CHROMIUM_ONLY_SAFELISTED.isdisjoint(req.headers.by_name):
+            chromium_only = [h for h in req.headers.names() if h in CHROMIUM_ONLY_SAFELISTED]
             v.firefox_note = ("Firefox would send a preflight for " + ", ".join(chromium_only)
                               + " (Chromium safelists them)")
         return Decision(v, updated)
@@ -246,7 +246,7 @@ class Tracker:
     def _not_checked(self, ex: Exchange, facts: RequestFacts, view: _ResponseView) -> Verdict:
         kind = facts.kind
         v = Verdict(ex.id, kind, "allowed", ex.request.method, ex.request.url,
-                    ex.request.headers.get("Origin"), ex.request.timestamp,
+                    normalized(ex.request.headers.by_name.get("origin")), ex.request.timestamp,
                     mode=facts.mode, mode_source=facts.mode_source, initiator=facts.initiator,
                     credentials="unknown")
         v.message = {
@@ -279,7 +279,7 @@ class Tracker:
     def _no_response(self, ex: Exchange, facts: RequestFacts) -> Verdict:
         kind = {"cors": "simple"}.get(facts.kind, facts.kind)
         return Verdict(ex.id, kind, "blocked", ex.request.method, ex.request.url,
-                       ex.request.headers.get("Origin"), ex.request.timestamp,
+                       normalized(ex.request.headers.by_name.get("origin")), ex.request.timestamp,
                        mode=facts.mode, mode_source=facts.mode_source, initiator=facts.initiator,
                        cause=f"no response reached the browser: {ex.error}",
                        message=("No response reached the browser (" + str(ex.error) + "). The browser "
@@ -292,7 +292,7 @@ class Tracker:
         req = ex.request
         chosen = include if creds == "include" else omit
         v = Verdict(ex.id, kind, "blocked" if chosen.blocked else "allowed", req.method, req.url,
-                    req.headers.get("Origin"), req.timestamp, credentials=creds,
+                    normalized(req.headers.by_name.get("origin")), req.timestamp, credentials=creds,
                     credentials_source=creds_source, mode=facts.mode, mode_source=facts.mode_source,
                     initiator=facts.initiator)
         _apply(v, chosen, view)
@@ -376,7 +376,10 @@ def _response_view(ex: Exchange) -> _ResponseView | None:
 def _apply(v: Verdict, outcome: Outcome, view: _ResponseView | None) -> None:
     """Fill reason, message, fix and cause from an outcome."""
     v.failures = outcome.failures
-    v.warnings = list(outcome.warnings) + [w for w in v.warnings if w not in outcome.warnings]
+    if v.warnings:
+        v.warnings = list(outcome.warnings) + [w for w in v.warnings if w not in outcome.warnings]
+    elif outcome.warnings:
+        v.warnings = list(outcome.warnings)
     origin_text = v.origin or "null"
     if not outcome.blocked:
         v.message = ("Allowed: the browser lets the page read this response." if v.kind != "preflight"
@@ -388,7 +391,7 @@ def _apply(v: Verdict, outcome: Outcome, view: _ResponseView | None) -> None:
     v.firefox_reason = entry.firefox or None
     v.fix = outcome.steps()
     v.message = (f"Access to {v.initiator} at '{v.url}' from origin '{origin_text}' has been blocked by "
-                 f"CORS policy: {entry.console_text(outcome.parameter, v.initiator)}")
+                 f"CORS policy: {console_text(reason, outcome.parameter, v.initiator)}")
     if reason in ("MultipleAllowOriginValues", "PreflightMultipleAllowOriginValues") and view is not None:
         if len(view.headers.get_all("Access-Control-Allow-Origin")) < 2:
             v.firefox_reason = "CORSAllowOriginNotMatchingOrigin"
@@ -424,11 +427,8 @@ def _conditional(include: Outcome, v: Verdict) -> dict:
         "failed_parameter": include.parameter,
         "firefox_reason": (entry.firefox or None) if entry else None,
         "message": (f"With credentials: 'include' the browser would block it: "
-                    f"{entry.console_text(include.parameter, v.initiator)}" if entry else
+                    f"{console_text(include.reason, include.parameter, v.initiator)}" if entry else
                     "With credentials: 'include' the browser would allow it."),
         "fix": [s.text() for s in include.steps()],
     }
 
-
-def _safelisted_names(headers: Headers) -> list[str]:
-    return [n for n in headers.names() if n in CHROMIUM_ONLY_SAFELISTED]
