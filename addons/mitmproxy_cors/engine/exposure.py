@@ -29,7 +29,7 @@ def exposed_header_names(headers: Headers, include: bool) -> tuple[list[str], li
     """(readable, unreadable) response header names, lowercased, for a CORS response."""
     raw = normalized(headers.by_name.get("access-control-expose-headers"))
     names = tuple(headers.by_name)
-    if (raw is not None and len(raw) > 512) or len(names) > 64:
+    if (raw is not None and len(raw) > 512) or len(names) > 64 or len("".join(names)) > 2048:
         readable, hidden = _split_names(names, raw, include)  # not cached: a hostile response
     else:
         # A server sends the same header names, in the same order, on every response of a route.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from urllib.parse import urlsplit
 
@@ -18,14 +18,21 @@ class Origin:
     host: str = ""
     port: int | None = None
     opaque: bool = False
+    # Origins come from bounded caches and are judged against on every flow: serialize once.
+    _serialized: str = field(init=False, repr=False, compare=False, default="")
+
+    def __post_init__(self) -> None:
+        if self.opaque:
+            text = "null"
+        elif self.port is None or DEFAULT_PORTS.get(self.scheme) == self.port:
+            text = f"{self.scheme}://{self.host}"
+        else:
+            text = f"{self.scheme}://{self.host}:{self.port}"
+        object.__setattr__(self, "_serialized", text)
 
     def serialize(self) -> str:
         """https://html.spec.whatwg.org/#ascii-serialisation-of-an-origin"""
-        if self.opaque:
-            return "null"
-        if self.port is None or DEFAULT_PORTS.get(self.scheme) == self.port:
-            return f"{self.scheme}://{self.host}"
-        return f"{self.scheme}://{self.host}:{self.port}"
+        return self._serialized
 
     def __str__(self) -> str:
         return self.serialize()

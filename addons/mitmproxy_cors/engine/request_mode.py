@@ -32,15 +32,23 @@ class RequestFacts:
     unsafe_headers: list[str]  # recomputed from the request's own headers (not for preflights)
     acrm: str | None = None  # preflights: Access-Control-Request-Method
     acrh: list[str] | None = None  # preflights: Access-Control-Request-Headers, as sent
+    origin_header: str | None = None  # the Origin header as sent (trimmed), None when absent
+
+
+_LWS = " \t"
 
 
 def classify(req: RequestSnapshot) -> RequestFacts:
-    idx = req.headers.by_name  # read directly: this runs for every flow
+    # Runs for every flow: the index is read directly, and a single value is trimmed inline, as
+    # `normalized` would.
+    idx = req.headers.by_name
     target = origin_of_url(req.url)
-    origin_value = normalized(idx.get("origin"))
+    origin_value = idx.get("origin")
+    if origin_value is not None:
+        origin_value = origin_value[0].strip(_LWS) if len(origin_value) == 1 else normalized(origin_value)
     origin = parse_origin_header(origin_value)
     dest = idx.get("sec-fetch-dest")
-    dest = normalized(dest).lower() if dest is not None else "empty"
+    dest = (dest[0].strip(_LWS) if len(dest) == 1 else normalized(dest)).lower() if dest is not None else "empty"
     initiator = _INITIATOR.get(dest, dest)
 
     if req.method == "OPTIONS" and origin_value is not None and "access-control-request-method" in idx:
@@ -49,12 +57,13 @@ def classify(req: RequestSnapshot) -> RequestFacts:
                          origin, target, initiator, [])
         f.acrm = normalized(idx["access-control-request-method"])
         f.acrh = parse_request_headers_list(normalized(idx.get("access-control-request-headers")))
+        f.origin_header = origin_value
         if origin is None:
             f.kind = "not-cors"
             f.mode_source += f"; but its Origin '{origin_value}' is not an origin"
         return f
     kind, mode, source, unsafe = _kind(req, origin_value, origin, target)
-    return RequestFacts(kind, mode, source, origin, target, initiator, unsafe)
+    return RequestFacts(kind, mode, source, origin, target, initiator, unsafe, origin_header=origin_value)
 
 
 def _kind(req: RequestSnapshot, origin_value: str | None, origin: Origin | None,
@@ -62,7 +71,7 @@ def _kind(req: RequestSnapshot, origin_value: str | None, origin: Origin | None,
     """(kind, mode, why, unsafe header names) of a request that is not a preflight."""
     idx = req.headers.by_name
     sfm = idx.get("sec-fetch-mode")
-    sfm = normalized(sfm).lower() if sfm is not None else ""
+    sfm = (sfm[0].strip(_LWS) if len(sfm) == 1 else normalized(sfm)).lower() if sfm is not None else ""
     upgrade = idx.get("upgrade")
     if (upgrade is not None and "websocket" in normalized(upgrade).lower()) or sfm == "websocket":
         return ("not-cors", "websocket",

@@ -183,10 +183,21 @@ def cors_unsafe_request_header_names(headers: Headers) -> list[str]:
 
 
 def parse_request_headers_list(value: str | None) -> list[str]:
-    """Access-Control-Request-Headers as sent: comma-separated, lowercased."""
+    """Access-Control-Request-Headers as sent: comma-separated, lowercased, sorted, de-duplicated."""
     if not value:
         return []
+    if len(value) <= 1024:  # a page asks about the same few headers again and again
+        return list(_parse_request_headers_list_cached(value))
+    return _parse_request_headers_list(value)
+
+
+def _parse_request_headers_list(value: str) -> list[str]:
     return sorted({n.strip(" \t").lower() for n in value.split(",") if n.strip(" \t")})
+
+
+@lru_cache(maxsize=256)
+def _parse_request_headers_list_cached(value: str) -> tuple[str, ...]:
+    return tuple(_parse_request_headers_list(value))
 
 
 def needs_preflight(method: str, unsafe_header_names: list[str]) -> bool:

@@ -41,7 +41,7 @@ from .reasons import REASONS, console_text
 from .redirect_check import redirect_location, taints_origin, userinfo_failure
 from .request_mode import RequestFacts, classify, credentials_evidence
 from .safelist import CHROMIUM_ONLY_SAFELISTED, needs_preflight
-from .verdict import Outcome, Verdict
+from .verdict import Failure, Outcome, Verdict
 
 _EMPTY = Headers()
 
@@ -245,14 +245,9 @@ class Tracker:
 
     def _not_checked(self, ex: Exchange, facts: RequestFacts, view: _ResponseView) -> Verdict:
         kind = facts.kind
-        v = Verdict(ex.id, kind, "allowed", ex.request.method, ex.request.url,
-                    normalized(ex.request.headers.by_name.get("origin")), ex.request.timestamp,
-                    mode=facts.mode, mode_source=facts.mode_source, initiator=facts.initiator,
-                    credentials="unknown")
-        v.message = {
-            "no-cors": "Not blocked: a no-cors request gets an opaque response the page cannot read.",
-            "same-origin": "Same-origin: CORS does not apply.",
-        }.get(kind, "Not governed by CORS: " + facts.mode_source + ".")
+        v = Verdict(ex.id, kind, "allowed", ex.request.method, ex.request.url, facts.origin_header,
+                    ex.request.timestamp, "unknown", "", facts.mode, facts.mode_source, facts.initiator)
+        v.message = _NOT_CHECKED_MESSAGES.get(kind) or "Not governed by CORS: " + facts.mode_source + "."
         req = ex.request
         location = redirect_location(req.url, view.status, view.headers)
         if location and kind == "same-origin" and facts.mode in ("cors", "same-origin"):
@@ -279,7 +274,7 @@ class Tracker:
     def _no_response(self, ex: Exchange, facts: RequestFacts) -> Verdict:
         kind = {"cors": "simple"}.get(facts.kind, facts.kind)
         return Verdict(ex.id, kind, "blocked", ex.request.method, ex.request.url,
-                       normalized(ex.request.headers.by_name.get("origin")), ex.request.timestamp,
+                       facts.origin_header, ex.request.timestamp,
                        mode=facts.mode, mode_source=facts.mode_source, initiator=facts.initiator,
                        cause=f"no response reached the browser: {ex.error}",
                        message=("No response reached the browser (" + str(ex.error) + "). The browser "
@@ -291,10 +286,10 @@ class Tracker:
                  view: _ResponseView) -> Verdict:
         req = ex.request
         chosen = include if creds == "include" else omit
+        # Positional, in field order: this runs for every CORS flow, and keywords cost more here.
         v = Verdict(ex.id, kind, "blocked" if chosen.blocked else "allowed", req.method, req.url,
-                    normalized(req.headers.by_name.get("origin")), req.timestamp, credentials=creds,
-                    credentials_source=creds_source, mode=facts.mode, mode_source=facts.mode_source,
-                    initiator=facts.initiator)
+                    facts.origin_header, req.timestamp, creds, creds_source, facts.mode, facts.mode_source,
+                    facts.initiator)
         _apply(v, chosen, view)
         if creds == "unknown" and (include.reason, include.parameter) != (omit.reason, omit.parameter):
             v.conditional = _conditional(include, v)
@@ -355,6 +350,10 @@ class Tracker:
         return item
 
 
+_NOT_CHECKED_MESSAGES = {
+    "no-cors": "Not blocked: a no-cors request gets an opaque response the page cannot read.",
+    "same-origin": "Same-origin: CORS does not apply.",
+}
 # Headers a 304 never replaces in the stored response (net::HttpResponseHeaders::Update).
 _NOT_UPDATED_BY_304 = frozenset({"content-length", "content-encoding", "transfer-encoding", "connection",
                                  "keep-alive", "etag", "content-range"})
@@ -420,6 +419,27 @@ def _real_cause(view: _ResponseView, reason: str) -> str | None:
 
 
 def _conditional(include: Outcome, v: Verdict) -> dict:
+    """The verdict under credentials 'include', for a flow whose credentials mode is unknown."""
+    failures = include.failures
+    if len(failures) != 1:
+        return _conditional_of(include, v.initiator)
+    # A server answers the same way every time, and its failure is then one shared object
+    # (access_check): remember what it reads as. The entry holds the failure, so its id stays its own.
+    key = (id(failures[0]), v.initiator)
+    hit = _CONDITIONALS.get(key)
+    if hit is None or hit[0] is not failures[0]:
+        if len(_CONDITIONALS) >= 1024:
+            _CONDITIONALS.clear()
+        hit = _CONDITIONALS[key] = (failures[0], _conditional_of(include, v.initiator))
+    d = dict(hit[1])
+    d["fix"] = list(d["fix"])
+    return d
+
+
+_CONDITIONALS: dict[tuple[int, str], tuple[Failure, dict]] = {}
+
+
+def _conditional_of(include: Outcome, initiator: str) -> dict:
     entry = REASONS.get(include.reason) if include.reason else None
     return {
         "verdict": "blocked" if include.blocked else "allowed",
@@ -427,8 +447,7 @@ def _conditional(include: Outcome, v: Verdict) -> dict:
         "failed_parameter": include.parameter,
         "firefox_reason": (entry.firefox or None) if entry else None,
         "message": (f"With credentials: 'include' the browser would block it: "
-                    f"{console_text(include.reason, include.parameter, v.initiator)}" if entry else
+                    f"{console_text(include.reason, include.parameter, initiator)}" if entry else
                     "With credentials: 'include' the browser would allow it."),
         "fix": [s.text() for s in include.steps()],
     }
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 from .reasons import REASONS
@@ -42,7 +43,7 @@ class Outcome:
     """The result of the checks under one assumption about credentials."""
 
     failures: list[Failure]
-    warnings: list[str] = field(default_factory=list)
+    warnings: Sequence[str] = ()  # read only; most outcomes have none
 
     @property
     def blocked(self) -> bool:
@@ -80,17 +81,19 @@ class Verdict:
     url: str
     origin: str | None
     time: float
+    # How the request was judged; first after the identity so that the engine can pass them in order.
+    credentials: str = "unknown"  # "include" | "omit" | "unknown"
+    credentials_source: str = ""
+    mode: str = ""
+    mode_source: str = ""
+    initiator: str = "fetch"
     reason: str | None = None
     failed_parameter: str | None = None
     firefox_reason: str | None = None
     message: str = ""
     fix: list[FixStep] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)  # every failed check, Chromium's order
-    credentials: str = "unknown"  # "include" | "omit" | "unknown"
-    credentials_source: str = ""
     conditional: dict | None = None  # verdict under credentials: 'include' when it differs
-    mode: str = ""
-    mode_source: str = ""
     paired_flow_id: str | None = None
     redirected_from: str | None = None
     preflight_cache: dict | None = None
@@ -100,7 +103,6 @@ class Verdict:
     firefox_note: str | None = None
     exposed_headers: list[str] | None = None
     unexposed_headers: list[str] | None = None
-    initiator: str = "fetch"
 
     @property
     def blocked(self) -> bool:
