@@ -115,6 +115,15 @@ def _check_order_cached(names: tuple[str, ...], method: str, trustworthy: bool) 
     return tuple(_check_order(names, method, trustworthy))
 
 
+def _preflight_variant(f: Failure) -> Failure:
+    """The access check's failure as Chromium names it on a preflight (Preflight...)."""
+    return Failure(PREFLIGHT_VARIANT[f.reason], f.parameter, f.steps)
+
+
+# Access-check failures are shared (access_check), so their preflight variants can be too.
+_as_preflight = lru_cache(maxsize=512)(_preflight_variant)
+
+
 def check_preflight(
     *,
     status: int,
@@ -135,7 +144,7 @@ def check_preflight(
     failures: list[Failure] = []
     warnings: list[str] = []
     for f in access_failures(headers, origin, include, "preflight"):
-        failures.append(Failure(PREFLIGHT_VARIANT[f.reason], f.parameter, f.steps))
+        failures.append(_as_preflight(f) if len(f.parameter) <= 1024 else _preflight_variant(f))
     if not 200 <= status <= 299:
         failures.append(Failure("PreflightInvalidStatus", "", [
             FixStep("preflight", "status", None, "204", f"the preflight got {status}; it must be 2xx")]))

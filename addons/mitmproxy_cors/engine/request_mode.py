@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from .model import RequestSnapshot, normalized
 from .origin import Origin, origin_of_url, parse_origin_header
-from .safelist import cors_unsafe_request_header_names, needs_preflight
+from .safelist import cors_unsafe_request_header_names, needs_preflight, parse_request_headers_list
 
 # Sec-Fetch-Dest -> the word Chromium's console uses ("Access to <kind> at ...").
 _INITIATOR = {"empty": "fetch", "image": "image", "script": "script", "font": "font",
@@ -30,9 +30,9 @@ class RequestFacts:
     target: Origin | None
     initiator: str
     unsafe_headers: list[str]  # recomputed from the request's own headers (not for preflights)
+    origin_header: str | None = None  # the Origin header as sent (trimmed), None when absent
     acrm: str | None = None  # preflights: Access-Control-Request-Method
     acrh: list[str] | None = None  # preflights: Access-Control-Request-Headers, as sent
-    origin_header: str | None = None  # the Origin header as sent (trimmed), None when absent
 
 
 _LWS = " \t"
@@ -52,18 +52,16 @@ def classify(req: RequestSnapshot) -> RequestFacts:
     initiator = _INITIATOR.get(dest, dest)
 
     if req.method == "OPTIONS" and origin_value is not None and "access-control-request-method" in idx:
-        from .safelist import parse_request_headers_list
         f = RequestFacts("preflight", "cors", "OPTIONS with Origin and Access-Control-Request-Method",
-                         origin, target, initiator, [])
+                         origin, target, initiator, [], origin_value)
         f.acrm = normalized(idx["access-control-request-method"])
         f.acrh = parse_request_headers_list(normalized(idx.get("access-control-request-headers")))
-        f.origin_header = origin_value
         if origin is None:
             f.kind = "not-cors"
             f.mode_source += f"; but its Origin '{origin_value}' is not an origin"
         return f
     kind, mode, source, unsafe = _kind(req, origin_value, origin, target)
-    return RequestFacts(kind, mode, source, origin, target, initiator, unsafe, origin_header=origin_value)
+    return RequestFacts(kind, mode, source, origin, target, initiator, unsafe, origin_value)
 
 
 def _kind(req: RequestSnapshot, origin_value: str | None, origin: Origin | None,

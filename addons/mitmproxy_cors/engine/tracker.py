@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from .access_check import access_failures_both, varies_on_origin
 from .exposure import exposed_header_names
@@ -421,22 +422,10 @@ def _real_cause(view: _ResponseView, reason: str) -> str | None:
 def _conditional(include: Outcome, v: Verdict) -> dict:
     """The verdict under credentials 'include', for a flow whose credentials mode is unknown."""
     failures = include.failures
-    if len(failures) != 1:
-        return _conditional_of(include, v.initiator)
-    # A server answers the same way every time, and its failure is then one shared object
-    # (access_check): remember what it reads as. The entry holds the failure, so its id stays its own.
-    key = (id(failures[0]), v.initiator)
-    hit = _CONDITIONALS.get(key)
-    if hit is None or hit[0] is not failures[0]:
-        if len(_CONDITIONALS) >= 1024:
-            _CONDITIONALS.clear()
-        hit = _CONDITIONALS[key] = (failures[0], _conditional_of(include, v.initiator))
-    d = dict(hit[1])
-    d["fix"] = list(d["fix"])
-    return d
-
-
-_CONDITIONALS: dict[tuple[int, str], tuple[Failure, dict]] = {}
+    if len(failures) == 1 and len(failures[0].parameter) <= 1024:
+        d = _conditional_cached(failures[0], v.initiator)  # a shared failure reads the same each time
+        return {**d, "fix": list(d["fix"])}
+    return _conditional_of(include, v.initiator)
 
 
 def _conditional_of(include: Outcome, initiator: str) -> dict:
@@ -451,3 +440,8 @@ def _conditional_of(include: Outcome, initiator: str) -> dict:
                     "With credentials: 'include' the browser would allow it."),
         "fix": [s.text() for s in include.steps()],
     }
+
+
+@lru_cache(maxsize=1024)
+def _conditional_cached(failure: Failure, initiator: str) -> dict:
+    return _conditional_of(Outcome([failure]), initiator)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 
 from .reasons import REASONS
 
@@ -29,9 +30,13 @@ class FixStep:
         return f"{self.action} {self.header}: {self.value}"
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class Failure:
-    """A failed check: the reason Chromium would name if it were the first, and how to fix it."""
+    """A failed check: the reason Chromium would name if it were the first, and how to fix it.
+
+    The same failure recurs on every response of a misconfigured server, so checks share one object
+    per distinct failure: failures are never modified, and compare and hash by identity.
+    """
 
     reason: str
     parameter: str
@@ -58,15 +63,26 @@ class Outcome:
         return self.failures[0].parameter if self.failures else None
 
     def steps(self) -> list[FixStep]:
-        seen: set[tuple] = set()
-        out = []
-        for failure in self.failures:
-            for step in failure.steps:
-                key = (step.response, step.action, (step.header or "").lower())
-                if key not in seen:
-                    seen.add(key)
-                    out.append(step)
-        return out
+        """Every failure's fix steps in order, each change to a header once."""
+        failures = self.failures
+        if len(failures) == 1 and len(failures[0].parameter) <= 1024:
+            return list(_steps_cached(tuple(failures)))  # a shared failure: the same steps each time
+        return list(_steps(failures))
+
+
+def _steps(failures) -> tuple[FixStep, ...]:
+    seen: set[tuple] = set()
+    out = []
+    for failure in failures:
+        for step in failure.steps:
+            key = (step.response, step.action, (step.header or "").lower())
+            if key not in seen:
+                seen.add(key)
+                out.append(step)
+    return tuple(out)
+
+
+_steps_cached = lru_cache(maxsize=1024)(_steps)
 
 
 KINDS = ("preflight", "actual", "simple", "no-cors", "same-origin", "not-cors")
