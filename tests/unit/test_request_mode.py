@@ -98,6 +98,12 @@ def test_sec_fetch_dest_names_the_initiator():
     assert classify(sfm_request("GET", LOCAL_API + "/x", "cors", dest="empty")).initiator == "fetch"
 
 
+def test_an_empty_or_blank_sec_fetch_dest_reads_as_empty():
+    for blank in ("", " ", "\t"):
+        assert classify(sfm_request("GET", LOCAL_API + "/x", "cors", dest=blank)).initiator == "fetch"
+    assert classify(sfm_request("GET", LOCAL_API + "/x", "cors", dest=" Image ")).initiator == "image"
+
+
 # -- without Sec-Fetch-Mode (§2.5 steps 3-5) -------------------------------------------------------
 
 

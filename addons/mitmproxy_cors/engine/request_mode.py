@@ -48,7 +48,7 @@ def classify(req: RequestSnapshot) -> RequestFacts:
         origin_value = origin_value[0].strip(_LWS) if len(origin_value) == 1 else normalized(origin_value)
     origin = parse_origin_header(origin_value)
     dest = idx.get("sec-fetch-dest")
-    dest = (dest[0].strip(_LWS) if len(dest) == 1 else normalized(dest)).lower() if dest is not None else "empty"
+    dest = ((dest[0].strip(_LWS) if len(dest) == 1 else normalized(dest)) if dest is not None else "").lower() or "empty"
     initiator = _INITIATOR.get(dest, dest)
 
     if req.method == "OPTIONS" and origin_value is not None and "access-control-request-method" in idx:
