@@ -22,7 +22,7 @@ from .reasons import AUTHORIZATION_COVERED_BY_WILDCARD, PREFLIGHT_VARIANT
 from .blink_header_order import chromium_header_order
 from .safelist import SAFELISTED_HEADER_NAMES, is_cors_safelisted_method
 from .syntax import parse_token_list
-from .verdict import Failure, FixStep, Outcome
+from .verdict import Failure, FixStep, Outcome, derived
 
 ACAM = "Access-Control-Allow-Methods"
 ACAH = "Access-Control-Allow-Headers"
@@ -115,13 +115,14 @@ def _check_order_cached(names: tuple[str, ...], method: str, trustworthy: bool) 
     return tuple(_check_order(names, method, trustworthy))
 
 
-def _preflight_variant(f: Failure) -> Failure:
-    """The access check's failure as Chromium names it on a preflight (Preflight...)."""
-    return Failure(PREFLIGHT_VARIANT[f.reason], f.parameter, f.steps)
-
-
-# Access-check failures are shared (access_check), so their preflight variants can be too.
-_as_preflight = lru_cache(maxsize=512)(_preflight_variant)
+def _as_preflight(f: Failure) -> Failure:
+    """The access check's failure as Chromium names it on a preflight (Preflight...), made once per
+    failure: access-check failures are shared, so their preflight variants can be too."""
+    memo = derived(f)
+    variant = memo.get("preflight")
+    if variant is None:
+        variant = memo["preflight"] = Failure(PREFLIGHT_VARIANT[f.reason], f.parameter, f.steps)
+    return variant
 
 
 def check_preflight(
@@ -144,7 +145,7 @@ def check_preflight(
     failures: list[Failure] = []
     warnings: list[str] = []
     for f in access_failures(headers, origin, include, "preflight"):
-        failures.append(_as_preflight(f) if len(f.parameter) <= 1024 else _preflight_variant(f))
+        failures.append(_as_preflight(f))
     if not 200 <= status <= 299:
         failures.append(Failure("PreflightInvalidStatus", "", [
             FixStep("preflight", "status", None, "204", f"the preflight got {status}; it must be 2xx")]))

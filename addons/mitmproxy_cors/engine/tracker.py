@@ -30,7 +30,6 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from .access_check import access_failures_both, varies_on_origin
 from .exposure import exposed_header_names
@@ -42,7 +41,7 @@ from .reasons import REASONS, console_text
 from .redirect_check import redirect_location, taints_origin, userinfo_failure
 from .request_mode import RequestFacts, classify, credentials_evidence
 from .safelist import CHROMIUM_ONLY_SAFELISTED, needs_preflight
-from .verdict import Failure, Outcome, Verdict
+from .verdict import Outcome, Verdict, derived
 
 _EMPTY = Headers()
 
@@ -422,10 +421,14 @@ def _real_cause(view: _ResponseView, reason: str) -> str | None:
 def _conditional(include: Outcome, v: Verdict) -> dict:
     """The verdict under credentials 'include', for a flow whose credentials mode is unknown."""
     failures = include.failures
-    if len(failures) == 1 and len(failures[0].parameter) <= 1024:
-        d = _conditional_cached(failures[0], v.initiator)  # a shared failure reads the same each time
-        return {**d, "fix": list(d["fix"])}
-    return _conditional_of(include, v.initiator)
+    if len(failures) != 1:
+        return _conditional_of(include, v.initiator)
+    memo = derived(failures[0])  # a shared failure reads the same each time
+    key = ("conditional", v.initiator)
+    d = memo.get(key)
+    if d is None:
+        d = memo[key] = _conditional_of(include, v.initiator)
+    return {**d, "fix": list(d["fix"])}
 
 
 def _conditional_of(include: Outcome, initiator: str) -> dict:
@@ -440,8 +443,3 @@ def _conditional_of(include: Outcome, initiator: str) -> dict:
                     "With credentials: 'include' the browser would allow it."),
         "fix": [s.text() for s in include.steps()],
     }
-
-
-@lru_cache(maxsize=1024)
-def _conditional_cached(failure: Failure, initiator: str) -> dict:
-    return _conditional_of(Outcome([failure]), initiator)

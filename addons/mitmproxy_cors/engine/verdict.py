@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
+import weakref
 
 from .reasons import REASONS
 
@@ -30,17 +30,31 @@ class FixStep:
         return f"{self.action} {self.header}: {self.value}"
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, weakref_slot=True)
 class Failure:
     """A failed check: the reason Chromium would name if it were the first, and how to fix it.
 
     The same failure recurs on every response of a misconfigured server, so checks share one object
-    per distinct failure: failures are never modified, and compare and hash by identity.
+    per distinct failure (access_check): failures are never modified, and compare and hash by
+    identity. What is derived from one is remembered with it (`derived`).
     """
 
     reason: str
     parameter: str
     steps: list[FixStep] = field(default_factory=list)
+
+
+# What the engine derives from a failure (its fix steps, its preflight variant, how it reads under
+# credentials 'include'), kept for as long as the failure lives: nothing outlives what it came from.
+_DERIVED: weakref.WeakKeyDictionary[Failure, dict] = weakref.WeakKeyDictionary()
+
+
+def derived(failure: Failure) -> dict:
+    """The memo of one failure (see _DERIVED)."""
+    memo = _DERIVED.get(failure)
+    if memo is None:
+        memo = _DERIVED[failure] = {}
+    return memo
 
 
 @dataclass(slots=True)
@@ -65,8 +79,12 @@ class Outcome:
     def steps(self) -> list[FixStep]:
         """Every failure's fix steps in order, each change to a header once."""
         failures = self.failures
-        if len(failures) == 1 and len(failures[0].parameter) <= 1024:
-            return list(_steps_cached(tuple(failures)))  # a shared failure: the same steps each time
+        if len(failures) == 1:  # a shared failure has the same steps each time
+            memo = derived(failures[0])
+            steps = memo.get("steps")
+            if steps is None:
+                steps = memo["steps"] = _steps(failures)
+            return list(steps)
         return list(_steps(failures))
 
 
@@ -81,8 +99,6 @@ def _steps(failures) -> tuple[FixStep, ...]:
                 out.append(step)
     return tuple(out)
 
-
-_steps_cached = lru_cache(maxsize=1024)(_steps)
 
 
 KINDS = ("preflight", "actual", "simple", "no-cors", "same-origin", "not-cors")
