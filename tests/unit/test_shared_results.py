@@ -32,7 +32,7 @@ def test_the_same_misconfiguration_gives_equal_verdicts_that_do_not_share_lists(
 
 def test_what_is_derived_from_a_failure_goes_with_it():
     f = Failure("MissingAllowOriginHeader", "", [FixStep("actual", "add", "Access-Control-Allow-Origin", PAGE)])
-    derived(f)["steps"] = tuple(f.steps)
+    assert derived(f, "steps", tuple, f.steps) == tuple(f.steps)
     ref = weakref.ref(f)
     del f
     gc.collect()

@@ -47,19 +47,21 @@ def access_failures(headers: Headers, origin: str, include: bool, response: str)
     The browser reports one error, but a server that sends `*` with credentials and no
     Access-Control-Allow-Credentials must fix both headers, so the fix lists both.
     """
-    index = headers.by_name
-    acao = normalized(index.get("access-control-allow-origin"))
-    acac = normalized(index.get("access-control-allow-credentials"))
-    return _failures(acao, acac, headers, origin, include, response)
+    return _failures(*_allow_values(headers), headers, origin, include, response)
 
 
 def access_failures_both(headers: Headers, origin: str, response: str) -> tuple[list[Failure], list[Failure]]:
     """`access_failures` without and with credentials, reading the headers once."""
-    index = headers.by_name
-    acao = normalized(index.get("access-control-allow-origin"))
-    acac = normalized(index.get("access-control-allow-credentials"))
+    acao, acac = _allow_values(headers)
     return (_failures(acao, acac, headers, origin, False, response),
             _failures(acao, acac, headers, origin, True, response))
+
+
+def _allow_values(headers: Headers) -> tuple[str | None, str | None]:
+    """Access-Control-Allow-Origin and -Credentials, normalized (None when absent)."""
+    index = headers.by_name
+    return (normalized(index.get("access-control-allow-origin")),
+            normalized(index.get("access-control-allow-credentials")))
 
 
 def _failures(acao: str | None, acac: str | None, headers: Headers, origin: str, include: bool,

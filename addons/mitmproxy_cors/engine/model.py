@@ -85,10 +85,6 @@ class Headers:
         """Lowercased names in first-seen order."""
         return list(self.by_name)
 
-    def lower_items(self):
-        """(lowercased name, [its values in order]) in first-seen order; do not modify the lists."""
-        return self.by_name.items()
-
     def get(self, name: str) -> str | None:
         """The value as Chromium's `HttpResponseHeaders::GetNormalizedHeader` gives it.
 
@@ -98,7 +94,7 @@ class Headers:
         values = self.by_name.get(_LOWER.get(name) or name.lower())
         if values is None:
             return None
-        return values[0].strip(_LWS) if len(values) == 1 else normalized(values)
+        return values[0].strip(_LWS) if len(values) == 1 else normalized(values)  # inline: the common case
 
     def __len__(self) -> int:
         return len(self.fields)

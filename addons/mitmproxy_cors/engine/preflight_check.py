@@ -118,11 +118,11 @@ def _check_order_cached(names: tuple[str, ...], method: str, trustworthy: bool) 
 def _as_preflight(f: Failure) -> Failure:
     """The access check's failure as Chromium names it on a preflight (Preflight...), made once per
     failure: access-check failures are shared, so their preflight variants can be too."""
-    memo = derived(f)
-    variant = memo.get("preflight")
-    if variant is None:
-        variant = memo["preflight"] = Failure(PREFLIGHT_VARIANT[f.reason], f.parameter, f.steps)
-    return variant
+    return derived(f, "preflight", _preflight_variant, f)
+
+
+def _preflight_variant(f: Failure) -> Failure:
+    return Failure(PREFLIGHT_VARIANT[f.reason], f.parameter, f.steps)
 
 
 def check_preflight(

@@ -35,20 +35,12 @@ class RequestFacts:
     acrh: list[str] | None = None  # preflights: Access-Control-Request-Headers, as sent
 
 
-_LWS = " \t"
-
-
 def classify(req: RequestSnapshot) -> RequestFacts:
-    # Runs for every flow: the index is read directly, and a single value is trimmed inline, as
-    # `normalized` would.
-    idx = req.headers.by_name
+    idx = req.headers.by_name  # runs for every flow: the index is read directly
     target = origin_of_url(req.url)
-    origin_value = idx.get("origin")
-    if origin_value is not None:
-        origin_value = origin_value[0].strip(_LWS) if len(origin_value) == 1 else normalized(origin_value)
+    origin_value = normalized(idx.get("origin"))
     origin = parse_origin_header(origin_value)
-    dest = idx.get("sec-fetch-dest")
-    dest = ((dest[0].strip(_LWS) if len(dest) == 1 else normalized(dest)) if dest is not None else "").lower() or "empty"
+    dest = (normalized(idx.get("sec-fetch-dest")) or "").lower() or "empty"
     initiator = _INITIATOR.get(dest, dest)
 
     if req.method == "OPTIONS" and origin_value is not None and "access-control-request-method" in idx:
@@ -68,10 +60,8 @@ def _kind(req: RequestSnapshot, origin_value: str | None, origin: Origin | None,
           target: Origin | None) -> tuple[str, str, str, list[str]]:
     """(kind, mode, why, unsafe header names) of a request that is not a preflight."""
     idx = req.headers.by_name
-    sfm = idx.get("sec-fetch-mode")
-    sfm = (sfm[0].strip(_LWS) if len(sfm) == 1 else normalized(sfm)).lower() if sfm is not None else ""
-    upgrade = idx.get("upgrade")
-    if (upgrade is not None and "websocket" in normalized(upgrade).lower()) or sfm == "websocket":
+    sfm = (normalized(idx.get("sec-fetch-mode")) or "").lower()
+    if "websocket" in (normalized(idx.get("upgrade")) or "").lower() or sfm == "websocket":
         return ("not-cors", "websocket",
                 "Upgrade: websocket (a WebSocket handshake: the server checks Origin itself; CORS does not apply)", [])
     if origin_value is not None and origin is None:

@@ -423,11 +423,8 @@ def _conditional(include: Outcome, v: Verdict) -> dict:
     failures = include.failures
     if len(failures) != 1:
         return _conditional_of(include, v.initiator)
-    memo = derived(failures[0])  # a shared failure reads the same each time
-    key = ("conditional", v.initiator)
-    d = memo.get(key)
-    if d is None:
-        d = memo[key] = _conditional_of(include, v.initiator)
+    # A shared failure reads the same each time.
+    d = derived(failures[0], ("conditional", v.initiator), _conditional_of, include, v.initiator)
     return {**d, "fix": list(d["fix"])}
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
 import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import TypeVar
 
 from .reasons import REASONS
+
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -49,12 +52,16 @@ class Failure:
 _DERIVED: weakref.WeakKeyDictionary[Failure, dict] = weakref.WeakKeyDictionary()
 
 
-def derived(failure: Failure) -> dict:
-    """The memo of one failure (see _DERIVED)."""
+def derived(failure: Failure, key, make: Callable[..., T], *args) -> T:
+    """What `make(*args)` derives from `failure`, made once and kept with the failure (see _DERIVED).
+    Arguments rather than a closure: this runs for most blocked flows."""
     memo = _DERIVED.get(failure)
     if memo is None:
         memo = _DERIVED[failure] = {}
-    return memo
+    value = memo.get(key)
+    if value is None:
+        value = memo[key] = make(*args)
+    return value
 
 
 @dataclass(slots=True)
@@ -80,11 +87,7 @@ class Outcome:
         """Every failure's fix steps in order, each change to a header once."""
         failures = self.failures
         if len(failures) == 1:  # a shared failure has the same steps each time
-            memo = derived(failures[0])
-            steps = memo.get("steps")
-            if steps is None:
-                steps = memo["steps"] = _steps(failures)
-            return list(steps)
+            return list(derived(failures[0], "steps", _steps, failures))
         return list(_steps(failures))
 
 
@@ -98,7 +101,6 @@ def _steps(failures) -> tuple[FixStep, ...]:
                 seen.add(key)
                 out.append(step)
     return tuple(out)
-
 
 
 KINDS = ("preflight", "actual", "simple", "no-cors", "same-origin", "not-cors")
