@@ -1,5 +1,5 @@
-"""One taddons context per test, inside the test's running loop (mitmproxy-api.md §8: on 12.x a sync test's
-context closes its own loop, so every test here is async and gets exactly one context)."""
+"""One taddons context per test, inside the test's running loop (tests/addon/README.md: on 12.x a sync
+test's context closes its own loop, so every test here is async and gets exactly one context)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""Flows as mitmproxy hands them to the addon, built with mitmproxy.test.tflow (mitmproxy-api.md §8).
+"""Flows as mitmproxy hands them to the addon, built with mitmproxy.test.tflow (tests/addon/README.md).
 
-Origins follow cors-rules.md §8: page `http://a.test:8001`, API `http://b.test:8002`.
+Two cross-origin hosts, the same as in tests/unit/wire.py: page `http://a.test:8001`,
+API `http://b.test:8002`.
 """
 
 from __future__ import annotations

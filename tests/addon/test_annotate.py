@@ -1,4 +1,4 @@
-"""What the user sees on a flow: comment, marker, metadata (mitmproxy-api.md §4)."""
+"""What the user sees on a flow: comment, marker, metadata (tests/addon/README.md, "Annotating flows")."""
 
 from mitmproxy.utils import emoji
 
@@ -35,7 +35,8 @@ async def test_allowed_flow_gets_an_allowed_comment_and_no_marker(cors):
 
 
 async def test_conditionally_blocked_flow_gets_a_warning_marker(cors):
-    # cors-rules.md §2.4: ACAO `*` without credential evidence passes unless credentials are 'include'.
+    # ACAO `*` fails only when the credentials mode is 'include' (https://fetch.spec.whatwg.org/#cors-check);
+    # nothing on the wire says which mode the page used (docs/proxy-limits.md, "Credentials").
     f = cors_get(URL, status=200, resp_headers=[("Access-Control-Allow-Origin", "*")])
     meta = await cors.run(f)
     assert meta["verdict"] == "allowed"
@@ -111,7 +112,7 @@ async def test_preflight_is_reannotated_when_its_actual_request_arrives(cors):
 
 
 async def test_reannotated_preflight_is_refreshed_in_the_ui(cors):
-    # mitmproxy-api.md §1.2: a *different* flow is refreshed by triggering the update hook.
+    # A *different* flow is refreshed by triggering the update hook (tests/addon/README.md, "Hooks").
     seen = []
 
     class Recorder:

@@ -1,5 +1,5 @@
-"""The `error` hook: mitmproxy's own 502 for an unreachable server (mitmproxy-api.md §1.2;
-chromium-e2e-notes: Chromium reports that 502 as MissingAllowOriginHeader)."""
+"""The `error` hook: mitmproxy's own 502 for an unreachable server (tests/addon/README.md, "Hooks"),
+which Chromium reports as MissingAllowOriginHeader (tests/e2e/README.md, cases `refused-*`)."""
 
 from mitmproxy import flow
 
@@ -45,7 +45,8 @@ async def test_connection_failure_is_reported(cors, tmp_path):
 
 async def test_killed_flow_is_not_labelled_a_cors_error(cors):
     # The proxy answered nothing (the flow was killed): no CORS error reaches the browser
-    # (cors-rules.md §3.2: network failures surface as net::ERR_* without a corsErrorStatus).
+    # (a network error is not a CORS error: https://fetch.spec.whatwg.org/#concept-network-error; Chromium
+    # reports it as net::ERR_* without a corsErrorStatus).
     f = cors_get(URL, error=flow.Error.KILLED_MESSAGE)
     meta = await cors.run(f)
     assert meta is None or meta["reason"] is None

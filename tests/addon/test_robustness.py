@@ -1,7 +1,8 @@
 """Malformed flows never raise and are never dropped; loaded flows are decided; metadata is serializable.
 
-References: design.md ("the engine never raises on input"), mitmproxy-api.md §4 (metadata must
-serialise to tnetstring), §10 (flows read from file pass through the hooks with live=False).
+References: docs/architecture.md (the engine never raises on input: anything malformed is a verdict or a
+note), tests/addon/README.md ("Annotating flows": metadata must serialise to tnetstring; "Reading saved
+traffic": flows read from a file pass through the hooks with live=False).
 """
 
 import io
@@ -102,7 +103,8 @@ async def test_non_utf8_request_path_is_decided_reported_and_serializable(cors, 
 
 
 async def test_flows_loaded_from_a_file_are_decided(cors):
-    # mitmproxy-api.md §10: `-r` flows pass through the hooks with live=False and a response already set.
+    # `-r` flows pass through the hooks with live=False and a response already set
+    # (tests/addon/README.md, "Reading saved traffic"; mitmproxy/addons/readfile.py).
     f = cors_get(URL, status=200, live=False)
     meta = await cors.run(f)
     assert meta["reason"] == "MissingAllowOriginHeader"

@@ -1,4 +1,5 @@
-"""Loading `cors_addon.py` the way `mitmproxy -s cors_addon.py` does (mitmproxy-api.md §8 `tctx.script`, §9)."""
+"""Loading `cors_addon.py` the way `mitmproxy -s cors_addon.py` does (`tctx.script`, mitmproxy's ScriptLoader;
+tests/addon/README.md, "How -s cors_addon.py loads")."""
 
 import asyncio
 import json

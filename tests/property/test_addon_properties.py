@@ -7,7 +7,7 @@ request hooks and a flow with both a response and an error was cut off (`respons
 flows with `live=False` arrive as `mitmdump -r` replays them. The hooks are called directly, so
 an exception reaches the test instead of being logged by mitmproxy's addon manager. Each test
 keeps one taddons context for all its examples, inside the test's running loop (mitmproxy 12
-closes the loop of a sync test's context; mitmproxy-api.md §8).
+closes the loop of a sync test's context; tests/addon/README.md, "Testing helpers").
 """
 
 from __future__ import annotations

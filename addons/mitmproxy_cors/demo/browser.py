@@ -1,6 +1,6 @@
 """Drive Debian's Chromium through a proxy with Playwright and record what Chromium says about CORS.
 
-Chromium is launched the way ``/work/shared/chromium-e2e-notes.md`` prescribes: Playwright's default
+Chromium is launched as tests/e2e/README.md ("Driving Chromium here") describes: Playwright's default
 switches are dropped (``ignore_default_args=True``: they disable CORS-related features and the field
 trial config, so Chromium would not behave as users' browsers do) and only the switches in
 :func:`chromium_args` are passed, among them ``--proxy-bypass-list=<-loopback>`` without which loopback
