@@ -169,7 +169,7 @@ async def test_done_closes_the_report(cors, tmp_path):
     cors.tctx.configure(cors.observer, cors_report=str(path))
     await cors.run(cors_get(URL, status=200))
     cors.observer.done()
-    assert cors.observer.report is None
+    assert cors.observer.analysis.report is None
     assert len(read_lines(path)) == 1
 
 

@@ -10,6 +10,8 @@ from mitmproxy import exceptions
 from mitmproxy.addons import script as mscript
 from mitmproxy.test import taddons
 
+from mitmproxy_cors.mitm.addon_chain import FLOW_HOOKS
+
 from .flows import API, cors_get, put_pair
 
 SCRIPT = str(Path(__file__).resolve().parents[2] / "cors_addon.py")
@@ -30,15 +32,16 @@ async def script():
 
 
 def _observer(tctx):
-    return tctx.master.addons.get("mitmproxy-cors").part("cors")
+    return tctx.master.addons.get("cors")
 
 
-async def test_script_registers_the_cors_addon_as_one_object(script):
-    # mitmproxy offers every event of every flow to every object in its chain: one, not five
+async def test_script_registers_a_plain_list_of_addons(script):
     tctx, mod = script
-    assert [type(a).__name__ for a in mod.addons] == ["CorsAddon"]
-    assert [type(p).__name__ for p in mod.addons[0].parts] == [
+    assert [type(a).__name__ for a in mod.addons] == [
         "CorsFixer", "CorsObserver", "CorsDisplay", "CorsCommands", "CorsTerminal"]
+    # plain hook methods on the classes: nothing is set on or removed from an instance at run time
+    for a in mod.addons:
+        assert not [k for k, v in vars(a).items() if callable(v) and k in FLOW_HOOKS], type(a).__name__
     assert type(_observer(tctx)).__name__ == "CorsObserver"
     for name in ("cors.explain", "cors.report", "cors.analyze", "cors.clear", "cors.fix", "cors.fix.off"):
         assert name in tctx.master.commands.commands
@@ -77,10 +80,10 @@ async def loaded():
     with taddons.context(loader) as tctx:
         tctx.configure(loader, scripts=[SCRIPT])
         for _ in range(200):  # the script watcher loads it on the running loop
-            if tctx.master.addons.get("mitmproxy-cors") is not None:
+            if tctx.master.addons.get("cors") is not None:
                 break
             await asyncio.sleep(0.01)
-        assert tctx.master.addons.get("mitmproxy-cors") is not None, "cors_addon.py failed to load (see the log)"
+        assert tctx.master.addons.get("cors") is not None, "cors_addon.py failed to load (see the log)"
         try:
             yield tctx, loader
         finally:

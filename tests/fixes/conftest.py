@@ -65,8 +65,8 @@ class Proxy:
         self.tctx = tctx
         self.master = tctx.master
         self.addons = addons
-        self.fixer = addons[0].part("cors_fixer")
-        self.observer = addons[0].part("cors")
+        self.fixer = tctx.master.addons.get("cors_fixer")
+        self.observer = tctx.master.addons.get("cors")
 
     def set(self, **options) -> None:
         self.tctx.options.update(**options)

@@ -26,8 +26,8 @@ from .wire import MitmDump
 
 from mitmproxy_cors.demo.browser import ChromiumDriver, Snippet
 from mitmproxy_cors.demo.servers import CorsTestServer
-from mitmproxy_cors.engine.cors_policy import Policy
-from mitmproxy_cors.engine.snippets import render
+from mitmproxy_cors.server.policy import Policy
+from mitmproxy_cors.server.snippets import render
 
 pytestmark = pytest.mark.e2e
 

@@ -1,4 +1,4 @@
-"""engine/fix_plan.py: the smallest change, and never one that browsers reject."""
+"""server/fix_plan.py: the smallest change, and never one that browsers reject."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mitmproxy_cors.engine.access_check import check_access
-from mitmproxy_cors.engine.fix_plan import plan
+from mitmproxy_cors.server.fix_plan import plan
 from mitmproxy_cors.engine.model import Headers, RequestSnapshot
 from mitmproxy_cors.engine.preflight_check import check_preflight
 from mitmproxy_cors.engine.safelist import parse_request_headers_list
@@ -228,7 +228,7 @@ def test_fixes_never_produce_what_browsers_reject(origin, method, req_headers, c
 def test_requirement_to_dict_is_asdict_and_copies_the_lists():
     import dataclasses
 
-    from mitmproxy_cors.engine.fix_plan import Requirement
+    from mitmproxy_cors.server.fix_plan import Requirement
 
     r = Requirement("preflight", "https://api.test/x", "https://app.test", "PUT", headers=["x-a"],
                     credentials=True, expose=["x-total"], private_network=True, preflighted=True,

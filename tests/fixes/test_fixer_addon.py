@@ -27,7 +27,7 @@ async def test_off_by_default_but_blocked_flows_carry_the_fix_text(proxy):
     f = await proxy.exchange(cors_req(), response(200, NO_CORS, b"ok"))
     assert hdr(f, "Access-Control-Allow-Origin") == []
     assert "cors_patch" not in f.metadata
-    fix = f.metadata["cors_fix"]
+    fix = f.metadata["cors"]["cors_fix"]
     assert set(fix["configs"]) == {"express", "flask", "starlette", "django", "spring", "aspnet", "go", "nginx"}
     assert f'origins=["{PAGE}"]' in fix["configs"]["flask"]
     assert fix["requirement"]["origin"] == PAGE and fix["not_fixable"] is None
@@ -122,7 +122,7 @@ async def test_unreachable_server_is_listed_as_not_fixable(proxy):
     proxy.set(cors_fix="~all")
     f = await proxy.exchange(cors_req(), None, error="[Errno 111] Connect call failed")
     assert "no CORS header can fix that" in f.metadata["cors_patch"]["not_fixable"]
-    assert f.metadata["cors_fix"]["not_fixable"]
+    assert f.metadata["cors"]["cors_fix"]["not_fixable"]
     lines = proxy.master.commands.execute("cors.fix @all")
     assert any("Not fixable" in line for line in lines)
 
@@ -309,7 +309,7 @@ async def test_patching_off_leaves_passing_flows_without_patch_metadata(proxy):
     ok = [("Access-Control-Allow-Origin", PAGE), ("Access-Control-Allow-Credentials", "true")]
     f = await proxy.exchange(cors_req(), response(200, ok, b"ok"))
     assert f.metadata["cors"]["verdict"] == "allowed"
-    assert "cors_patch" not in f.metadata and "cors_fix" not in f.metadata
+    assert "cors_patch" not in f.metadata and "cors_fix" not in f.metadata["cors"]
     assert proxy.fixer._originals == {}
 
 
@@ -318,7 +318,7 @@ async def test_conditionally_allowed_flows_leave_the_fix_to_cors_fix_command(pro
     carry the fix text (docs/report-schema.md); `cors.fix` still covers the credentialed case."""
     f = await proxy.exchange(cors_req(), response(200, [("Access-Control-Allow-Origin", "*")], b"ok"))
     assert f.metadata["cors"]["verdict"] == "allowed" and f.metadata["cors"]["conditional"]
-    assert "cors_fix" not in f.metadata
+    assert "cors_fix" not in f.metadata["cors"]
     lines = proxy.master.commands.execute("cors.fix @all flask")
     assert any("supports_credentials=True" in line for line in lines)
 
@@ -336,8 +336,9 @@ async def test_flows_that_never_finish_do_not_pile_up_in_the_fixer(proxy, monkey
     assert len(proxy.fixer._originals) <= 50
 
 
-async def test_fix_text_is_written_only_when_someone_can_read_it(tmp_path):
-    """A bare mitmdump (no View, no report, no -w) drops flows after their hooks: no fix text there."""
+async def test_the_fix_text_is_part_of_every_blocked_flows_decision(tmp_path):
+    """One decision per flow: a bare mitmdump (no View, no report, no -w) gets the same fix text as
+    the console, mitmweb and the report."""
     from mitmproxy.addons import save
     from mitmproxy.test import taddons
 
@@ -348,13 +349,8 @@ async def test_fix_text_is_written_only_when_someone_can_read_it(tmp_path):
     addons = make_addons()
     with taddons.context(*addons, save.Save()) as tctx:
         bare = Proxy(tctx, addons)
-        blocked = lambda: bare.exchange(cors_req(), response(200, NO_CORS, b"ok"))  # noqa: E731
-        f = await blocked()
-        assert f.metadata["cors"]["verdict"] == "blocked" and "cors_fix" not in f.metadata
-        tctx.options.update(save_stream_file=str(tmp_path / "out.flows"))
-        assert "cors_fix" in (await blocked()).metadata
-        tctx.options.update(save_stream_file=None, cors_report=str(tmp_path / "r.jsonl"))
-        assert "cors_fix" in (await blocked()).metadata
+        f = await bare.exchange(cors_req(), response(200, NO_CORS, b"ok"))
+        assert f.metadata["cors"]["verdict"] == "blocked" and "flask" in f.metadata["cors"]["cors_fix"]["configs"]
 
 
 class _HeaderChanger:
@@ -364,29 +360,32 @@ class _HeaderChanger:
         pass
 
 
-async def test_per_flow_hooks_only_when_there_is_work_for_them():
-    """mitmproxy asks every addon about every event of every flow: with patching off and nothing else
-    that could change a response, the fixer answers none of them (its `error` hook stays)."""
+async def test_per_flow_hooks_leave_flows_alone_when_there_is_no_work():
+    """Plain hooks with a guard: with patching off and nothing else that could change a response, the
+    fixer touches no flow and remembers nothing; it watches responses once something may change them."""
     from mitmproxy.addons import modifyheaders
     from mitmproxy.test import taddons
 
     from mitmproxy_cors.mitm.fixer import CorsFixer
 
-    def hooks(fixer):
-        return {h for h in ("request", "responseheaders", "response", "error") if callable(getattr(fixer, h, None))}
+    def run(fixer):
+        f = tflow.tflow(req=cors_req(), resp=response(200, NO_CORS, b"ok")[0])
+        fixer.request(f)
+        fixer.responseheaders(f)
+        remembered = dict(fixer._originals)
+        fixer.response(f)
+        return f, remembered
 
     fixer = CorsFixer()
     with taddons.context(fixer, modifyheaders.ModifyHeaders()) as tctx:
         fixer.running()
-        assert hooks(fixer) == {"error"}
-        tctx.configure(fixer, cors_fix="~all")
-        assert hooks(fixer) == {"responseheaders", "response", "error"}
-        tctx.configure(fixer, cors_fix="")
-        assert hooks(fixer) == {"error"}
+        f, remembered = run(fixer)
+        assert remembered == {} and "cors_patch" not in f.metadata
         tctx.configure(fixer, modify_headers=["/~s/Access-Control-Allow-Origin/*"])
-        assert hooks(fixer) == {"responseheaders", "response", "error"}
+        f, remembered = run(fixer)
+        assert f.id in remembered
         tctx.configure(fixer, modify_headers=[])
-        assert hooks(fixer) == {"error"}
         tctx.master.addons.add(_HeaderChanger())
         fixer.running()
-        assert hooks(fixer) == {"responseheaders", "response", "error"}
+        f, remembered = run(fixer)
+        assert f.id in remembered

@@ -10,11 +10,11 @@ import textwrap
 
 import pytest
 
-from mitmproxy_cors.engine.cors_policy import (Policy, PolicyError, answer_preflight, decorate,
-                                               policies_from_mapping)
+from mitmproxy_cors.server.middleware import answer_preflight, decorate
+from mitmproxy_cors.server.policy import Policy, PolicyError, policies_from_mapping
 from mitmproxy_cors.engine.model import Headers, RequestSnapshot
-from mitmproxy_cors.engine.snippets import flask_cors_kwargs, starlette_kwargs
-from mitmproxy_cors.mitm.policy import load_policy_file
+from mitmproxy_cors.server.framework_options import flask_cors_kwargs, starlette_kwargs
+from mitmproxy_cors.mitm.policy_file import load_policy_file
 
 A = "http://127.0.0.1:8001"
 B = "http://localhost:9001"

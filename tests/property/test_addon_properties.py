@@ -52,7 +52,7 @@ class Harness:
     def __init__(self, tctx, addons) -> None:
         self.tctx = tctx
         self.addons = addons
-        self.observer = addons[0].part("cors")
+        self.observer = tctx.master.addons.get("cors")
 
     @property
     def hooks(self) -> dict:

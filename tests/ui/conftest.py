@@ -60,9 +60,9 @@ class Stack:
 
     def __init__(self, tctx, addons, view):
         self.tctx, self.addons, self.view = tctx, addons, view
-        self.by_name = {p.name: p for a in addons for p in getattr(a, "parts", [a])}
+        self.by_name = {a.name: a for a in addons}
         self.observer = self.by_name["cors"]
-        self.ledger = self.observer.ledger
+        self.ledger = self.observer.analysis.ledger
         self.commands = self.by_name["cors-commands"]
         self.terminal = self.by_name["cors-terminal"]
         self.display = self.by_name["cors-display"]

@@ -9,6 +9,7 @@ from .conftest import API, PAGE, cors_get, preflight
 from mitmproxy import exceptions
 from rich.console import Console
 
+from mitmproxy_cors.mitm.observer import log_line
 from mitmproxy_cors.mitm.terminal import summary_table, verdict_line
 
 FINE = {"Access-Control-Allow-Origin": PAGE, "Access-Control-Allow-Credentials": "true", "Vary": "Origin"}
@@ -68,7 +69,7 @@ async def test_summary_table_at_done(stack):
     assert "CORS summary: 3 blocked of 4 CORS flow(s)" in out
     row = next(line for line in out.splitlines() if "MissingAllowOriginHeader" in line and "Preflight" not in line)
     assert "│     2 │ http://app.test │ http://api.test:8000 │ MissingAllowOriginHeader" in row
-    assert stack.observer.line_sink is None  # handed back
+    assert stack.observer.analysis.print_line is log_line  # handed back
 
 
 async def test_summary_off_and_nothing_seen(stack):
@@ -91,11 +92,11 @@ async def test_no_table_on_a_hot_reload(stack):
     buf.seek(0)
     stack.terminal.done()
     assert buf.getvalue() == ""
-    assert stack.observer.line_sink is None
+    assert stack.observer.analysis.print_line is log_line
 
 
 async def test_bad_option_values_give_one_clear_error(stack):
-    with pytest.raises(exceptions.OptionsError, match=r"^cors_summary must be 'on' or 'off', not 'maybe'$"):
+    with pytest.raises(exceptions.OptionsError, match=r"^cors_summary must be one of on, off, not 'maybe'$"):
         stack.tctx.configure(stack.terminal, cors_summary="maybe")
     with pytest.raises(exceptions.OptionsError, match=r"^cors_log must be one of blocked, cors, off, not 'loud'$"):
         stack.tctx.configure(stack.observer, cors_log="loud")

@@ -1,18 +1,20 @@
-"""Thin mitmproxy adapters around the engine."""
+"""The mitmproxy side: small addons with plain hooks around the pure pipeline (../pipeline.py)."""
 
 
 def make_addons() -> list:
-    """What cors_addon.py gives mitmproxy: one object holding our addons (mitm/bundle.py says why)."""
-    from .bundle import CorsAddon
+    """What cors_addon.py gives mitmproxy: a plain list of addons, sharing what they share through
+    their constructors. Order matters: the fixer patches in `request`/`responseheaders`/`response`
+    before the observer judges the final headers in `response`."""
+    from .analysis import Analysis
+    from .annotate import FlowIndex
     from .commands import CorsCommands
     from .fixer import CorsFixer
-    from .ledger import Ledger
     from .observer import CorsObserver
     from .terminal import CorsTerminal
     from .view import CorsDisplay
 
-    # Order matters: the fixer patches in responseheaders/response before the observer judges the
-    # final headers in response. The ledger is shared, not an addon: the observer hands it each
-    # verdict, and every object in the chain costs mitmproxy a lookup on every event of every flow.
-    ledger = Ledger()
-    return [CorsAddon([CorsFixer(), CorsObserver(ledger), CorsDisplay(), CorsCommands(ledger), CorsTerminal(ledger)])]
+    analysis = Analysis()  # the pipeline and its outputs: report, ledger, terminal line
+    flows = FlowIndex()  # recent flows by id: re-annotated when a later flow completes them
+    fixer = CorsFixer()
+    observer = CorsObserver(analysis, flows, fixer)
+    return [fixer, observer, CorsDisplay(flows), CorsCommands(analysis, flows, observer), CorsTerminal(analysis)]

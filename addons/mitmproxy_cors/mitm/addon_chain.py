@@ -10,20 +10,6 @@ from mitmproxy import ctx
 from mitmproxy.addonmanager import traverse
 
 FLOW_HOOKS = ("requestheaders", "request", "responseheaders", "response", "error", "update")
-BUNDLE_NAME = "mitmproxy-cors"  # the one object cors_addon.py installs (mitm/bundle.py)
-
-
-def our_part(name: str):
-    """One of our addons by its name ("cors": the observer, "cors-terminal", ...): a part of the bundle
-    cors_addon.py installs, or an addon registered on its own (as tests do). None without a master."""
-    try:
-        addons = ctx.master.addons
-    except Exception:
-        return None
-    bundle = addons.get(BUNDLE_NAME)
-    if bundle is not None:
-        return bundle.part(name)
-    return addons.get(name)
 
 
 def foreign_addons_with(hook_names: tuple[str, ...]) -> bool:

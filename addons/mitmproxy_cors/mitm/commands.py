@@ -15,13 +15,12 @@ from collections.abc import Sequence
 from mitmproxy import command, ctx, exceptions, hooks, http
 from mitmproxy import flow as mflow
 
-from ..engine.tracker import Tracker
+from ..pipeline import Pipeline
 from . import explain
-from .addon_chain import our_part
-from .annotate import annotate
-from .ledger import Ledger
+from .analysis import Analysis
+from .annotate import FlowIndex, annotate
 from .snapshot import exchange_of
-from .view import WRAP, find_flow
+from .view import WRAP, flow_finder
 
 EXPLAIN_LIMIT = 50
 
@@ -47,8 +46,10 @@ def _http_flows(name: str, flows: Sequence[mflow.Flow]) -> tuple[list[http.HTTPF
 class CorsCommands:
     name = "cors-commands"
 
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
+    def __init__(self, analysis: Analysis, flows: FlowIndex, observer) -> None:
+        self.analysis = analysis
+        self.find = flow_finder(flows)
+        self.observer = observer  # mitm/observer.py: its analysis worker, if one runs, is told of cors.clear
 
     @command.command("cors.explain")
     def explain(self, flows: Sequence[mflow.Flow]) -> Sequence[str]:
@@ -61,7 +62,7 @@ class CorsCommands:
                 out.append("")
                 out.append("-" * 60)
             out.append(f"{f.request.method} {f.request.pretty_url}  [flow {f.id[:8]}]")
-            out.extend(explain.plain(explain.wrap(explain.story(f, find_flow), WRAP)))
+            out.extend(explain.plain(explain.wrap(explain.story(f, self.find), WRAP)))
         if len(good) > EXPLAIN_LIMIT:
             out.append("")
             out.append(f"... {len(good) - EXPLAIN_LIMIT} more flows not shown: narrow the selection "
@@ -71,11 +72,10 @@ class CorsCommands:
     @command.command("cors.report")
     def report(self) -> Sequence[str]:
         """Blocked CORS flows of this session, grouped by page origin, target and reason, with counts."""
-        observer = our_part("cors")
-        if observer is not None and observer.offloaded:
+        if self.analysis.offloaded:
             return ["cors.report: this mitmdump judges flows in its analysis worker (cors_analysis); the "
                     "worker prints the table when mitmdump stops (cors_summary) and writes cors_report."]
-        return report_lines(self.ledger)
+        return report_lines(self.analysis.ledger)
 
     @command.command("cors.analyze")
     def analyze(self, flows: Sequence[mflow.Flow]) -> Sequence[str]:
@@ -84,20 +84,17 @@ class CorsCommands:
         good, notes = _http_flows("cors.analyze", flows)
         done = [f for f in good if f.response is not None or f.error is not None]
         waiting = len(good) - len(done)
-        tracker = Tracker()
+        pipeline = Pipeline()  # a session of its own: these flows, in the order they were sent
         by_id = {f.id: f for f in done}
         changed: dict[str, http.HTTPFlow] = {}
         for f in sorted(done, key=_sent_at):
-            decision = tracker.observe(exchange_of(f))
-            annotate(f, decision.verdict)
-            changed[f.id] = f
-            for u in decision.updated:
-                other = by_id.get(u.flow_id)
+            result = pipeline.decide(exchange_of(f), f.metadata.get("cors_patch"))
+            for d in (result.decision, *result.updates):
+                other = by_id.get(d.flow_id)
                 if other is not None:
-                    annotate(other, u)
+                    annotate(other, d.report_line())
                     changed[other.id] = other
-        for f in changed.values():
-            self.ledger.ingest(f)
+                self.analysis.ledger.ingest(d.verdict)
         if changed:
             ctx.master.addons.trigger(hooks.UpdateHook(list(changed.values())))
         verdicts = [explain.verdict_of(f) for f in done]
@@ -118,14 +115,11 @@ class CorsCommands:
     def clear(self) -> str:
         """Forget pending preflights, the preflight cache and the report counts (flows keep their
         marker, comment and metadata)."""
-        observer = our_part("cors")
-        sizes = {}
-        if observer is not None:
-            sizes = observer.tracker.state_size()
-            observer.tracker.clear()
-            if observer.worker is not None:
-                observer.worker.send(("clear",))
-        n = self.ledger.clear()
+        sizes = self.analysis.clear()
+        worker = getattr(self.observer, "worker", None)
+        if worker is not None:
+            worker.send(("clear",))
+        n = sizes["verdicts"]
         return (f"cors.clear: forgot {n} verdict(s) of the report, {sizes.get('pending_preflights', 0)} pending "
                 f"preflight(s), {sizes.get('preflight_cache', 0)} cached preflight(s) and "
                 f"{sizes.get('redirect_hops', 0)} redirect hop(s).")
@@ -135,7 +129,7 @@ def _sent_at(f: http.HTTPFlow) -> float:
     return f.request.timestamp_start or f.timestamp_created or 0.0
 
 
-def report_lines(ledger: Ledger) -> list[str]:
+def report_lines(ledger) -> list[str]:
     c = ledger.counts()
     if not c["cors"]:
         return ["cors.report: no CORS flows seen yet (cross-origin requests with an Origin header)."]

@@ -1,9 +1,9 @@
 """The whole CORS story of one flow, as styled lines every front end can render.
 
-Input is the verdict the observer stored in `flow.metadata["cors"]` (see `report.py: report_line`)
-plus the flow itself (the headers that were checked) and, through a lookup function, the flows it
-is paired with. Pass or fail of each check comes from the verdict (the engine is the judge); this
-module only lays out what was needed next to what was seen.
+Input is the Decision's report line the observer stored in `flow.metadata["cors"]`
+(pipeline.Decision.report_line): the verdict, and the checks the browser made with what was needed
+and what was seen. Paired flows are described through a lookup function. Nothing is judged here:
+this module lays out what the pipeline decided.
 
 A line is `(style, text)`; styles: title-blocked, title-allowed, title-warn, title-na, head, text,
 pass, fail, cond, skip, info, fix, warn, dim. `plain()` drops the styles.
@@ -18,35 +18,12 @@ from mitmproxy import flow as mflow
 from mitmproxy import http
 
 from ..engine.origin import origin_of_url
-from ..engine.preflight_check import CHROMIUM_MAX_AGE_CAP, parse_max_age
 from ..engine.reasons import REASONS
-from ..engine.redirect_check import REDIRECT_STATUSES
-from ..engine.safelist import cors_unsafe_request_header_names, is_cors_safelisted_method
 from .annotate import METADATA_KEY
-from .snapshot import _headers
 
 Line = tuple[str, str]
 FindFlow = Callable[[str], "mflow.Flow | None"]
 
-ACAO = "Access-Control-Allow-Origin"
-ACAC = "Access-Control-Allow-Credentials"
-ACAM = "Access-Control-Allow-Methods"
-ACAH = "Access-Control-Allow-Headers"
-ACEH = "Access-Control-Expose-Headers"
-MAX_AGE = "Access-Control-Max-Age"
-
-_ACAO_REASONS = {"WildcardOriginNotAllowed", "MissingAllowOriginHeader", "MultipleAllowOriginValues",
-                 "InvalidAllowOriginValue", "AllowOriginMismatch"}
-_CHECK_OF_REASON: dict[str, str] = {}
-for _r in _ACAO_REASONS:
-    _CHECK_OF_REASON[_r] = _CHECK_OF_REASON["Preflight" + _r] = "acao"
-_CHECK_OF_REASON.update({
-    "InvalidAllowCredentials": "acac", "PreflightInvalidAllowCredentials": "acac",
-    "PreflightInvalidStatus": "status",
-    "PreflightDisallowedRedirect": "redirect", "RedirectContainsCredentials": "redirect",
-    "InvalidAllowMethodsPreflightResponse": "acam", "MethodDisallowedByPreflightResponse": "acam",
-    "InvalidAllowHeadersPreflightResponse": "acah", "HeaderDisallowedByPreflightResponse": "acah",
-})
 MARK = {"pass": "✓", "fail": "✗", "cond": "~", "skip": "-", "info": "·"}
 KIND_TEXT = {
     "preflight": "CORS preflight (OPTIONS sent by the browser before the actual request)",
@@ -119,154 +96,24 @@ def describe_flow(f: mflow.Flow | None, flow_id: str | None) -> str:
     return text
 
 
-class _Checks:
-    """Needed vs seen for each header the browser looks at, judged by the verdict's failures."""
-
-    def __init__(self, f: http.HTTPFlow, v: dict) -> None:
-        self.f, self.v = f, v
-        self.failed = {_CHECK_OF_REASON.get(x["reason"]) for x in v.get("failures") or []}
-        cond = v.get("conditional") or {}
-        self.cond = _CHECK_OF_REASON.get(cond.get("reason") or "")
-        self.cond_fix = " ".join(cond.get("fix") or [])
-        self.response = "preflight" if v["kind"] == "preflight" else "actual"
-        self.fix_headers = {(s.get("header") or "").lower() for s in v.get("fix") or [] if s.get("required")}
-
-    def state(self, check: str, header: str | None = None) -> str:
-        if check in self.failed or (header and header.lower() in self.fix_headers):
-            return "fail"
-        if check == self.cond or (header and header in self.cond_fix):
-            return "cond"
-        return "pass"
-
-    def lines(self) -> list[Line]:
-        f, v = self.f, self.v
-        resp = f.response
-        headers = resp.headers if resp is not None else None
-        out: list[Line] = []
-
-        def check(state: str, name: str, verdict: str, needed: str | None = None, seen: str | None = None):
-            out.append(({"pass": "pass", "fail": "fail", "cond": "cond", "skip": "skip"}.get(state, "info"),
-                        f"  {MARK.get(state, '·')} {name}: {verdict}"))
-            if needed is not None:
-                out.append(("text", f"      needed: {needed}"))
-            if seen is not None:
-                out.append(("text", f"      seen:   {seen}"))
-
-        origin = v.get("origin") or "null"
-        creds = v.get("credentials") or "unknown"
-        if resp is None:
-            status_text = "no response from the server: mitmproxy answered 502 Bad Gateway itself"
-        else:
-            status_text = f"{resp.status_code} {resp.reason}".strip()
-        out.append(("head", f"Checks on the {self.response} response ({status_text})"))
-
-        location = resp.headers.get("Location") if resp is not None else None
-        redirected = resp is not None and resp.status_code in REDIRECT_STATUSES and location is not None
-        preflight = v["kind"] == "preflight"
-        if preflight and redirected:
-            check("fail" if "redirect" in self.failed else "pass", "redirect",
-                  "a preflight must not be redirected", "a 2xx answer at this URL", f"{resp.status_code} to {location}")
-            out.append(("skip", "  - the other checks: not reached (the browser stops at the redirect)"))
-            return out
-
-        # 1. Access-Control-Allow-Origin (and the wildcard rule)
-        if creds == "include":
-            needed = f"'{origin}' exactly (credentials are included, so '*' is refused)"
-        elif creds == "omit":
-            needed = f"'{origin}' or '*'"
-        else:
-            needed = f"'{origin}' or '*' ('*' fails if the page sends credentials)"
-        st = self.state("acao")
-        acao_value = headers.get(ACAO) if headers is not None else None
-        if st == "pass" and creds == "unknown" and acao_value == "*":
-            st = "cond"
-        words = {"pass": "passes", "fail": "fails", "cond": "passes without credentials only"}[st]
-        check(st, ACAO, words, needed, _seen(headers, ACAO))
-
-        # 2. Access-Control-Allow-Credentials
-        st = self.state("acac", ACAC)
-        if creds == "include":
-            needed = "'true' (exactly, lowercase)"
-        elif creds == "omit":
-            needed = "nothing (the request carries no credentials)"
-            st = "info" if st == "pass" else st
-        else:
-            needed = "'true' only if the page sends credentials"
-            acac_value = headers.get(ACAC) if headers is not None else None
-            if st == "pass" and (acac_value or "").strip() != "true":
-                st = "cond"
-        if st == "fail" and "acac" not in self.failed:
-            words = "must be fixed too (Chromium checks it after Access-Control-Allow-Origin)"
-        else:
-            words = {"pass": "passes", "fail": "fails", "cond": "fails if the page sends credentials",
-                     "info": "not needed"}[st]
-        check(st, ACAC, words, needed, _seen(headers, ACAC))
-
-        # 3. Status
-        if preflight:
-            st = "fail" if "status" in self.failed else "pass"
-            check(st, "status", "passes" if st == "pass" else "fails", "2xx (200-299)",
-                  str(resp.status_code) if resp is not None else "502 (from mitmproxy)")
-        else:
-            code = resp.status_code if resp is not None else 502
-            check("info", "status", f"{code}: any status passes the CORS check; the page sees it"
-                  + (" (an error page: fix the server error too)" if code >= 400 else ""))
-
-        if preflight:
-            self._preflight_lists(check, headers)
-        else:
-            if redirected:
-                st = "fail" if "redirect" in self.failed else "info"
-                check(st, "redirect", f"to {location}" + (
-                    ": refused, the Location carries user:password@" if st == "fail"
-                    else ": the browser follows it and checks the next response on its own"))
-            if v["verdict"] == "allowed" and not redirected:
-                readable = v.get("exposed_headers")
-                hidden = v.get("unexposed_headers")
-                if readable is not None or hidden is not None:
-                    check("info", ACEH, "which response headers the page can read",
-                          None, _seen(headers, ACEH))
-                    out.append(("text", f"      readable by the page: {', '.join(readable or []) or '(none)'}"))
-                    if hidden:
-                        out.append(("text", f"      hidden from the page: {', '.join(hidden)}"))
-        return out
-
-    def _preflight_lists(self, check, headers: http.Headers | None) -> None:
-        req = self.f.request
-        acrm = req.headers.get("Access-Control-Request-Method")
-        acrh_raw = req.headers.get("Access-Control-Request-Headers")
-        acrh = [h.strip().lower() for h in (acrh_raw or "").split(",") if h.strip()]
-
-        st = self.state("acam")
-        if acrm and is_cors_safelisted_method(acrm):
-            needed = f"nothing: {acrm} is a safelisted method"
-        else:
-            needed = f"'{acrm}' listed (case-sensitive); '*' counts only without credentials"
-        check(st, ACAM, {"pass": "passes", "fail": "fails", "cond": "passes without credentials only"}[st],
-              needed, _seen(headers, ACAM))
-
-        st = self.state("acah")
-        if not acrh:
-            needed = "nothing: the page asked for no unsafe headers"
-        else:
-            needed = (f"'{', '.join(acrh)}' listed (any case); '*' counts only without credentials "
-                      "and never covers Authorization")
-        check(st, ACAH, {"pass": "passes", "fail": "fails", "cond": "passes without credentials only"}[st],
-              needed, _seen(headers, ACAH))
-
-        raw = headers.get(MAX_AGE) if headers is not None else None
-        seconds, _note = parse_max_age(raw)
-        if self.v["verdict"] == "blocked":
-            text = "nothing is cached: the preflight failed"
-        elif seconds <= 0:
-            text = "the browser does not cache this preflight"
-        else:
-            text = f"Chromium caches this preflight for {seconds:g} s"
-            if raw is None:
-                text += " (the default without the header)"
-            elif seconds == CHROMIUM_MAX_AGE_CAP:
-                text += " (its cap)"
-        check("info", MAX_AGE, text, None, _seen(headers, MAX_AGE))
+def _check_lines(f: http.HTTPFlow, v: dict) -> list[Line]:
+    status = v.get("status")
+    if status is None:
+        status_text = "no response from the server: mitmproxy answered 502 Bad Gateway itself"
+    else:
+        reason = f.response.reason if f.response is not None and f.response.status_code == status else ""
+        status_text = f"{status} {reason}".strip()
+    label = "preflight" if v["kind"] == "preflight" else "actual"
+    out: list[Line] = [("head", f"Checks on the {label} response ({status_text})")]
+    for c in v["checks"]:
+        state = c["state"]
+        out.append((state if state in MARK else "info", f"  {MARK.get(state, '·')} {c['check']}: {c['result']}"))
+        if c.get("needed") is not None:
+            out.append(("text", f"      needed: {c['needed']}"))
+        if c.get("seen") is not None:
+            out.append(("text", f"      seen:   {c['seen']}"))
+        out.extend(("text", f"      {d}") for d in c.get("details") or ())
+    return out
 
 
 def _request_lines(f: http.HTTPFlow, v: dict) -> list[Line]:
@@ -284,13 +131,8 @@ def _request_lines(f: http.HTTPFlow, v: dict) -> list[Line]:
     if kind == "preflight":
         out.append(("text", f"  asks for:     method {req.headers.get('Access-Control-Request-Method')!s}, "
                             f"headers {req.headers.get('Access-Control-Request-Headers') or '(none)'}"))
-    elif kind in ("actual", "simple"):
-        unsafe = cors_unsafe_request_header_names(_headers(req.headers))
-        why = []
-        if not is_cors_safelisted_method(req.method):
-            why.append(f"method {req.method}")
-        if unsafe:
-            why.append("headers " + ", ".join(unsafe))
+    elif kind in ("actual", "simple") and "preflight_needed_for" in v:
+        why = v["preflight_needed_for"]
         out.append(("text", "  needs a preflight: " + ("yes, for " + " and ".join(why) if why
                                                         else "no (safelisted method and headers)")))
     return out
@@ -403,10 +245,9 @@ def story(f: mflow.Flow, find: FindFlow = lambda _id: None) -> list[Line]:
         out.append(("warn", f"  {v['conditional'].get('message')}"))
     out.append(("text", ""))
     out.extend(_request_lines(f, v))
-    kind = v.get("kind")
-    if kind in ("preflight", "actual", "simple") and (f.response is not None or v.get("reason")):
+    if v.get("checks"):
         out.append(("text", ""))
-        out.extend(_Checks(f, v).lines())
+        out.extend(_check_lines(f, v))
     pairs = _pair_lines(f, v, find)
     if pairs:
         out.append(("text", ""))

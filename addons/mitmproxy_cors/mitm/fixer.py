@@ -5,7 +5,7 @@ Hooks, and why there:
 
 * ``request``: a CORS preflight in a `cors_policy` scope is answered by the proxy, as the emulated
   middleware would answer it; nothing goes upstream.
-* ``responseheaders``: the server's response is judged on its own (engine.fix_plan) and, in
+* ``responseheaders``: the server's response is judged on its own (server/fix_plan.py) and, in
   scope, a failing preflight is replaced by a 204 and an actual response gets its CORS headers
   corrected (or decorated by the policy). Headers are final here, so streamed responses are
   patched too. This addon runs before mitmproxy's ``modify_headers``, which may still change them.
@@ -13,7 +13,9 @@ Hooks, and why there:
   changed them, --modify-headers included), recorded in ``flow.metadata["cors_patch"]`` and
   logged. The observer's ``response`` hook runs after this one and judges the final headers.
 
-Flows out of every scope are not touched.
+Flows out of every scope are not touched. The fix text for blocked flows (`cors_fix` in the report)
+is part of the flow's Decision (pipeline.py), judged there on the server's original response that
+this addon records in ``cors_patch``; header values of cookies and credentials are not recorded.
 """
 
 from __future__ import annotations
@@ -21,25 +23,23 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections import OrderedDict
 from collections.abc import Sequence
 
 from mitmproxy import command, ctx, exceptions, flow, flowfilter, http
 
-from ..engine.cors_policy import answer_preflight, decorate, is_preflight
-from ..engine.fix_plan import Plan, Requirement, plan
-from ..engine.model import Headers, RequestSnapshot
+from ..engine.model import Headers
 from ..engine.request_mode import classify
-from ..engine.snippets import (FRAMEWORKS, aggregate, framework_name, policy_for, problems_text,
-                               render, render_all, report)
+from ..pipeline import REDACTED, SECRET_HEADERS, redact, requirement_for
+from ..server.fix_plan import Plan, plan
+from ..server.middleware import answer_preflight, decorate, is_preflight
+from ..server.snippets import FRAMEWORKS, aggregate, framework_name, policy_for, problems_text, render, report
 from .addon_chain import foreign_addons_with
-from .policy import LoadedPolicy, PolicyError, load_policy_file
-from .snapshot import request_of
+from .policy_file import LoadedPolicy, PolicyError, load_policy_file
+from .snapshot import PATCH_KEY, exchange_of, request_of
 
 logger = logging.getLogger("mitmproxy_cors.fix")
 
-META_PATCH = "cors_patch"
-META_FIX = "cors_fix"
+META_PATCH = PATCH_KEY
 _CORS_NAMES = ("access-control-", "vary")
 _RELOAD_INTERVAL = 1.0
 PENDING_FLOWS = 10_000
@@ -51,30 +51,6 @@ def _fields(h: http.Headers) -> list[tuple[str, str]]:
 
 def _encode(fields: list[tuple[str, str]]) -> tuple[tuple[bytes, bytes], ...]:
     return tuple((k.encode("latin-1"), v.encode("latin-1")) for k, v in fields)
-
-
-# render_all() for one flow's needs, memoised: every blocked flow of an endpoint needs the same
-# configuration, and rendering eight frameworks per flow was most of the addon's cost per flow.
-_CONFIGS_CACHE_SIZE = 256
-_configs_cache: OrderedDict[tuple, dict[str, str]] = OrderedDict()
-
-
-def _configs_for(needs) -> dict[str, str]:
-    """`render_all(policy_for(needs), needs)` (a pure function of `needs`), as a fresh dict."""
-    key = tuple(tuple(v) if isinstance(v, list) else v
-                for v in (getattr(needs, name) for name in needs.__dataclass_fields__))
-    try:
-        configs = _configs_cache.get(key)
-    except TypeError:  # something unhashable in `needs`: render it, uncached
-        return render_all(policy_for(needs), needs)
-    if configs is None:
-        configs = render_all(policy_for(needs), needs)
-        _configs_cache[key] = configs
-        if len(_configs_cache) > _CONFIGS_CACHE_SIZE:
-            _configs_cache.popitem(last=False)
-    else:
-        _configs_cache.move_to_end(key)
-    return dict(configs)
 
 
 def _drop_body(_data: bytes) -> list[bytes]:
@@ -123,26 +99,9 @@ class CorsFixer:
         # immutable tuple, so keeping a reference is a snapshot). Bounded: some flows never finish.
         self._originals: dict[str, tuple[int, tuple]] = {}
         self._others_may_patch = True  # until configure/running know better
-        self._set_hooks()
-
-    def _set_hooks(self) -> None:
-        """mitmproxy asks every addon about every event of every flow, so per-flow hooks with nothing
-        to do are left off (instance attributes, set or removed here): `request` answers preflights
-        for a policy; `responseheaders` and `response` patch, or record what another addon (such as
-        --modify-headers) changed in a response. `error` fires rarely and stays."""
-        hooks = {"request": self.on_request if self.policies else None}
-        wanted = self.active or self._others_may_patch
-        hooks["responseheaders"] = self.on_responseheaders if wanted else None
-        hooks["response"] = self.on_response if wanted else None
-        for name, fn in hooks.items():
-            if fn is None:
-                self.__dict__.pop(name, None)
-            else:
-                setattr(self, name, fn)
 
     def running(self) -> None:
         self._others_may_patch = _others_may_patch()
-        self._set_hooks()
 
     # -- options --------------------------------------------------------------------------------
 
@@ -193,7 +152,6 @@ class CorsFixer:
             logger.info("cors_fix: patching flows matching %s", ctx.options.cors_fix.strip())
         if updated & {"modify_headers", "scripts"}:
             self._others_may_patch = _others_may_patch()
-        self._set_hooks()
         if changed_policy and self.policies:
             logger.info("cors_policy: %s: %s", self.policy_path,
                         "; ".join(f"{lp.policy.label()} ({lp.policy.middleware})"
@@ -234,8 +192,8 @@ class CorsFixer:
 
     # -- hooks ------------------------------------------------------------------------------------
 
-    def on_request(self, f: http.HTTPFlow) -> None:
-        if f.response or f.error or not f.live or not self.policies:
+    def request(self, f: http.HTTPFlow) -> None:
+        if not self.policies or f.response or f.error or not f.live:
             return
         try:
             self._request(f)
@@ -259,8 +217,8 @@ class CorsFixer:
             "_expected": [list(x) for x in answer.headers],
         }
 
-    def on_responseheaders(self, f: http.HTTPFlow) -> None:
-        if f.response is None:
+    def responseheaders(self, f: http.HTTPFlow) -> None:
+        if not (self.fix_filter is not None or self.policies or self._others_may_patch) or f.response is None:
             return
         meta = f.metadata.get(META_PATCH)
         if meta is not None and meta.get("answered_by_proxy"):
@@ -286,7 +244,6 @@ class CorsFixer:
         p = plan(req, status, Headers(original))
         if p.kind == "none" and lp is None:
             return
-        self._record_fix_text(f, p)
         meta = f.metadata[META_PATCH] = _patch_meta(p, status, original)
         if lp is not None and p.kind != "preflight":
             # A middleware decorates every response, CORS or not (Vary: Origin, Flask-CORS' always_send).
@@ -315,8 +272,11 @@ class CorsFixer:
                 meta["not_fixable"] = p.why
         if "_expected" not in meta:
             meta["_expected"] = [list(x) for x in original]
+        meta["_original"] = original
 
-    def on_response(self, f: http.HTTPFlow) -> None:
+    def response(self, f: http.HTTPFlow) -> None:
+        if not (self.fix_filter is not None or self.policies or self._others_may_patch):
+            return
         sent = self._originals.pop(f.id, None)
         if f.response is None:
             return
@@ -342,6 +302,7 @@ class CorsFixer:
         if meta is not None:
             meta.pop("_expected", None)
             meta.pop("_clear_body", None)
+            meta.pop("_original", None)
         if f.response is not None:
             return
         try:
@@ -355,7 +316,6 @@ class CorsFixer:
             return
         why = (f"no response from the server ({f.error.msg if f.error else 'unknown error'}): "
                "no CORS header can fix that; fix the connection or the server")
-        f.metadata[META_FIX] = {"requirement": None, "configs": None, "not_fixable": why}
         lp = self._policy_for(f) if f.live else None
         if f.live and (lp is not None or (self.fix_filter is not None and self.fix_filter(f))):
             by = f"policy {lp.policy.label()}" if lp is not None else "cors_fix"
@@ -372,9 +332,8 @@ class CorsFixer:
         p = plan(request_of(f), status, headers)
         if p.kind == "none":
             return None
-        self._record_fix_text(f, p)
         meta = f.metadata[META_PATCH] = _patch_meta(p, status, headers.fields)
-        meta["_expected"] = meta["original"]["headers"]  # what we left; `_finish` names who changed it
+        meta["_expected"] = meta["_original"] = [list(x) for x in headers.fields]  # `_finish` names who changed it
         return meta
 
     def _finish(self, f: http.HTTPFlow, meta: dict) -> None:
@@ -383,13 +342,13 @@ class CorsFixer:
         expected = [tuple(x) for x in meta.pop("_expected", [])]
         final = _fields(f.response.headers)
         original = meta.get("original")
-        before = [tuple(x) for x in original["headers"]] if original else []
+        before = [tuple(x) for x in meta.pop("_original", [])]
         changes = header_changes(before, final)
-        meta["changed"] = changes
+        meta["changed"] = [_redact_change(c) for c in changes]
         if original and original["status"] != f.response.status_code:
             meta["status"] = [original["status"], f.response.status_code]
         if expected and final != expected:
-            others = header_changes(expected, final)
+            others = header_changes([tuple(x) for x in expected], final)
             meta["note"] = ("changed after " + (meta.get("by") or "the server") + " by another addon "
                             "(e.g. --modify-headers): " + changes_text(others))
             if meta.get("by") is None:
@@ -412,12 +371,6 @@ class CorsFixer:
         logger.info("%s: %s %s: server: %s; with fix: %s; %s: %s", meta.get("by"), f.request.method,
                     f.request.pretty_url, server, meta["with_fix"]["text"], how, changes_text(changes),
                     extra={"client": peer} if peer else None)
-
-    @staticmethod
-    def _record_fix_text(f: http.HTTPFlow, p: Plan) -> None:
-        record = _fix_text(p)
-        if record is not None:
-            f.metadata[META_FIX] = record
 
     @staticmethod
     def _make_response(status: int, fields: list[tuple[str, str]], body: bytes) -> http.Response:
@@ -483,67 +436,24 @@ def _others_may_patch() -> bool:
     return foreign_addons_with(("responseheaders", "response"))
 
 
-def requirement_of(f: http.HTTPFlow) -> Requirement | None:
-    """What the server must allow for this flow, judged on the server's own response."""
-    req: RequestSnapshot = request_of(f)
-    kind = classify(req).kind
-    if kind not in ("preflight", "cors"):
-        return None
-    meta = f.metadata.get(META_PATCH) or {}
-    original = meta.get("original")
-    if original:
-        status, headers = original["status"], Headers([tuple(x) for x in original["headers"]])
-    elif f.response is not None and not meta.get("answered_by_proxy"):
-        status, headers = f.response.status_code, Headers(_fields(f.response.headers))
-    elif f.response is not None:  # answered by a policy: the server never saw it
-        status, headers = 204, Headers()
-    else:
-        r = Requirement("preflight" if kind == "preflight" else "actual", req.url,
-                        req.headers.get("Origin") or "null", req.method)
-        r.problem = (f"no response from the server ({f.error.msg if f.error else 'none yet'}): "
-                     "no CORS header can fix that")
-        return r
-    return plan(req, status, headers).requirement
-
-
-def _fix_text(p: Plan) -> dict | None:
-    """For a flow the server's response blocks: the server configuration that fixes it."""
-    r = p.requirement
-    if p.server is None or p.server.verdict != "blocked" or r is None:
-        return None
-    if r.problem:
-        return {"requirement": r.to_dict(), "configs": None, "not_fixable": r.problem}
-    return {"requirement": r.to_dict(), "configs": _configs_for(aggregate([r])), "not_fixable": None}
-
-
-def fix_record(f: http.HTTPFlow, req: RequestSnapshot | None = None,
-               headers: Headers | None = None) -> dict | None:
-    """`flow.metadata["cors_fix"]` for a flow the browser blocks, judged on the server's own response:
-    the observer asks for it only then, so flows that pass cost nothing here. `req`: the request
-    as the browser sent it, `headers`: the response's headers as they are now, when the caller has them."""
-    if f.response is None:
-        return None
-    if headers is None:
-        headers = Headers.from_bytes(f.response.headers.fields)
-    return fix_record_of(req or request_of(f), f.response.status_code, headers, f.metadata.get(META_PATCH))
-
-
-def fix_record_of(req: RequestSnapshot, status: int, headers: Headers, patch: dict | None) -> dict | None:
-    """`fix_record` from plain data (the analysis worker has no flow): `patch` is the flow's
-    `metadata["cors_patch"]`, which holds the server's original response when the proxy changed it."""
-    meta = patch or {}
-    if meta.get("answered_by_proxy"):
-        return None  # the server never saw it; `_responseheaders` recorded the fix, if any
-    original = meta.get("original")
-    if original:
-        status, headers = original["status"], Headers([tuple(x) for x in original["headers"]])
-    return _fix_text(plan(req, status, headers))
+def requirement_of(f: http.HTTPFlow):
+    """What the server must allow for this flow (pipeline.requirement_for), None if not a CORS request."""
+    return requirement_for(exchange_of(f), f.metadata.get(META_PATCH))
 
 
 def _patch_meta(p: Plan, status: int, original) -> dict:
     """`metadata["cors_patch"]` before anything is patched: the server's response and its verdict."""
     return {"patched": False, "by": None, "answered_by_proxy": False, "server": _server_dict(p),
-            "original": {"status": status, "headers": [list(x) for x in original]}}
+            "original": {"status": status, "headers": redact(original)}}
+
+
+def _redact_change(c: dict) -> dict:
+    if (c["header"] or "").lower() in SECRET_HEADERS:
+        c = dict(c)
+        for key in ("before", "after"):
+            if c[key] is not None:
+                c[key] = REDACTED
+    return c
 
 
 def _server_dict(p: Plan) -> dict | None:

@@ -1,8 +1,8 @@
 """The latest CORS verdict of every flow this session, for `cors.report` and mitmdump's summary.
 
-It reads what the observer stored in `flow.metadata["cors"]`: the observer and `cors.analyze`
-call `ingest` for each flow they annotate (mitmproxy's `update` hook fires after every hook of
-every flow, too often to re-read them all there). Entries are small and bounded.
+mitm/analysis.py hands it every Decision, updates included, by flow id: it needs no flow object,
+so a preflight updated after mitmdump dropped its flow is counted as the report counts it.
+Entries are small and bounded.
 """
 
 from __future__ import annotations
@@ -10,10 +10,8 @@ from __future__ import annotations
 from collections import Counter, OrderedDict
 from dataclasses import dataclass
 
-from mitmproxy import http
-
 from ..engine.origin import origin_of_url
-from .explain import is_cors, verdict_of
+from ..engine.verdict import Verdict
 
 
 @dataclass(slots=True)  # not frozen: a frozen dataclass is several times slower to build, once per flow
@@ -54,31 +52,25 @@ class Ledger:
         self._retired_groups: dict[tuple, Group] = {}
         self.dropped = 0  # blocked flows whose group could not be kept (more than max_groups groups)
 
-    def ingest(self, f: http.HTTPFlow) -> None:
-        v = verdict_of(f)
-        if v is None:
-            return
-        self.ingest_line(f.id, v, f.request.url)
-
-    def ingest_line(self, flow_id: str, v: dict, url: str = "") -> None:
-        """`v`: the flow's report line (`metadata["cors"]`)."""
-        if not is_cors(v):
+    def ingest(self, v: Verdict) -> None:
+        flow_id = v.flow_id
+        if not (v.cors_relevant or v.blocked):
             self.entries.pop(flow_id, None)
             return
-        steps = [s for s in v.get("fix") or [] if s.get("required", True)]
-        fix = steps[0].get("text", "") if steps else ""
+        steps = [s for s in v.fix if s.required]
+        fix = steps[0].text() if steps else ""
         if len(steps) > 1:
             fix += f" (+{len(steps) - 1} more)"
         self.entries[flow_id] = Entry(
-            origin=v.get("origin") or "null",
-            target=target_of(v.get("url") or url),
-            reason=v.get("reason"),
-            kind=v.get("kind") or "",
-            blocked=v.get("verdict") == "blocked",
-            conditional=bool(v.get("conditional")),
+            origin=v.origin or "null",
+            target=target_of(v.url),
+            reason=v.reason,
+            kind=v.kind,
+            blocked=v.verdict == "blocked",
+            conditional=bool(v.conditional),
             # A server error or an unreachable server comes first: the CORS headers are missing because of it.
-            fix=v.get("cause") or fix,
-            example=f"{v.get('method')} {v.get('url')}",
+            fix=v.cause or fix,
+            example=f"{v.method} {v.url}",
         )
         self.entries.move_to_end(flow_id)
         while len(self.entries) > self.capacity:

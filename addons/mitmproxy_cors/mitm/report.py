@@ -1,7 +1,12 @@
-"""The JSON Lines report: one object per decided flow, written whole and flushed at once.
+"""The JSON Lines report: one object per Decision (pipeline.Decision.report_line), written whole and
+flushed at once.
 
 A flow whose verdict changes later (a preflight, once its actual request arrives) gets another
 line with `"update": true`; the last line for a flow_id wins. Schema: docs/report-schema.md.
+
+The file is opened (and, without `+`, truncated) only once the configuration is known to be good:
+mitm/observer.py opens it in `running`, after every addon accepted its options and the proxy
+listens, so a failed start never empties a report the user already has.
 """
 
 from __future__ import annotations
@@ -11,68 +16,58 @@ import logging
 import os
 from typing import IO
 
-from ..engine.verdict import Verdict
-
 logger = logging.getLogger(__name__)
 
 
-def report_line(v: Verdict, update: bool = False) -> dict:
-    return {
-        "flow_id": v.flow_id,
-        "time": v.time,
-        "method": v.method,
-        "url": v.url,
-        "origin": v.origin,
-        "kind": v.kind,
-        "verdict": v.verdict,
-        "reason": v.reason,
-        "failed_parameter": v.failed_parameter,
-        "firefox_reason": v.firefox_reason,
-        "message": v.message,
-        "fix": [
-            {"response": s.response, "action": s.action, "header": s.header, "value": s.value,
-             "why": s.why, "required": s.required, "text": s.text()}
-            for s in v.fix
-        ],
-        "paired_flow_id": v.paired_flow_id,
-        "credentials": v.credentials,
-        "conditional": v.conditional,
-        "credentials_source": v.credentials_source,
-        "mode": v.mode,
-        "mode_source": v.mode_source,
-        "failures": [{"reason": f.reason, "failed_parameter": f.parameter} for f in v.failures],
-        "redirected_from": v.redirected_from,
-        "preflight_cache": v.preflight_cache,
-        "cause": v.cause,
-        "warnings": v.warnings,
-        "notes": v.notes,
-        "firefox_note": v.firefox_note,
-        "exposed_headers": v.exposed_headers,
-        "unexposed_headers": v.unexposed_headers,
-        "summary": v.summary(),
-        "update": update,
-    }
+def report_path(spec: str) -> tuple[str, bool]:
+    """(path, append) for a `cors_report` value ('+path' appends)."""
+    append = spec.startswith("+")
+    return os.path.expanduser(spec[1:] if append else spec), append
+
+
+def check_writable(spec: str) -> str | None:
+    """Why `spec` cannot be written, without touching the file; None if it can."""
+    path, _ = report_path(spec)
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        return "it is a directory"
+    if not os.path.isdir(folder):
+        return f"no such directory: {folder}"
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        return "permission denied"
+    if not os.path.exists(path) and not os.access(folder, os.W_OK):
+        return f"cannot create files in {folder}"
+    return None
 
 
 class ReportWriter:
-    """Writes report lines to a path; `+path` appends, like mitmproxy's `save_stream_file`."""
+    """Writes report lines to a path; `+path` appends, like mitmproxy's `save_stream_file`. The file
+    is opened (truncated without `+`) by `open`, or by the first line, whichever comes first."""
 
     def __init__(self, spec: str) -> None:
-        append = spec.startswith("+")
-        self.path = os.path.expanduser(spec[1:] if append else spec)
-        if not append:
+        self.path, self.append = report_path(spec)
+        self._file: IO[str] | None = None
+        self._state = "new"  # "new" | "open" | "closed"
+
+    def open(self) -> None:
+        """Raises OSError when the file cannot be opened."""
+        if self._state != "new":
+            return
+        if not self.append:
             open(self.path, "w").close()
         # Always O_APPEND: the analysis worker (mitm/worker.py) writes to the same file.
-        self._file: IO[str] | None = open(self.path, "a", encoding="utf-8")
+        self._file = open(self.path, "a", encoding="utf-8")
+        self._state = "open"
 
-    def write(self, v: Verdict | dict, update: bool = False, extra: dict | None = None) -> None:
-        """`v`: a verdict, or its `report_line` (as stored in `flow.metadata["cors"]`); `extra`:
-        more fields from other addons (the fixer's `cors_fix` and `cors_patch`)."""
+    def write(self, line: dict) -> None:
+        if self._state == "new":
+            try:
+                self.open()
+            except OSError as e:
+                logger.error("cors_report: cannot open %s (%s); the report is stopped", self.path, e.strerror or e)
+                self._state = "closed"
         if self._file is None:
             return
-        line = dict(v, update=update) if isinstance(v, dict) else report_line(v, update)
-        if extra:
-            line.update(extra)
         try:
             try:
                 text = json.dumps(line, ensure_ascii=False) + "\n"
@@ -86,6 +81,7 @@ class ReportWriter:
             self.close()
 
     def close(self) -> None:
+        self._state = "closed"
         if self._file is not None:
             try:
                 self._file.close()

@@ -11,6 +11,8 @@ from mitmproxy.net.http import url as murl
 
 from ..engine.model import Exchange, Headers, RequestSnapshot, ResponseSnapshot
 
+PATCH_KEY = "cors_patch"  # flow.metadata: what mitm/fixer.py changed in the response
+
 
 def _headers(h: http.Headers) -> Headers:
     return Headers.from_bytes(h.fields)
@@ -103,28 +105,29 @@ def snapshot_of(c: Capture) -> RequestSnapshot:
 
 def exchange_of(f: http.HTTPFlow, c: Capture | None = None) -> Exchange:
     """The flow as the engine sees it; `c` is the request as the browser sent it, when it was
-    captured before other addons (stickycookie, modify_headers) changed it. The same path as the
-    analysis worker's: a record, then the exchange."""
+    captured before other addons (stickycookie, modify_headers) changed it."""
     return exchange_of_record(record_of(f, c))
 
 
 # -- flow records: a finished flow as plain tuples, for the engine in this process or in the worker --
 
 # A plain tuple (marshal takes nothing else) of immutable values mitmproxy already holds, so building
-# one costs a few attribute reads. Fields, by index (R_REQUEST: the Capture's fields, as a tuple):
-R_ID, R_REQUEST, R_STATUS, R_RESP_FIELDS, R_RESP_TIME, R_ERROR, R_PROXY_ANSWERED, R_EXTRA = range(8)
+# one costs a few attribute reads. The proxy judges a record itself or hands it to the analysis
+# worker (mitm/analysis.py): the same record, the same pipeline. Fields, by index (R_REQUEST: the
+# Capture's fields, as a tuple; R_PATCH: the fixer's `cors_patch`, when the proxy changed the response):
+R_ID, R_REQUEST, R_STATUS, R_RESP_FIELDS, R_RESP_TIME, R_ERROR, R_PROXY_ANSWERED, R_PATCH = range(8)
 
 
-def record_of(f: http.HTTPFlow, c: Capture | None = None, extra: dict | None = None) -> tuple:
-    """`c`: the request as `requestheaders` captured it (else as it is now); `extra`: what the
-    fixer recorded (`cors_fix`, `cors_patch`), for the report."""
+def record_of(f: http.HTTPFlow, c: Capture | None = None) -> tuple:
+    """`c`: the request as `requestheaders` captured it (else as it is now)."""
     req = _request_fields(f) if c is None else tuple(c)
     resp = f.response
     err = f.error
+    patch = f.metadata.get(PATCH_KEY) if f.metadata else None
     if resp is not None:
         return (f.id, req, resp.status_code, resp.data.headers.fields, resp.timestamp_start or req[C_TIMESTAMP],
-                err.msg if err else None, False, extra)
-    return (f.id, req, None, None, None, err.msg if err else None, _proxy_answered(err), extra)
+                err.msg if err else None, False, patch)
+    return (f.id, req, None, None, None, err.msg if err else None, _proxy_answered(err), patch)
 
 
 def peer_of_record(r: tuple) -> tuple | None:

@@ -14,23 +14,44 @@ from __future__ import annotations
 import sys
 import time
 
-from mitmproxy import ctx, exceptions, http
+from typing import TYPE_CHECKING
+
+from mitmproxy import ctx
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from ..engine.verdict import Verdict
-from .addon_chain import our_part
 from .ledger import Ledger, target_of
+from .options import SUMMARY_CHOICES, choice
 
-SUMMARY_ON = ("on", "true", "yes", "1")
-SUMMARY_OFF = ("off", "false", "no", "0")
+if TYPE_CHECKING:
+    from .analysis import Analysis
+
 _INFO_LEVELS = ("info", "alert", "debug")
 
 
 def in_mitmdump() -> bool:
     addons = ctx.master.addons
     return addons.get("dumper") is not None and addons.get("view") is None
+
+
+def verbose() -> bool:
+    """Lines and table are info-level output: mitmproxy's `-q` (termlog_verbosity) silences them."""
+    if "termlog_verbosity" not in ctx.options:
+        return True
+    return ctx.options.termlog_verbosity in _INFO_LEVELS
+
+
+def summary_due() -> bool:
+    """Is the proxy stopping (not a hot reload of the script) with the table wanted?"""
+    if "cors_summary" in ctx.options and ctx.options.cors_summary != "on":
+        return False
+    if not verbose():
+        return False
+    should_exit = getattr(ctx.master, "should_exit", None)
+    # A hot reload of the script is not the end of the session: no table mid-session.
+    return should_exit is None or should_exit.is_set()
 
 
 def verdict_line(v: Verdict, client: tuple | None = None, now: float | None = None) -> Text:
@@ -119,57 +140,44 @@ def print_summary(out: Console, ledger: Ledger) -> None:
 class CorsTerminal:
     name = "cors-terminal"
 
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
-        self.summary = True
+    def __init__(self, analysis: Analysis) -> None:
+        self.analysis = analysis
         self.active = False  # set in running() when the front end is mitmdump
         self.console: Console | None = None
+        self._replaced = None
 
     def load(self, loader) -> None:
         loader.add_option(
             "cors_summary", str, "on",
             "mitmdump: print a table of the blocked CORS flows when the proxy stops ('on' or 'off'). "
             "Per-flow lines follow cors_log.",
-            choices=("on", "off"),
+            choices=SUMMARY_CHOICES,
         )
 
     def configure(self, updated: set[str]) -> None:
         if "cors_summary" in updated:
-            value = str(ctx.options.cors_summary).strip().lower()
-            if value in SUMMARY_ON:
-                self.summary = True
-            elif value in SUMMARY_OFF:
-                self.summary = False
-            else:
-                raise exceptions.OptionsError(
-                    f"cors_summary must be 'on' or 'off', not {ctx.options.cors_summary!r}")
+            choice("cors_summary", ctx.options.cors_summary, SUMMARY_CHOICES)
 
     def running(self) -> None:
         if in_mitmdump():
             self.activate()
 
     def activate(self, console: Console | None = None) -> None:
-        """Take over the observer's per-flow line (tests call this directly)."""
+        """Print each verdict's line here instead of the event log's (tests call this directly)."""
         self.active = True
         self.console = console
-        observer = our_part("cors")
-        if observer is not None:
-            observer.line_sink = self.line
+        if self._replaced is None:
+            self._replaced = self.analysis.print_line
+        self.analysis.print_line = self.line
 
     def _console(self) -> Console:
         if self.console is not None:
             return self.console
         return terminal_console()
 
-    def verbose(self) -> bool:
-        if "termlog_verbosity" not in ctx.options:
-            return True
-        return ctx.options.termlog_verbosity in _INFO_LEVELS
-
-    def line(self, f: http.HTTPFlow, v: Verdict) -> None:
-        if not self.verbose():
+    def line(self, v: Verdict, peer: tuple | None) -> None:
+        if not verbose():
             return
-        peer = f.client_conn.peername if f.client_conn else None
         try:
             self._console().print(verdict_line(v, peer))
         except OSError:
@@ -179,21 +187,13 @@ class CorsTerminal:
         if not self.active:
             return
         self.active = False
-        observer = our_part("cors")
-        if observer is not None and getattr(observer, "line_sink", None) == self.line:
-            observer.line_sink = None
-        if observer is not None and getattr(observer, "offloaded", False):
+        if self.analysis.print_line == self.line:
+            self.analysis.print_line = self._replaced
+        self._replaced = None
+        if self.analysis.offloaded:
             return  # the analysis worker kept the session's verdicts and prints the table itself
-        if self.summary_due():
-            print_summary(self._console(), self.ledger)
-
-    def summary_due(self) -> bool:
-        """Is the proxy stopping (not a hot reload of the script) with the table wanted?"""
-        if not (self.summary and self.verbose()):
-            return False
-        should_exit = getattr(ctx.master, "should_exit", None)
-        # A hot reload of the script is not the end of the session: no table mid-session.
-        return should_exit is None or should_exit.is_set()
+        if summary_due():
+            print_summary(self._console(), self.analysis.ledger)
 
 
 __all__ = ["CorsTerminal", "summary_table", "target_of", "verdict_line"]

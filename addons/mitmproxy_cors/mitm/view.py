@@ -19,7 +19,7 @@ from mitmproxy import contentviews, ctx, exceptions, http
 from mitmproxy import flow as mflow
 
 from . import explain
-from .addon_chain import our_part
+from .annotate import FlowIndex
 
 logger = logging.getLogger(__name__)
 
@@ -29,25 +29,23 @@ PRIORITY_BODY = 0.05  # never beats a real body's own view
 WRAP = 90  # columns; mitmweb shows the text in a <pre> that does not wrap (half of a 1800 px window)
 
 
-def find_flow(flow_id: str) -> mflow.Flow | None:
+def flow_finder(flows: FlowIndex):
     """A flow by id: from the observer's recent flows, else from the View (console, mitmweb)."""
-    try:
-        master = ctx.master
-    except Exception:  # no running master (a bare unit test)
-        return None
-    observer = our_part("cors")
-    known = getattr(observer, "_flows", None)
-    if known is not None:
-        f = known.get(flow_id)
+    def find(flow_id: str) -> mflow.Flow | None:
+        f = flows.get(flow_id)
         if f is not None:
             return f
-    view = master.addons.get("view")
-    if view is not None:
         try:
-            return view.get_by_id(flow_id)
-        except Exception:
+            view = ctx.master.addons.get("view")
+        except Exception:  # no running master (a bare unit test)
             return None
-    return None
+        if view is not None:
+            try:
+                return view.get_by_id(flow_id)
+            except Exception:
+                return None
+        return None
+    return find
 
 
 def _priority(data: bytes, f: mflow.Flow | None) -> float:
@@ -73,12 +71,13 @@ if hasattr(contentviews, "Contentview"):  # mitmproxy >= 12
     class CorsContentview(contentviews.Contentview):
         name = VIEW_NAME
         syntax_highlight = "none"
+        find = staticmethod(lambda _id: None)  # set by CorsDisplay: a paired flow by its id
 
         def prettify(self, data: bytes, metadata: contentviews.Metadata) -> str:
             f = metadata.flow
             if f is None:
                 return "CORS: this view explains HTTP flows; no flow was given."
-            return explain.text(f, find_flow, width=WRAP)
+            return explain.text(f, self.find, width=WRAP)
 
         def render_priority(self, data: bytes, metadata: contentviews.Metadata) -> float:
             if metadata.http_message is None:
@@ -91,11 +90,12 @@ else:  # mitmproxy 11
 
     class CorsContentview(contentviews.View):  # type: ignore[no-redef]
         name = VIEW_NAME
+        find = staticmethod(lambda _id: None)  # set by CorsDisplay: a paired flow by its id
 
         def __call__(self, data: bytes, *, content_type=None, flow=None, http_message=None, **unknown):
             if flow is None:
                 return "CORS", contentviews.format_text("CORS: this view explains HTTP flows; no flow was given.")
-            lines = explain.wrap(explain.story(flow, find_flow), WRAP)
+            lines = explain.wrap(explain.story(flow, self.find), WRAP)
             # 11's web UI drops empty lines: keep the blank separators with a space.
             return _description(flow), ([(_STYLE_11.get(style, "text"), text or " ")] for style, text in lines)
 
@@ -117,8 +117,9 @@ class CorsDisplay:
 
     name = "cors-display"
 
-    def __init__(self) -> None:
+    def __init__(self, flows: FlowIndex) -> None:
         self.view = CorsContentview()
+        self.view.find = flow_finder(flows)
         self._added = False
         self._bound: str | None = None
 

@@ -6,7 +6,8 @@ so nothing needs the verdict before the flow is gone: the observer (mitm/observe
 mitm/offload.py) then hands each finished flow to this process as a plain record
 (snapshot.record_of) and returns at once. Here the same engine judges the records in the same
 order, and this process writes what mitmdump would have written: the report lines, the terminal
-lines and, at the end, the summary table.
+lines and, at the end, the summary table. It is a transport: the records go to the very
+Analysis (mitm/analysis.py) the proxy runs when it judges flows itself.
 
 Protocol on stdin: frames of a 4-byte little-endian length and a `marshal`led list of messages,
   ("config", {...})   the observer's and terminal's settings (sent again when they change)
@@ -28,12 +29,8 @@ import signal
 import sys
 from typing import BinaryIO
 
-from ..engine.tracker import Tracker
-from ..engine.verdict import Verdict
-from .fixer import META_FIX, META_PATCH, fix_record_of
-from .ledger import Ledger
-from .report import ReportWriter, report_line
-from .snapshot import R_EXTRA, R_ID, exchange_of_record, peer_of_record
+from .analysis import Analysis
+from .report import ReportWriter
 from .terminal import print_summary, terminal_console, verdict_line
 
 logger = logging.getLogger("mitmproxy_cors.worker")
@@ -42,91 +39,58 @@ HEADER = 4
 MAX_FRAME = 1 << 30
 
 
-def wants_line(level: str, v: Verdict) -> bool:
-    """`cors_log`: which verdicts get a line."""
-    return level != "off" and (v.blocked or (level == "cors" and v.cors_relevant))
-
-
 class WorkerAnalysis:
-    """What the observer does for a flow in mitmdump, for records instead of flows."""
+    """The worker's end of the pipe: messages in, the same Analysis the proxy would run."""
 
     def __init__(self, out=None) -> None:
-        self.tracker = Tracker()
-        self.ledger = Ledger()
-        self.report: ReportWriter | None = None
+        self.analysis = Analysis()
         self.report_spec = ""
-        self.log_level = "blocked"
         self.verbose = True
         self.out = out  # a rich Console; made on first use
-        self.decided = 0
-        self.internal_errors = 0
+
+    @property
+    def decided(self) -> int:
+        return self.analysis.decided
+
+    @property
+    def internal_errors(self) -> int:
+        return self.analysis.internal_errors
 
     def handle(self, msg: tuple) -> bool:
         """One message; False when the session is over."""
         kind = msg[0]
         if kind == "flow":
-            self.flow(msg[1])
+            self.analysis.handle(msg[1])
         elif kind == "config":
             self.configure(msg[1])
         elif kind == "clear":
-            self.tracker.clear()
-            self.ledger.clear()
+            self.analysis.clear()
         elif kind == "finish":
             self.finish(bool(msg[1].get("summary")))
             return False
         return True
 
     def configure(self, cfg: dict) -> None:
-        self.log_level = cfg.get("log", self.log_level)
+        self.analysis.log_level = cfg.get("log", self.analysis.log_level)
         self.verbose = cfg.get("verbose", self.verbose)
+        self.analysis.print_line = self._print_line if self.verbose else None
         spec = cfg.get("report", self.report_spec)
         if spec != self.report_spec:
-            if self.report is not None:
-                self.report.close()
-                self.report = None
+            self.analysis.close()
             self.report_spec = spec
             if spec:
                 try:
                     # The proxy opened (and so created or truncated) it already: append from here.
-                    self.report = ReportWriter("+" + spec.removeprefix("+"))
+                    self.analysis.report = ReportWriter("+" + spec.removeprefix("+"))
                 except OSError as e:
                     logger.error("cors_report: cannot open %r: %s", spec, e.strerror or e)
-
-    def flow(self, rec: tuple) -> None:
-        try:
-            ex = exchange_of_record(rec)
-            decision = self.tracker.observe(ex)
-            v = decision.verdict
-            extra = rec[R_EXTRA]
-            if v.blocked and self.report is not None and ex.response is not None \
-                    and not (extra and META_FIX in extra):
-                fix = fix_record_of(ex.request, ex.response.status, ex.response.headers,
-                                    extra.get(META_PATCH) if extra else None)
-                if fix is not None:
-                    extra = dict(extra or (), **{META_FIX: fix})
-        except Exception:  # as in the proxy: never stop over one flow; count it and say so
-            self.internal_errors += 1
-            logger.exception("mitmproxy-cors could not decide flow %s", rec[R_ID] if rec else rec)
-            return
-        self.decided += 1
-        line = report_line(v)
-        if self.report is not None:
-            self.report.write(line, extra=extra or None)
-        self.ledger.ingest_line(rec[R_ID], line)
-        if self.verbose and wants_line(self.log_level, v):
-            self._print_line(v, peer_of_record(rec))
-        for u in decision.updated:
-            line = report_line(u)
-            self.ledger.ingest_line(u.flow_id, line)
-            if self.report is not None:
-                self.report.write(line, update=True)
 
     def _console(self):
         if self.out is None:
             self.out = terminal_console()
         return self.out
 
-    def _print_line(self, v: Verdict, peer) -> None:
+    def _print_line(self, v, peer) -> None:
         try:
             self._console().print(verdict_line(v, tuple(peer) if peer else None))
         except (OSError, ValueError):
@@ -134,12 +98,10 @@ class WorkerAnalysis:
 
     def finish(self, summary: bool) -> None:
         if summary:
-            print_summary(self._console(), self.ledger)
+            print_summary(self._console(), self.analysis.ledger)
         if self.internal_errors:
             logger.error("mitmproxy-cors: %d flow(s) could not be decided", self.internal_errors)
-        if self.report is not None:
-            self.report.close()
-            self.report = None
+        self.analysis.close()
 
 
 def read_frames(stream: BinaryIO):
@@ -172,13 +134,12 @@ def main() -> int:
     except OSError:
         pass
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    analysis = WorkerAnalysis()
+    worker = WorkerAnalysis()
     for messages in read_frames(sys.stdin.buffer):
         for msg in messages:
-            if not analysis.handle(msg):
+            if not worker.handle(msg):
                 return 0
-    if analysis.report is not None:  # the proxy went away without saying goodbye
-        analysis.report.close()
+    worker.analysis.close()  # the proxy went away without saying goodbye
     return 0
 
 

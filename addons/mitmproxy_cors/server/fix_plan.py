@@ -22,18 +22,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .access_check import access_failures
-from .cors_policy import (ACAC, ACAH, ACAM, ACAO, ACAPN, ACEH, ACRPN, add_vary, get_all,
-                          set_header)
-from .exposure import NEVER_EXPOSED, SAFELISTED_RESPONSE_HEADERS
-from .model import Headers, RequestSnapshot
-from .origin import origin_of_url
-from .preflight_check import check_preflight
-from .redirect_check import has_userinfo, redirect_location
-from .request_mode import classify, credentials_evidence
-from .safelist import is_cors_safelisted_method, needs_preflight
-from .syntax import is_token, split_list
-from .verdict import Outcome
+from ..engine.access_check import access_failures
+from ..engine.exposure import NEVER_EXPOSED, SAFELISTED_RESPONSE_HEADERS
+from ..engine.model import Headers, RequestSnapshot
+from ..engine.origin import origin_of_url
+from ..engine.preflight_check import check_preflight
+from ..engine.redirect_check import has_userinfo, redirect_location
+from ..engine.request_mode import classify, credentials_evidence
+from ..engine.safelist import is_cors_safelisted_method, needs_preflight
+from ..engine.syntax import is_token, split_list
+from ..engine.verdict import Outcome
+from .headers import ACAC, ACAH, ACAM, ACAO, ACAPN, ACEH, ACRPN, add_vary, get_all, set_header
 
 # Not worth exposing when '*' has to be replaced by a list.
 _NOT_EXPOSED_BY_WILDCARD = frozenset({

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from mitmproxy import flowfilter
 
-from ..engine.cors_policy import Policy, PolicyError, policies_from_mapping
+from ..server.policy import Policy, PolicyError, policies_from_mapping
 
 __all__ = ["LoadedPolicy", "PolicyError", "load_policy_file", "parse_policy_text"]
 

@@ -1,0 +1,74 @@
+"""Analysis: a flow record -> the pipeline -> every output but the flow itself.
+
+    record ──exchange_of_record──▶ Exchange ──Pipeline.decide──▶ Decisions ──▶ JSON Lines report
+                                                                           ├─▶ ledger (summary, cors.report)
+                                                                           └─▶ terminal line (mitmdump)
+
+The same object does this in the proxy (mitm/observer.py, which then annotates the flows) and in
+mitmdump's analysis worker (mitm/worker.py): the worker is a transport, so both write the same
+report, byte for byte, and print the same lines and summary.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from ..engine.verdict import Verdict
+from ..pipeline import Decision, Pipeline
+from .ledger import Ledger
+from .report import ReportWriter
+from .snapshot import R_ID, R_PATCH, exchange_of_record, peer_of_record
+
+logger = logging.getLogger("mitmproxy_cors")
+
+LinePrinter = Callable[[Verdict, "tuple | None"], None]
+
+
+def wants_line(level: str, v: Verdict) -> bool:
+    """`cors_log`: which verdicts get a line."""
+    return level != "off" and (v.blocked or (level == "cors" and v.cors_relevant))
+
+
+class Analysis:
+    def __init__(self) -> None:
+        self.pipeline = Pipeline()
+        self.ledger = Ledger()
+        self.report: ReportWriter | None = None
+        self.log_level = "blocked"
+        self.print_line: LinePrinter | None = None  # set by mitm/terminal.py (mitmdump) or the observer's log
+        self.decided = 0
+        self.internal_errors = 0
+        self.offloaded = False  # mitmdump's analysis worker holds this session's verdicts
+
+    def handle(self, record: tuple, lines: bool = False) -> list[tuple[Decision, dict | None]]:
+        """Decide one finished flow; returns its Decision and the updated earlier ones, each with its
+        report line when there is a report or `lines` is asked for (the proxy annotates flows with it)."""
+        try:
+            result = self.pipeline.decide(exchange_of_record(record), record[R_PATCH])
+            decisions = (result.decision, *result.updates)
+            lines = lines or self.report is not None
+            out = [(d, d.report_line() if lines else None) for d in decisions]
+        except Exception:  # the engine must never break the proxy: count it and say so once per flow
+            self.internal_errors += 1
+            logger.exception("mitmproxy-cors could not decide flow %s", record[R_ID] if record else record)
+            return []
+        self.decided += 1
+        for d, line in out:
+            if self.report is not None:
+                self.report.write(line)
+            self.ledger.ingest(d.verdict)
+        v = result.decision.verdict
+        if self.print_line is not None and wants_line(self.log_level, v):
+            self.print_line(v, peer_of_record(record))
+        return out
+
+    def clear(self) -> dict[str, int]:
+        sizes = self.pipeline.clear()
+        sizes["verdicts"] = self.ledger.clear()
+        return sizes
+
+    def close(self) -> None:
+        if self.report is not None:
+            self.report.close()
+            self.report = None

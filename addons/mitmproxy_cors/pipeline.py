@@ -1,0 +1,234 @@
+"""The one place where an exchange becomes a decision.
+
+    Exchange ──Pipeline.decide──▶ Result(decision, updates)
+
+`Pipeline.decide(exchange, patch)` takes one finished exchange, in the order the proxy saw them
+finish, and returns the `Decision` for it plus new Decisions for earlier flows whose story it
+completes (a preflight, once its actual request arrives). A Decision is a frozen value:
+
+- `verdict`: what the browser decides (engine/tracker.py, the browser model);
+- `checks()`: every check the browser made, with what was needed and what was seen (engine/checks.py);
+- `fix`: for a blocked flow, the server configuration that makes it pass, judged on the server's own
+  response (server/fix_plan.py, then server/snippets.py for eight frameworks);
+- `patch`: what the proxy changed in the response (`cors_fix`, `cors_policy`, `--modify-headers`),
+  as mitm/fixer.py recorded it, with no cookie or credential values;
+- `report_line()`: the JSON object every front end renders (docs/report-schema.md).
+
+Every output (the flow's comment and marker, the content view, `cors.explain`, mitmdump's line and
+summary, the JSON Lines report, `cors.fix`) is a rendering of a Decision; none of them judges again.
+Whoever runs the pipeline (the proxy, the analysis worker, `cors.analyze` on loaded flows) gets the
+same Decisions for the same exchanges.
+
+Pure: no mitmproxy, no I/O, no clock. State lives in the tracker and in the exchanges of preflights
+that may still be updated (bounded the same way).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from functools import lru_cache
+
+from .engine.checks import Check, checks_of, preflight_needed_for
+from .engine.model import Exchange, Headers
+from .engine.request_mode import classify
+from .engine.tracker import Tracker
+from .engine.verdict import Verdict
+from .server.fix_plan import Requirement, plan
+from .server.snippets import aggregate, policy_for, render_all
+
+SECRET_HEADERS = frozenset({"cookie", "set-cookie", "authorization", "proxy-authorization"})
+REDACTED = "(redacted)"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Everything the addon says about one flow (see the module docstring)."""
+
+    verdict: Verdict
+    exchange: Exchange
+    fix: dict | None = None  # {requirement, configs, not_fixable}: blocked flows only
+    patch: dict | None = None  # what the proxy changed (mitm/fixer.py), secrets redacted
+    update: bool = False  # supersedes an earlier Decision for the same flow
+
+    @property
+    def flow_id(self) -> str:
+        return self.verdict.flow_id
+
+    def checks(self) -> tuple[Check, ...]:
+        """The checks the browser made (computed when asked: mitmdump's worker without a report never does)."""
+        return checks_of(self.exchange, self.verdict)
+
+    def report_line(self) -> dict:
+        v = self.verdict
+        line = {
+            "flow_id": v.flow_id,
+            "time": v.time,
+            "method": v.method,
+            "url": v.url,
+            "origin": v.origin,
+            "kind": v.kind,
+            "verdict": v.verdict,
+            "reason": v.reason,
+            "failed_parameter": v.failed_parameter,
+            "firefox_reason": v.firefox_reason,
+            "message": v.message,
+            "fix": [
+                {"response": s.response, "action": s.action, "header": s.header, "value": s.value,
+                 "why": s.why, "required": s.required, "text": s.text()}
+                for s in v.fix
+            ],
+            "paired_flow_id": v.paired_flow_id,
+            "credentials": v.credentials,
+            "conditional": v.conditional,
+            "credentials_source": v.credentials_source,
+            "mode": v.mode,
+            "mode_source": v.mode_source,
+            "failures": [{"reason": f.reason, "failed_parameter": f.parameter} for f in v.failures],
+            "redirected_from": v.redirected_from,
+            "preflight_cache": v.preflight_cache,
+            "cause": v.cause,
+            "warnings": list(v.warnings),
+            "notes": list(v.notes),
+            "firefox_note": v.firefox_note,
+            "exposed_headers": list(v.exposed_headers) if v.exposed_headers is not None else None,
+            "unexposed_headers": list(v.unexposed_headers) if v.unexposed_headers is not None else None,
+            "summary": v.summary(),
+            "update": self.update,
+        }
+        if self.fix is not None:
+            line["cors_fix"] = self.fix
+        if self.patch is not None:
+            line["cors_patch"] = self.patch
+        if v.kind in ("preflight", "actual", "simple"):
+            resp = self.exchange.response
+            line["status"] = resp.status if resp is not None else None
+            line["checks"] = [c.to_dict() for c in self.checks()]
+            if v.kind != "preflight":
+                line["preflight_needed_for"] = list(preflight_needed_for(self.exchange))
+        return line
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    decision: Decision
+    updates: tuple[Decision, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _Open:
+    """A decided flow whose verdict a later flow may still change (a preflight awaiting its actual request)."""
+
+    exchange: Exchange
+    patch: dict | None
+    time: float
+
+
+class Pipeline:
+    def __init__(self, capacity: int = 4096, pair_window: float = 60.0) -> None:
+        self.tracker = Tracker(capacity, pair_window)
+        self.capacity, self.pair_window = capacity, pair_window
+        self._open: OrderedDict[str, _Open] = OrderedDict()
+
+    def decide(self, ex: Exchange, patch: dict | None = None) -> Result:
+        """`patch`: the flow's `cors_patch` record when the proxy changed the server's response (its
+        `original` is what the server sent, which the fix is judged on)."""
+        observed = self.tracker.observe(ex)
+        v = observed.verdict
+        decision = Decision(v, ex, fix_for(ex, v, patch), patch)
+        updates = []
+        for u in observed.updated:
+            opened = self._open.pop(u.flow_id, None)
+            if opened is None:  # forgotten (older than the tracker keeps anything): nothing to redo
+                continue
+            updates.append(Decision(u, opened.exchange, fix_for(opened.exchange, u, opened.patch),
+                                    opened.patch, update=True))
+        if v.kind == "preflight":
+            self._keep(ex, patch)
+        return Result(decision, tuple(updates))
+
+    def _keep(self, ex: Exchange, patch: dict | None) -> None:
+        now = ex.request.timestamp
+        self._open[ex.id] = _Open(ex, patch, now)
+        self._open.move_to_end(ex.id)
+        while self._open and (len(self._open) > self.capacity
+                              or next(iter(self._open.values())).time < now - self.pair_window):
+            self._open.popitem(last=False)
+
+    def clear(self) -> dict[str, int]:
+        sizes = self.tracker.state_size()
+        self.tracker.clear()
+        self._open.clear()
+        return sizes
+
+
+# -- the server's fix --------------------------------------------------------------------------------
+
+def fix_for(ex: Exchange, v: Verdict, patch: dict | None) -> dict | None:
+    """`cors_fix` for a flow the browser blocks (or that got no response): the server configuration
+    that makes it pass, judged on the server's own response, or why none can."""
+    if ex.response is None:
+        if classify(ex.request).kind not in ("preflight", "cors"):
+            return None
+        why = (f"no response from the server ({ex.error or 'unknown error'}): "
+               "no CORS header can fix that; fix the connection or the server")
+        return {"requirement": None, "configs": None, "not_fixable": why}
+    meta = patch or {}
+    original = meta.get("original")
+    if original:  # the proxy changed the response: the fix is judged on what the server sent
+        status, headers = original["status"], Headers([tuple(x) for x in original["headers"]])
+    elif meta.get("answered_by_proxy") or not v.blocked:
+        return None  # a cors_policy answered (the server never saw it), or nothing to fix
+    else:
+        status, headers = ex.response.status, ex.response.headers
+    p = plan(ex.request, status, headers)
+    r = p.requirement
+    if p.server is None or p.server.verdict != "blocked" or r is None:
+        return None
+    if r.problem:
+        return {"requirement": r.to_dict(), "configs": None, "not_fixable": r.problem}
+    return {"requirement": r.to_dict(), "configs": configs_for(r), "not_fixable": None}
+
+
+def requirement_for(ex: Exchange, patch: dict | None = None) -> Requirement | None:
+    """What the server must allow for this exchange (`cors.fix` aggregates them), judged on the
+    server's own response; None when it is not a CORS request."""
+    kind = classify(ex.request).kind
+    if kind not in ("preflight", "cors"):
+        return None
+    meta = patch or {}
+    original = meta.get("original")
+    if original:
+        status, headers = original["status"], Headers([tuple(x) for x in original["headers"]])
+    elif ex.response is not None and not meta.get("answered_by_proxy"):
+        status, headers = ex.response.status, ex.response.headers
+    elif ex.response is not None:  # answered by a policy: the server never saw it
+        status, headers = 204, Headers()
+    else:
+        r = Requirement("preflight" if kind == "preflight" else "actual", ex.request.url,
+                        ex.request.headers.get("Origin") or "null", ex.request.method)
+        r.problem = f"no response from the server ({ex.error or 'none yet'}): no CORS header can fix that"
+        return r
+    return plan(ex.request, status, headers).requirement
+
+
+def configs_for(r: Requirement) -> dict[str, str]:
+    """The framework configurations for one requirement, as a fresh dict. Every blocked flow of an
+    endpoint needs the same configuration, and rendering eight frameworks costs more than a verdict."""
+    key = tuple(tuple(x) if isinstance(x, list) else x for x in r.to_dict().values())
+    try:
+        return dict(_configs(key))
+    except TypeError:
+        return render_all(policy_for(aggregate([r])), aggregate([r]))
+
+
+@lru_cache(maxsize=256)
+def _configs(key: tuple) -> dict[str, str]:
+    r = Requirement(*[list(x) if isinstance(x, tuple) else x for x in key])
+    needs = aggregate([r])
+    return render_all(policy_for(needs), needs)
+
+
+def redact(fields) -> list[list[str]]:
+    """A response's header fields for a report or flow metadata: cookie and credential values go."""
+    return [[k, REDACTED if k.lower() in SECRET_HEADERS else v] for k, v in fields]
