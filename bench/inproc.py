@@ -83,19 +83,21 @@ def run_flow(table: HookTable, f, loaded: bool = False) -> None:
 
 def as_in_mitmdump(addons: list, worker) -> None:
     """Shape the addons as a mitmdump with no other script runs them (cors_analysis=auto picks the
-    analysis worker): `worker` stands in for its pipe, the fixer's response hooks are off (nothing
-    else may patch) and the request is taken in `response` (no request-changing option)."""
-    bundle = addons[0]
-    observer, fixer = bundle.part("cors"), bundle.part("cors_fixer")
+    analysis worker): `worker` stands in for its pipe, the fixer's response hooks have nothing to do
+    (nothing else may patch) and the request is taken in `response` (no request-changing option)."""
+    observer, fixer = by_name(addons, "cors"), by_name(addons, "cors_fixer")
     observer.worker = worker
+    observer.analysis.offloaded = True
     fixer._others_may_patch = False
-    fixer._set_hooks()
-    observer._set_hooks()
-    bundle._wire()
+    observer.capture_early = observer._capture_early()
+
+
+def by_name(addons: list, name: str):
+    return next(a for a in addons if getattr(a, "name", None) == name)
 
 
 def observer_of(addons: list):
-    return addons[0].part("cors")  # make_addons(): one object holding our addons (mitm/bundle.py)
+    return by_name(addons, "cors")
 
 
 def rss_kib(pid: int | str = "self") -> int:

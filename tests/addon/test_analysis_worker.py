@@ -4,6 +4,7 @@ side (mitm/offload.py) never blocks, keeps its backlog bounded, and notices a de
 
 from __future__ import annotations
 
+import asyncio
 import json
 import marshal
 import sys
@@ -284,3 +285,34 @@ async def test_a_flow_after_a_quiet_spell_goes_out_at_once_and_bursts_are_batche
     finally:
         w.proc.kill()
         w.close({"summary": False}, timeout=5)
+
+
+async def test_the_summary_counts_every_update_even_of_flows_that_are_gone(tmp_path):
+    """mitmdump drops a flow once its hooks ran; a later update of its verdict (a preflight, once its
+    actual request is paired) still reaches the summary, as it reaches the report."""
+    from mitmproxy_cors.mitm.analysis import Analysis
+    from mitmproxy_cors.mitm.report import ReportWriter
+
+    analysis = Analysis()
+    analysis.report = ReportWriter(str(tmp_path / "r.jsonl"))
+    for f in mixed_flows():
+        analysis.handle(record_of(f, capture(f)))
+    last = {d["flow_id"]: d for d in _lines(tmp_path / "r.jsonl")}
+    cors = [d for d in last.values() if d["kind"] in ("preflight", "actual", "simple") or d["reason"]]
+    counts = analysis.ledger.counts()
+    assert counts["cors"] == len(cors)
+    assert counts["blocked"] == sum(d["verdict"] == "blocked" for d in cors)
+    assert counts["conditional"] == sum(bool(d["conditional"]) and d["verdict"] != "blocked" for d in cors)
+
+
+async def test_cors_report_is_answered_by_a_real_worker():
+    from mitmproxy_cors.mitm.offload import worker_command
+
+    w = AnalysisWorker(asyncio.get_running_loop(), worker_command())
+    try:
+        for f in mixed_flows():
+            w.send(("flow", record_of(f, capture(f))))
+        lines = w.ask(("report",), timeout=20)
+        assert lines and lines[0].startswith("cors.report: ") and "blocked of" in lines[0]
+    finally:
+        assert w.close({"summary": False}) == 0

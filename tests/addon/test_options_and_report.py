@@ -210,3 +210,52 @@ async def test_cors_log_off_logs_nothing(cors, caplog):
     cors.tctx.configure(cors.observer, cors_log="off")
     await cors.run(cors_get(URL + "/blocked", status=200))
     assert _logged(caplog) == []
+
+
+@pytest.mark.parametrize("option,value,allowed", [
+    ("cors_analysis", "bogus", "auto, inline, worker"),
+    ("cors_log", "loud", "blocked, cors, off"),
+])
+async def test_a_bad_choice_is_one_line_naming_the_option_and_its_choices(cors, option, value, allowed):
+    before = getattr(cors.tctx.options, option)
+    with pytest.raises(exceptions.OptionsError) as e:
+        cors.tctx.configure(cors.observer, **{option: value})
+    assert str(e.value) == f"{option} must be one of {allowed}, not {value!r}"
+    assert getattr(cors.tctx.options, option) == before  # the previous configuration stays
+
+
+async def test_the_report_is_not_touched_before_the_proxy_runs(cors, tmp_path):
+    """A failed start (another option rejected, the port in use) never gets to `running`: an existing
+    report must survive it."""
+    path = tmp_path / "cors.jsonl"
+    path.write_text('{"old": true}\n')
+    cors.tctx.configure(cors.observer, cors_report=str(path))
+    assert path.read_text() == '{"old": true}\n'
+    cors.observer.running()  # the proxy is up: now the report starts afresh
+    assert path.read_text() == ""
+    await cors.run(cors_get(URL, status=200))
+    assert len(read_lines(path)) == 1
+
+
+async def test_no_cookie_or_credential_value_reaches_the_report_or_the_metadata(tmp_path):
+    from mitmproxy.addons import modifyheaders
+    from mitmproxy.test import taddons
+
+    from mitmproxy_cors.mitm import make_addons
+
+    path = tmp_path / "cors.jsonl"
+    addons = make_addons()
+    with taddons.context(*addons, modifyheaders.ModifyHeaders()) as tctx:
+        tctx.options.update(cors_report=str(path), cors_fix="~all",
+                            modify_headers=["/~s/Set-Cookie/changed=secret2"])
+        f = cors_get(URL, ("Cookie", "session=secret0"), ("Authorization", "Bearer secret1"), status=200,
+                     resp_headers=[("Set-Cookie", "session=secret3; Secure"), ("Content-Type", "text/plain")])
+        for hook in ("requestheaders", "request", "responseheaders", "response"):
+            for a in addons:
+                fn = getattr(a, hook, None)
+                if fn is not None:
+                    fn(f)
+        assert f.metadata["cors_patch"]["patched"]
+        assert "secret" not in json.dumps(f.metadata)
+    text = path.read_text()
+    assert "secret" not in text and "(redacted)" in text

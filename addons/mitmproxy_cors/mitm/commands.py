@@ -18,6 +18,7 @@ from mitmproxy import flow as mflow
 from ..pipeline import Pipeline
 from . import explain
 from .analysis import Analysis
+from .ledger import report_lines
 from .annotate import FlowIndex, annotate
 from .snapshot import exchange_of
 from .view import WRAP, flow_finder
@@ -72,9 +73,12 @@ class CorsCommands:
     @command.command("cors.report")
     def report(self) -> Sequence[str]:
         """Blocked CORS flows of this session, grouped by page origin, target and reason, with counts."""
-        if self.analysis.offloaded:
-            return ["cors.report: this mitmdump judges flows in its analysis worker (cors_analysis); the "
-                    "worker prints the table when mitmdump stops (cors_summary) and writes cors_report."]
+        worker = getattr(self.observer, "worker", None)
+        if worker is not None:  # mitmdump's analysis worker holds the session's verdicts: ask it
+            lines = worker.ask(("report",))
+            if lines is None:
+                raise exceptions.CommandError("cors.report: the analysis worker did not answer")
+            return lines
         return report_lines(self.analysis.ledger)
 
     @command.command("cors.analyze")
@@ -127,23 +131,3 @@ class CorsCommands:
 
 def _sent_at(f: http.HTTPFlow) -> float:
     return f.request.timestamp_start or f.timestamp_created or 0.0
-
-
-def report_lines(ledger) -> list[str]:
-    c = ledger.counts()
-    if not c["cors"]:
-        return ["cors.report: no CORS flows seen yet (cross-origin requests with an Origin header)."]
-    head = (f"cors.report: {c['blocked']} blocked of {c['cors']} CORS flow(s)"
-            + (f", {c['conditional']} allowed only without credentials" if c["conditional"] else ""))
-    groups = ledger.groups()
-    if not groups:
-        return [head + ": nothing blocked."]
-    out = [head + f", in {len(groups)} group(s):"]
-    for g in groups:
-        out.append(f"{g.count:>5} x  {g.origin} -> {g.target}  {g.reason}")
-        if g.fix:
-            out.append(f"          fix: {g.fix}")
-        out.append(f"          e.g. {g.example}")
-    if ledger.dropped:
-        out.append(f"({ledger.dropped} blocked flow(s) beyond the first {ledger.max_groups} groups are not listed)")
-    return out

@@ -126,3 +126,24 @@ class Ledger:
             else:
                 g.count += 1
         return sorted(out.values(), key=lambda g: (-g.count, g.origin, g.target, g.reason))
+
+
+def report_lines(ledger: Ledger) -> list[str]:
+    """The text of `cors.report`."""
+    c = ledger.counts()
+    if not c["cors"]:
+        return ["cors.report: no CORS flows seen yet (cross-origin requests with an Origin header)."]
+    head = (f"cors.report: {c['blocked']} blocked of {c['cors']} CORS flow(s)"
+            + (f", {c['conditional']} allowed only without credentials" if c["conditional"] else ""))
+    groups = ledger.groups()
+    if not groups:
+        return [head + ": nothing blocked."]
+    out = [head + f", in {len(groups)} group(s):"]
+    for g in groups:
+        out.append(f"{g.count:>5} x  {g.origin} -> {g.target}  {g.reason}")
+        if g.fix:
+            out.append(f"          fix: {g.fix}")
+        out.append(f"          e.g. {g.example}")
+    if ledger.dropped:
+        out.append(f"({ledger.dropped} blocked flow(s) beyond the first {ledger.max_groups} groups are not listed)")
+    return out

@@ -16,12 +16,15 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import logging
+import marshal
 import os
+import select
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-from .worker import frame
+from .worker import HEADER, REPLY_FD_ENV, frame
 
 logger = logging.getLogger("mitmproxy_cors")
 
@@ -51,12 +54,20 @@ class AnalysisWorker:
         # A lifeline: the worker holds its write end, so the read end here reads EOF the moment
         # the worker dies, and flows are judged in the proxy from the next one on.
         life_r, life_w = os.pipe()
+        # Answers to questions (cors.report) come back on a pipe of their own.
+        reply_r, reply_w = os.pipe()
+        env[REPLY_FD_ENV] = str(reply_w)
         # stdout and stderr are the proxy's: the worker prints the terminal lines mitmdump would.
         try:
             self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, env=env, bufsize=0,
-                                         close_fds=True, pass_fds=(life_w,))
+                                         close_fds=True, pass_fds=(life_w, reply_w))
+        except BaseException:
+            os.close(reply_r)
+            raise
         finally:
             os.close(life_w)
+            os.close(reply_w)
+        self._reply = reply_r
         self._life = life_r
         loop.add_reader(life_r, self._lifeline)
         self.fd = self.proc.stdin.fileno()
@@ -92,6 +103,38 @@ class AnalysisWorker:
             self._flush_scheduled = True
             self.loop.call_later(FLUSH_DELAY - since, self._flush)
         return True
+
+    def ask(self, message: tuple, timeout: float = 5.0):
+        """Send `message` after every record handed over so far and wait for the worker's answer
+        (the worker judges in order, so the answer covers them all); None if none came in time."""
+        if not self.alive:
+            return None
+        self._batch.append(message)
+        self._flush_scheduled = False
+        self._encode()
+        self._stop_writer()
+        deadline = time.monotonic() + timeout
+        data = b""
+        try:
+            os.set_blocking(self.fd, True)
+            while self._out:
+                n = os.write(self.fd, self._out)
+                del self._out[:n]
+            os.set_blocking(self.fd, False)
+            need = HEADER
+            while len(data) < need:
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([self._reply], [], [], left)[0]:
+                    return None
+                chunk = os.read(self._reply, 65536)
+                if not chunk:
+                    return None
+                data += chunk
+                if len(data) >= HEADER:
+                    need = HEADER + int.from_bytes(data[:HEADER], "little")
+        except OSError:
+            return None
+        return marshal.loads(data[HEADER:need])
 
     def close(self, finish: dict, timeout: float = 30.0) -> int | None:
         """Hand over what is left, tell the worker to finish, and wait for it (it prints the summary
@@ -189,6 +232,9 @@ class AnalysisWorker:
             self.loop.remove_reader(self._life)
             os.close(self._life)
             self._life = -1
+        if self._reply >= 0:
+            os.close(self._reply)
+            self._reply = -1
 
     def _died(self, e: Exception) -> None:
         if not self.alive:

@@ -13,6 +13,7 @@ Protocol on stdin: frames of a 4-byte little-endian length and a `marshal`led li
   ("config", {...})   the observer's and terminal's settings (sent again when they change)
   ("flow", record)    one finished flow
   ("clear",)          cors.clear
+  ("report",)         cors.report: its lines go back as one frame on the reply pipe
   ("finish", {...})   the proxy is stopping: print the summary if asked, then exit
 End of input without "finish" (the proxy died): exit once all is written. SIGINT and SIGTERM are
 ignored: Ctrl-C reaches the whole process group, and the proxy still has flows to hand over then.
@@ -30,6 +31,7 @@ import sys
 from typing import BinaryIO
 
 from .analysis import Analysis
+from .ledger import report_lines
 from .report import ReportWriter
 from .terminal import print_summary, terminal_console, verdict_line
 
@@ -37,13 +39,15 @@ logger = logging.getLogger("mitmproxy_cors.worker")
 
 HEADER = 4
 MAX_FRAME = 1 << 30
+REPLY_FD_ENV = "MITMPROXY_CORS_REPLY_FD"
 
 
 class WorkerAnalysis:
     """The worker's end of the pipe: messages in, the same Analysis the proxy would run."""
 
-    def __init__(self, out=None) -> None:
+    def __init__(self, out=None, reply=None) -> None:
         self.analysis = Analysis()
+        self.reply = reply  # a binary file: answers to ("report",)
         self.report_spec = ""
         self.verbose = True
         self.out = out  # a rich Console; made on first use
@@ -65,6 +69,12 @@ class WorkerAnalysis:
             self.configure(msg[1])
         elif kind == "clear":
             self.analysis.clear()
+        elif kind == "report" and self.reply is not None:
+            try:
+                self.reply.write(frame(report_lines(self.analysis.ledger)))
+                self.reply.flush()
+            except (OSError, ValueError):
+                pass
         elif kind == "finish":
             self.finish(bool(msg[1].get("summary")))
             return False
@@ -134,7 +144,8 @@ def main() -> int:
     except OSError:
         pass
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    worker = WorkerAnalysis()
+    fd = os.environ.get(REPLY_FD_ENV)
+    worker = WorkerAnalysis(reply=os.fdopen(int(fd), "wb") if fd else None)
     for messages in read_frames(sys.stdin.buffer):
         for msg in messages:
             if not worker.handle(msg):
