@@ -170,7 +170,7 @@ def fix_for(ex: Exchange, v: Verdict, patch: dict | None) -> dict | None:
     if ex.response is None:
         if classify(ex.request).kind not in ("preflight", "cors"):
             return None
-        why = (f"no response from the server ({ex.error or 'unknown error'}): "
+        why = (f"no response from the server ({ex.error if ex.error is not None else 'unknown error'}): "
                "no CORS header can fix that; fix the connection or the server")
         return {"requirement": None, "configs": None, "not_fixable": why}
     meta = patch or {}
