@@ -109,7 +109,7 @@ async def test_clear_forgets_state_and_says_what(stack):
     msg = stack.run("cors.clear")
     assert msg == ("cors.clear: forgot 2 verdict(s) of the report, 1 pending preflight(s), 1 cached preflight(s) "
                    "and 0 redirect hop(s).")
-    assert not any(stack.observer.tracker.state_size().values())
+    assert not any(stack.observer.analysis.pipeline.tracker.state_size().values())
     assert stack.run("cors.report")[0].startswith("cors.report: no CORS flows seen yet")
     assert p.marked == ":no_entry:" or p.comment  # annotations stay
 

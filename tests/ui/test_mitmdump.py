@@ -68,7 +68,8 @@ def test_cors_log_cors_shows_allowed_flows(servers, tmp_path):
 
 
 @pytest.mark.parametrize("option,message", [
-    ("cors_summary=maybe", "cors_summary must be 'on' or 'off', not 'maybe'"),
+    ("cors_summary=maybe", "cors_summary must be one of on, off, not 'maybe'"),
+    ("cors_analysis=bogus", "cors_analysis must be one of auto, inline, worker, not 'bogus'"),
     ("cors_log=loud", "cors_log must be one of blocked, cors, off, not 'loud'"),
 ])
 def test_bad_option_value_exits_with_one_clear_error(option, message):
@@ -77,7 +78,24 @@ def test_bad_option_value_exits_with_one_clear_error(option, message):
     out = r.stdout + r.stderr
     assert r.returncode == 1, out
     assert out.count(message) == 1, out
+    assert "Traceback" not in out, out
     assert "Error logged during startup, exiting..." in out
+
+
+@pytest.mark.parametrize("cause", ["bad option", "port in use"])
+def test_a_failed_start_leaves_an_existing_report_alone(cause, tmp_path):
+    import socket
+
+    report = tmp_path / "cors.jsonl"
+    report.write_text('{"kept": true}\n')
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        args = ["--listen-host", "127.0.0.1", "-s", str(ADDON), "--set", f"cors_report={report}"]
+        args += ["-p", "0", "--set", "cors_log=loud"] if cause == "bad option" else ["-p", str(taken.getsockname()[1])]
+        r = subprocess.run([str(BIN / "mitmdump"), *args], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0, r.stdout + r.stderr
+    assert report.read_text() == '{"kept": true}\n'
 
 
 # -- where flows are judged (cors_analysis): the worker in mitmdump, the same output as in the proxy --

@@ -34,6 +34,7 @@ from ..server.fix_plan import Plan, plan
 from ..server.middleware import answer_preflight, decorate, is_preflight
 from ..server.snippets import FRAMEWORKS, aggregate, framework_name, policy_for, problems_text, render, report
 from .addon_chain import foreign_addons_with
+from .options import reported
 from .policy_file import LoadedPolicy, PolicyError, load_policy_file
 from .snapshot import PATCH_KEY, exchange_of, request_of
 
@@ -119,6 +120,10 @@ class CorsFixer:
         )
 
     def configure(self, updated: set[str]) -> None:
+        with reported(updated):
+            self._configure(updated)
+
+    def _configure(self, updated: set[str]) -> None:
         # Compute everything first, then switch: a bad value leaves the previous configuration in force.
         new_filter = self.fix_filter
         new_policies, new_path, new_mtime = self.policies, self.policy_path, self._policy_mtime

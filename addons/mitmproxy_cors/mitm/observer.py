@@ -22,7 +22,7 @@ from .addon_chain import FLOW_HOOKS, any_addon_with, flows_kept, foreign_addons_
 from .analysis import Analysis
 from .annotate import FlowIndex, annotate
 from .offload import AnalysisWorker, worker_command
-from .options import ANALYSIS_CHOICES, LOG_CHOICES, choice
+from .options import ANALYSIS_CHOICES, LOG_CHOICES, choice, reported
 from .report import ReportWriter, check_writable
 from .snapshot import Capture, capture, record_of
 from .terminal import in_mitmdump, summary_due, verbose
@@ -90,6 +90,10 @@ class CorsObserver:
         )
 
     def configure(self, updated: set[str]) -> None:
+        with reported(updated):
+            self._configure(updated)
+
+    def _configure(self, updated: set[str]) -> None:
         # Check everything first: a bad value raises before anything changes.
         level = choice("cors_log", ctx.options.cors_log, LOG_CHOICES) if "cors_log" in updated else None
         mode = choice("cors_analysis", ctx.options.cors_analysis, ANALYSIS_CHOICES) \

@@ -1,15 +1,23 @@
-"""Our options' choices, and the one way a value is checked against them in `configure`.
+"""Our options' choices, the one way a value is checked against them, and how a bad value is told.
 
 mitmproxy lists an option's `choices` in its help but does not enforce them; each addon checks its
 options in `configure`, and a bad value is one OptionsError line naming the option and what it
-accepts (mitmproxy then keeps the previous configuration).
+accepts. While the proxy runs (the console's `:set`, mitmweb's options) mitmproxy shows that line and
+keeps the previous configuration. When the script is loaded (a `--set` on the command line),
+mitmproxy would print any exception from `configure` with a traceback (mitmproxy/addons/script.py,
+`script_error_handler`): there `reported` logs the line instead, the previous configuration (the
+defaults) stays, and mitmproxy refuses to start because an error was logged.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import logging
+from collections.abc import Iterator, Sequence
 
-from mitmproxy import exceptions
+from mitmproxy import ctx, exceptions
+
+logger = logging.getLogger("mitmproxy_cors")
 
 LOG_CHOICES = ("blocked", "cors", "off")
 ANALYSIS_CHOICES = ("auto", "inline", "worker")
@@ -21,3 +29,22 @@ def choice(option: str, value: str, choices: Sequence[str]) -> str:
     if value in choices:
         return value
     raise exceptions.OptionsError(f"{option} must be one of {', '.join(choices)}, not {value!r}")
+
+
+def _at_load(updated: set[str]) -> bool:
+    """A script's first `configure` is told every option; later ones only what changed."""
+    try:
+        return len(updated) > 1 and updated >= set(ctx.options.keys())
+    except Exception:
+        return False
+
+
+@contextlib.contextmanager
+def reported(updated: set[str]) -> Iterator[None]:
+    """Wrap a `configure`: an OptionsError raised in it goes to mitmproxy, or at load is one error line."""
+    try:
+        yield
+    except exceptions.OptionsError as e:
+        if not _at_load(updated):
+            raise
+        logger.error("%s", e)

@@ -23,7 +23,7 @@ from rich.text import Text
 
 from ..engine.verdict import Verdict
 from .ledger import Ledger, target_of
-from .options import SUMMARY_CHOICES, choice
+from .options import SUMMARY_CHOICES, choice, reported
 
 if TYPE_CHECKING:
     from .analysis import Analysis
@@ -156,7 +156,8 @@ class CorsTerminal:
 
     def configure(self, updated: set[str]) -> None:
         if "cors_summary" in updated:
-            choice("cors_summary", ctx.options.cors_summary, SUMMARY_CHOICES)
+            with reported(updated):
+                choice("cors_summary", ctx.options.cors_summary, SUMMARY_CHOICES)
 
     def running(self) -> None:
         if in_mitmdump():

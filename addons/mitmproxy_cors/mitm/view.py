@@ -20,6 +20,7 @@ from mitmproxy import flow as mflow
 
 from . import explain
 from .annotate import FlowIndex
+from .options import reported
 
 logger = logging.getLogger(__name__)
 
@@ -143,8 +144,10 @@ class CorsDisplay:
         if "cors_console_key" in updated:
             key = ctx.options.cors_console_key
             if key and not _KEY.fullmatch(key):
-                raise exceptions.OptionsError(
-                    f"cors_console_key must be one key such as 'c', 'ctrl x' or 'f5' (or empty), not {key!r}")
+                with reported(updated):
+                    raise exceptions.OptionsError(
+                        f"cors_console_key must be one key such as 'c', 'ctrl x' or 'f5' (or empty), not {key!r}")
+                return
             if self._bound is not None:  # changed at runtime: move the binding
                 self._bind_key()
 
