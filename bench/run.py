@@ -49,7 +49,7 @@ sys.path.insert(1, str(REPO / "addons"))  # measure the checkout this script liv
 import backend  # noqa: E402
 import corpus  # noqa: E402
 
-TARGETS = {"engine": 50_000, "ratio": 0.98, "rss_mib": 20.0}
+TARGETS = {"engine": 50_000, "ratio": 0.98, "ratio_inline": 0.95, "rss_mib": 20.0}
 
 
 def out(line: str = "") -> None:
@@ -492,7 +492,8 @@ def part_proxy(args) -> None:
             f"each switch on; each phase with the script against the mean of the two around it:")
         ab = {}
         for label, script in (("nothing (A/A)", "-"), ("no-op hooks", noop_script),
-                              ("with addon", str(REPO / "cors_addon.py"))):
+                              ("with addon", str(REPO / "cors_addon.py")),
+                              ("addon inline", str(HERE / "inline_addon.py"))):
             ab[label] = alternating(nginx, script, args, proxy_cpu, load_cpu)
             out(f"  {label:13s} {_ratio_line(ab[label])}")
         out(f"(b) fresh processes: each round starts a bare mitmdump, one with the addon and one with "
@@ -520,6 +521,11 @@ def part_proxy(args) -> None:
     out(f"PROXY: throughput ratio with/without addon = {ratio:.3f} ({ratio * 100:.1f}%, (a): same mitmdump, "
         f"same run) (target >= {TARGETS['ratio'] * 100:.0f}%: {'met' if ratio >= TARGETS['ratio'] else 'NOT met'}); "
         f"fresh processes (b): {fresh * 100:.1f}%")
+    r = ab["addon inline"]["ratios"]
+    inline = statistics.mean(r) if r else 0.0
+    out(f"PROXY INLINE: judging in the proxy process (cors_analysis=inline, the console's and mitmweb's path) = "
+        f"{inline:.3f} ({inline * 100:.1f}%) (target >= {TARGETS['ratio_inline'] * 100:.0f}%: "
+        f"{'met' if inline >= TARGETS['ratio_inline'] else 'NOT met'})")
 
 
 def _fresh_rounds(nginx, args, proxy_cpu, load_cpu, noop_script) -> dict[str, list[dict]]:

@@ -8,7 +8,7 @@ completes (a preflight, once its actual request arrives). A Decision is a frozen
 
 - `verdict`: what the browser decides (engine/tracker.py, the browser model);
 - `checks()`: every check the browser made, with what was needed and what was seen (engine/checks.py);
-- `fix`: for a blocked flow, the server configuration that makes it pass, judged on the server's own
+- `fix()`: for a blocked flow, the server configuration that makes it pass, judged on the server's own
   response (server/fix_plan.py, then server/snippets.py for eight frameworks);
 - `patch`: what the proxy changed in the response (`cors_fix`, `cors_policy`, `--modify-headers`),
   as mitm/fixer.py recorded it, with no cookie or credential values;
@@ -35,7 +35,7 @@ from .engine.request_mode import classify
 from .engine.tracker import Tracker
 from .engine.verdict import Verdict
 from .server.fix_plan import Requirement, plan
-from .server.snippets import aggregate, policy_for, render_all
+from .server.snippets import Needs, aggregate, policy_for, render_all
 
 SECRET_HEADERS = frozenset({"cookie", "set-cookie", "authorization", "proxy-authorization"})
 REDACTED = "(redacted)"
@@ -47,7 +47,6 @@ class Decision:
 
     verdict: Verdict
     exchange: Exchange
-    fix: dict | None = None  # {requirement, configs, not_fixable}: blocked flows only
     patch: dict | None = None  # what the proxy changed (mitm/fixer.py), secrets redacted
     update: bool = False  # supersedes an earlier Decision for the same flow
 
@@ -55,9 +54,17 @@ class Decision:
     def flow_id(self) -> str:
         return self.verdict.flow_id
 
+    # What follows is derived from the fields above when a front end asks for it: mitmdump's worker
+    # without a report needs neither, and the fix costs more than the verdict.
+
     def checks(self) -> tuple[Check, ...]:
-        """The checks the browser made (computed when asked: mitmdump's worker without a report never does)."""
+        """The checks the browser made."""
         return checks_of(self.exchange, self.verdict)
+
+    def fix(self) -> dict | None:
+        """`cors_fix`: {requirement, configs, not_fixable} for a flow the browser blocks, the proxy
+        patched, or no response reached; None otherwise."""
+        return fix_for(self.exchange, self.verdict, self.patch)
 
     def report_line(self) -> dict:
         v = self.verdict
@@ -96,8 +103,9 @@ class Decision:
             "summary": v.summary(),
             "update": self.update,
         }
-        if self.fix is not None:
-            line["cors_fix"] = self.fix
+        fix = self.fix()
+        if fix is not None:
+            line["cors_fix"] = fix
         if self.patch is not None:
             line["cors_patch"] = self.patch
         if v.kind in ("preflight", "actual", "simple"):
@@ -135,14 +143,13 @@ class Pipeline:
         `original` is what the server sent, which the fix is judged on)."""
         observed = self.tracker.observe(ex)
         v = observed.verdict
-        decision = Decision(v, ex, fix_for(ex, v, patch), patch)
+        decision = Decision(v, ex, patch)
         updates = []
         for u in observed.updated:
             opened = self._open.pop(u.flow_id, None)
             if opened is None:  # forgotten (older than the tracker keeps anything): nothing to redo
                 continue
-            updates.append(Decision(u, opened.exchange, fix_for(opened.exchange, u, opened.patch),
-                                    opened.patch, update=True))
+            updates.append(Decision(u, opened.exchange, opened.patch, update=True))
         if v.kind == "preflight":
             self._keep(ex, patch)
         return Result(decision, tuple(updates))
@@ -214,18 +221,20 @@ def requirement_for(ex: Exchange, patch: dict | None = None) -> Requirement | No
 
 def configs_for(r: Requirement) -> dict[str, str]:
     """The framework configurations for one requirement, as a fresh dict. Every blocked flow of an
-    endpoint needs the same configuration, and rendering eight frameworks costs more than a verdict."""
-    key = tuple(tuple(x) if isinstance(x, list) else x for x in r.to_dict().values())
-    try:
-        return dict(_configs(key))
-    except TypeError:
-        return render_all(policy_for(aggregate([r])), aggregate([r]))
+    origin needs the same configuration (the URL is not part of it), and rendering eight frameworks
+    costs more than a verdict: remembered for the last 256 distinct needs."""
+    needs = aggregate([r])
+    key = tuple(tuple(v) if isinstance(v, list) else v
+                for v in (getattr(needs, name) for name in needs.__dataclass_fields__))
+    return dict(_configs(key) if len(repr(key)) <= 4096 else _render(needs))
 
 
 @lru_cache(maxsize=256)
 def _configs(key: tuple) -> dict[str, str]:
-    r = Requirement(*[list(x) if isinstance(x, tuple) else x for x in key])
-    needs = aggregate([r])
+    return _render(Needs(*[list(v) if isinstance(v, tuple) else v for v in key]))
+
+
+def _render(needs: Needs) -> dict[str, str]:
     return render_all(policy_for(needs), needs)
 
 
