@@ -89,6 +89,7 @@ def as_in_mitmdump(addons: list, worker) -> None:
     observer.worker = worker
     observer.analysis.offloaded = True
     fixer._others_may_patch = False
+    fixer._watch()
     observer.capture_early = observer._capture_early()
 
 

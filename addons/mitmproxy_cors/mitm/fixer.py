@@ -100,9 +100,15 @@ class CorsFixer:
         # immutable tuple, so keeping a reference is a snapshot). Bounded: some flows never finish.
         self._originals: dict[str, tuple[int, tuple]] = {}
         self._others_may_patch = True  # until configure/running know better
+        # The per-flow hooks' guard: is there anything to patch, or to watch another addon patch?
+        self.watching = True
+
+    def _watch(self) -> None:
+        self.watching = self.fix_filter is not None or bool(self.policies) or self._others_may_patch
 
     def running(self) -> None:
         self._others_may_patch = _others_may_patch()
+        self._watch()
 
     # -- options --------------------------------------------------------------------------------
 
@@ -157,6 +163,7 @@ class CorsFixer:
             logger.info("cors_fix: patching flows matching %s", ctx.options.cors_fix.strip())
         if updated & {"modify_headers", "scripts"}:
             self._others_may_patch = _others_may_patch()
+        self._watch()
         if changed_policy and self.policies:
             logger.info("cors_policy: %s: %s", self.policy_path,
                         "; ".join(f"{lp.policy.label()} ({lp.policy.middleware})"
@@ -181,6 +188,7 @@ class CorsFixer:
         self._policy_mtime = mtime
         try:
             self.policies = load_policy_file(self.policy_path)
+            self._watch()
             logger.info("cors_policy: reloaded %s", self.policy_path)
         except PolicyError as e:
             logger.error("cors_policy: %s; keeping the previous policy", e)
@@ -223,7 +231,7 @@ class CorsFixer:
         }
 
     def responseheaders(self, f: http.HTTPFlow) -> None:
-        if not (self.fix_filter is not None or self.policies or self._others_may_patch) or f.response is None:
+        if not self.watching or f.response is None:
             return
         meta = f.metadata.get(META_PATCH)
         if meta is not None and meta.get("answered_by_proxy"):
@@ -280,7 +288,7 @@ class CorsFixer:
         meta["_original"] = original
 
     def response(self, f: http.HTTPFlow) -> None:
-        if not (self.fix_filter is not None or self.policies or self._others_may_patch):
+        if not self.watching:
             return
         sent = self._originals.pop(f.id, None)
         if f.response is None:
@@ -302,6 +310,8 @@ class CorsFixer:
             logger.exception("cors_fix: could not record %s %s", f.request.method, f.request.pretty_url)
 
     def error(self, f: http.HTTPFlow) -> None:
+        if not self.watching:
+            return
         self._originals.pop(f.id, None)
         meta = f.metadata.get(META_PATCH)
         if meta is not None:

@@ -14,10 +14,6 @@ from ..engine.model import Exchange, Headers, RequestSnapshot, ResponseSnapshot
 PATCH_KEY = "cors_patch"  # flow.metadata: what mitm/fixer.py changed in the response
 
 
-def _headers(h: http.Headers) -> Headers:
-    return Headers.from_bytes(h.fields)
-
-
 def _proxy_answered(error: mflow.Error | None) -> bool:
     """mitmproxy answers the client itself (502) when the upstream failed; not when the client left."""
     if error is None:
