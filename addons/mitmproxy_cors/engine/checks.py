@@ -20,7 +20,7 @@ Pure: no mitmproxy, no I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .model import Exchange, Headers
 from .preflight_check import CHROMIUM_MAX_AGE_CAP, parse_max_age
@@ -51,10 +51,10 @@ CHECK_OF_REASON.update({
 })
 
 
-@dataclass(frozen=True, slots=True)
-class Check:
+class Check(NamedTuple):
     """One check: `name` (a header, "status" or "redirect"), its `state` (see STATES), `result` in
-    words, what was `needed` and what was `seen` on the response, and further `details`."""
+    words, what was `needed` and what was `seen` on the response, and further `details`. A tuple:
+    a CORS flow has four to seven of them."""
 
     name: str
     state: str
