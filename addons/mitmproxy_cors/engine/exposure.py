@@ -7,8 +7,7 @@ exposes everything only for requests without credentials. Set-Cookie is never ex
 
 from __future__ import annotations
 
-from functools import lru_cache
-
+from .memo import memoized
 from .model import Headers, normalized
 from .syntax import is_token, split_list
 
@@ -25,18 +24,14 @@ _UNINTERESTING = frozenset({
 })
 
 
-def exposed_header_names(headers: Headers, include: bool) -> tuple[list[str], list[str]]:
+def exposed_header_names(headers: Headers, include: bool) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(readable, unreadable) response header names, lowercased, for a CORS response."""
-    raw = normalized(headers.by_name.get("access-control-expose-headers"))
-    names = tuple(headers.by_name)
-    if (raw is not None and len(raw) > 512) or len(names) > 64 or len("".join(names)) > 2048:
-        readable, hidden = _split_names(names, raw, include)  # not cached: a hostile response
-    else:
-        # A server sends the same header names, in the same order, on every response of a route.
-        readable, hidden = _split_names_cached(names, raw, include)
-    return list(readable), list(hidden)
+    index = headers.by_name
+    return _split_names(tuple(index), normalized(index.get("access-control-expose-headers")), include)
 
 
+# A server sends the same header names, in the same order, on every response of a route.
+@memoized()
 def _split_names(names: tuple[str, ...], raw: str | None, include: bool) -> tuple[tuple[str, ...], tuple[str, ...]]:
     listed = frozenset() if raw is None else _listed_names(raw)
     wildcard = "*" in listed and not include
@@ -49,9 +44,6 @@ def _split_names(names: tuple[str, ...], raw: str | None, include: bool) -> tupl
         elif name not in _UNINTERESTING:
             hidden.append(name)
     return tuple(readable), tuple(hidden)
-
-
-_split_names_cached = lru_cache(maxsize=512)(_split_names)
 
 
 def _listed_names(raw: str) -> frozenset[str]:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from urllib.parse import urlsplit
+
+from .memo import memoized
 
 DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21}
 # Schemes for which CORS is defined; anything else is CorsDisabledScheme.
@@ -80,18 +81,14 @@ _ORIGIN_PREFIX = re.compile(r'[A-Za-z][A-Za-z0-9+.\-]*://[!"$-.0->@-~]*(?=[/?#]|
 
 def origin_of_url(url: str) -> Origin | None:
     """The origin of an absolute URL, or None if it has none we can compare."""
-    # Only the scheme and authority matter: cache on them, since URLs differ in path and query.
+    # Only the scheme and authority matter: remember the origin of those, since URLs differ in path
+    # and query.
     m = _ORIGIN_PREFIX.match(url)
-    key = m.group() if m else url
-    # Cache short keys only: a hostile client's 100 kB URLs must not pile up in the cache.
-    return _origin_of_url(key) if len(key) <= _CACHE_KEY_MAX else _origin_of_url.__wrapped__(key)
+    return _origin_of(m.group() if m else url)
 
 
-_CACHE_KEY_MAX = 2048
-
-
-@lru_cache(maxsize=4096)
-def _origin_of_url(url: str) -> Origin | None:
+@memoized(maxsize=4096)  # one per host the proxy sees
+def _origin_of(url: str) -> Origin | None:
     try:
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
@@ -106,15 +103,9 @@ def _origin_of_url(url: str) -> Origin | None:
     return Origin(scheme, host, port if port != DEFAULT_PORTS.get(scheme) else None)
 
 
+@memoized()
 def parse_origin_header(value: str | None) -> Origin | None:
     """The `Origin` request header: a serialized origin or `null`. None when absent or garbled."""
-    if value is not None and len(value) > _CACHE_KEY_MAX:  # not cached: see origin_of_url
-        return _parse_origin_header.__wrapped__(value)
-    return _parse_origin_header(value)
-
-
-@lru_cache(maxsize=1024)
-def _parse_origin_header(value: str | None) -> Origin | None:
     if value is None:
         return None
     value = value.strip(" \t")

@@ -8,7 +8,8 @@ catalogue is generated from this table, so the two never drift.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+
+from .memo import memoized
 
 PREFLIGHT_PREFIX = "Response to preflight request doesn't pass access control check: "
 FETCH_HINT = " Have the server send the header with a valid value."
@@ -168,13 +169,7 @@ PREFLIGHT_VARIANT = {
 AUTHORIZATION_COVERED_BY_WILDCARD = "AuthorizationCoveredByWildcard"
 
 
+@memoized()  # a failing server fails the same way each time
 def console_text(reason: str, parameter: str | None, initiator: str = "fetch") -> str:
-    """`REASONS[reason].console_text(...)`, remembered: a failing server fails the same way each time."""
-    if parameter is not None and len(parameter) > 256:
-        return REASONS[reason].console_text(parameter, initiator)  # not cached: a hostile value
-    return _console_text_cached(reason, parameter, initiator)
-
-
-@lru_cache(maxsize=512)
-def _console_text_cached(reason: str, parameter: str | None, initiator: str) -> str:
+    """`REASONS[reason].console_text(...)`."""
     return REASONS[reason].console_text(parameter, initiator)

@@ -8,8 +8,9 @@ Follows `services/network/public/cpp/cors/cors.cc` (`IsCorsSafelistedHeader`,
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from collections.abc import Sequence
 
+from .memo import memoized
 from .model import Headers
 from .syntax import mime_essence
 
@@ -125,7 +126,8 @@ _SKIPPED_NAMES = UA_ADDED_HEADER_NAMES | FORBIDDEN_HEADER_NAMES
 _FORBIDDEN_PREFIXES = ("proxy-", "sec-")
 _SKIPPED, _UNSAFE, _BY_VALUE = 0, 1, 2
 # Lowercased name -> how it counts. A browser sends the same dozen names on every request, so each
-# is classified once. Bounded in entries and in length, so that made-up names do not pile up.
+# is classified once. Bounded in entries and in length, so that made-up names do not pile up. A plain
+# table read inline (not memo.memoized), as model._NAMES: it is consulted for every request header.
 _NAME_KINDS: dict[str, int] = {}
 
 
@@ -141,11 +143,8 @@ def _name_kind(lower: str) -> int:
     return kind
 
 
-# A page sends the same Accept, Accept-Language and Content-Type on every request. Values longer
-# than the 128-byte limit are unsafe at once and never reach the cache.
-@lru_cache(maxsize=1024)
-def _safelisted_value(lower: str, value: str) -> bool:
-    return is_cors_safelisted_header(lower, value)
+# A page sends the same Accept, Accept-Language and Content-Type on every request.
+_safelisted_value = memoized()(is_cors_safelisted_header)
 
 
 def cors_unsafe_request_header_names(headers: Headers) -> list[str]:
@@ -182,24 +181,14 @@ def cors_unsafe_request_header_names(headers: Headers) -> list[str]:
     return sorted(unsafe) if unsafe else []
 
 
-def parse_request_headers_list(value: str | None) -> list[str]:
+@memoized()  # a page asks about the same few headers again and again
+def parse_request_headers_list(value: str | None) -> tuple[str, ...]:
     """Access-Control-Request-Headers as sent: comma-separated, lowercased, sorted, de-duplicated."""
     if not value:
-        return []
-    if len(value) <= 1024:  # a page asks about the same few headers again and again
-        return list(_parse_request_headers_list_cached(value))
-    return _parse_request_headers_list(value)
+        return ()
+    return tuple(sorted({n.strip(" \t").lower() for n in value.split(",") if n.strip(" \t")}))
 
 
-def _parse_request_headers_list(value: str) -> list[str]:
-    return sorted({n.strip(" \t").lower() for n in value.split(",") if n.strip(" \t")})
-
-
-@lru_cache(maxsize=256)
-def _parse_request_headers_list_cached(value: str) -> tuple[str, ...]:
-    return tuple(_parse_request_headers_list(value))
-
-
-def needs_preflight(method: str, unsafe_header_names: list[str]) -> bool:
+def needs_preflight(method: str, unsafe_header_names: Sequence[str]) -> bool:
     """Fetch "main fetch": a CORS request is preflighted when its method or a header is unsafe."""
     return not is_cors_safelisted_method(method) or bool(unsafe_header_names)
