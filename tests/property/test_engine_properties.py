@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.configuration import set_hypothesis_home_dir
 
 from mitmproxy_cors.engine.tracker import Tracker
+from mitmproxy_cors.engine.verdict import fix_steps
 
 from .strategies import exchange_batches
 
@@ -33,6 +34,11 @@ def test_observe_never_raises_and_verdicts_are_plain_data(batch):
             assert v.kind in ("preflight", "actual", "simple", "no-cors", "same-origin", "not-cors")
             assert isinstance(v.summary(), str)
             json.dumps(v.to_dict(), ensure_ascii=True, allow_nan=True)
+            assert tuple(v.fix) == fix_steps(v.failures)
+            for failure in v.failures:  # a check changes each header once (fix_steps relies on it)
+                keys = [(s.response, s.action, (s.header or "").lower()) for s in failure.steps]
+                assert len(keys) == len(set(keys))
+                assert hash(failure) == hash(type(failure)(failure.reason, failure.parameter, failure.steps))
         assert decision.verdict.flow_id == ex.id
     assert all(n <= 4 for n in tracker.state_size().values())
 

@@ -1,42 +1,75 @@
 """Results the engine remembers between flows (a server answers the same way every time) are shared
-safely: no verdict sees another's changes, and nothing derived outlives the flows it came from."""
+safely: failures are frozen values compared by value, and nothing built from hostile values stays in
+memory."""
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import weakref
 
-from mitmproxy_cors.engine.verdict import Failure, FixStep, derived
+import pytest
 
+from mitmproxy_cors.engine.memo import MAX_KEY_CHARS
+from mitmproxy_cors.engine.verdict import Failure, FixStep, fix_steps
+
+from .test_every_cors_error import SCENARIOS
 from .wire import API, PAGE, Wire, cors_request, response
 
 
-def _blocked_simple(wire: Wire):
+def _wildcard(wire: Wire):
+    """Allowed, but blocked if the page sends credentials (the conditional verdict)."""
     return wire.observe(cors_request("GET", API + "/x"), response(200, ("Access-Control-Allow-Origin", "*"),
                                                                   ("Vary", "Origin"))).verdict
 
 
-def test_the_same_misconfiguration_gives_equal_verdicts_that_do_not_share_lists():
+def test_the_same_misconfiguration_gives_equal_verdicts():
     wire = Wire()
-    first, second = _blocked_simple(wire), _blocked_simple(wire)
+    first, second = _wildcard(wire), _wildcard(wire)
     assert first.conditional == second.conditional  # with credentials: WildcardOriginNotAllowed
     assert first.conditional["reason"] == "WildcardOriginNotAllowed"
+
+
+def test_a_verdicts_conditional_dict_is_its_own():
+    wire = Wire()
+    first, second = _wildcard(wire), _wildcard(wire)
     first.conditional["fix"].append("changed by a reader")
     first.conditional["reason"] = "changed"
-    first.fix.clear()
-    third = _blocked_simple(wire)
+    third = _wildcard(wire)
     assert third.conditional == second.conditional
     assert third.conditional["reason"] == "WildcardOriginNotAllowed"
     assert "changed by a reader" not in third.conditional["fix"]
 
 
-def test_what_is_derived_from_a_failure_goes_with_it():
-    f = Failure("MissingAllowOriginHeader", "", [FixStep("actual", "add", "Access-Control-Allow-Origin", PAGE)])
-    assert derived(f, "steps", tuple, f.steps) == tuple(f.steps)
-    ref = weakref.ref(f)
-    del f
-    gc.collect()
-    assert ref() is None
+def test_failures_compare_and_hash_by_value():
+    steps = [FixStep("actual", "add", "Access-Control-Allow-Origin", PAGE)]
+    a = Failure("MissingAllowOriginHeader", "", steps)
+    b = Failure("MissingAllowOriginHeader", "", tuple(steps))
+    assert a == b and hash(a) == hash(b) and a is not b
+    assert a.steps == tuple(steps)
+    assert a != Failure("MissingAllowOriginHeader", "x", steps)
+    assert len({a, b}) == 1
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        a.reason = "AllowOriginMismatch"  # type: ignore[misc]
+    assert a.to_dict() == {"reason": "MissingAllowOriginHeader", "parameter": "",
+                           "steps": [dataclasses.asdict(steps[0])]}
+
+
+def test_the_same_misconfiguration_shares_one_failure():
+    wire = Wire()
+    first, second = (wire.observe(cors_request("GET", API + "/x"), response(404)).verdict for _ in range(2))
+    assert first.reason == "MissingAllowOriginHeader"
+    assert first.failures[0] is second.failures[0]
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_a_failure_fixes_each_header_once(name):
+    # fix_steps hands out a single failure's steps as they are: no check may repeat a change.
+    v = SCENARIOS[name][0](Wire()).verdict
+    for failure in v.failures:
+        keys = [(s.response, s.action, (s.header or "").lower()) for s in failure.steps]
+        assert len(keys) == len(set(keys))
+    assert tuple(v.fix) == fix_steps(v.failures)
 
 
 def test_failures_built_from_hostile_values_are_not_kept():
@@ -49,6 +82,7 @@ def test_failures_built_from_hostile_values_are_not_kept():
                            ("Access-Control-Allow-Methods", "PUT"),
                            ("Access-Control-Allow-Headers", f"y{i}-" + "y" * 20_000))
         assert d.verdict.reason == "HeaderDisallowedByPreflightResponse"
+        assert d.verdict.failures[0].chars > MAX_KEY_CHARS
         refs += [weakref.ref(f) for f in d.verdict.failures]
     del d
     gc.collect()

@@ -6,11 +6,11 @@ classifies a mismatch more finely than the Fetch Standard's "CORS check".
 
 from __future__ import annotations
 
-from functools import lru_cache
-
+from .memo import memoized
 from .model import Headers, normalized
+from .reasons import PREFLIGHT_VARIANT
 from .syntax import is_valid_url
-from .verdict import Failure, FixStep
+from .verdict import Failure, FixStep, Outcome
 
 ACAO = "Access-Control-Allow-Origin"
 ACAC = "Access-Control-Allow-Credentials"
@@ -33,7 +33,7 @@ def check_access(acao: str | None, acac: str | None, origin: str, include: bool)
             return ("MultipleAllowOriginValues", acao)
         if acao == "null":
             return ("AllowOriginMismatch", acao)
-        if not (_is_valid_url_cached(acao) if len(acao) <= _CACHE_KEY_MAX else is_valid_url(acao)):
+        if not is_valid_url(acao):
             return ("InvalidAllowOriginValue", acao)
         return ("AllowOriginMismatch", acao)
     if include and acac != "true":
@@ -41,84 +41,66 @@ def check_access(acao: str | None, acac: str | None, origin: str, include: bool)
     return None
 
 
-def access_failures(headers: Headers, origin: str, include: bool, response: str) -> list[Failure]:
+def access_failures(headers: Headers, origin: str, include: bool, response: str) -> tuple[Failure, ...]:
     """All that is wrong with ACAO/ACAC on one response, the first as Chromium names it.
 
     The browser reports one error, but a server that sends `*` with credentials and no
-    Access-Control-Allow-Credentials must fix both headers, so the fix lists both.
+    Access-Control-Allow-Credentials must fix both headers, so the fix lists both. On a preflight
+    (`response` "preflight") the reason is the Preflight... variant, as `CheckPreflightAccess`
+    names it.
     """
-    return _failures(*_allow_values(headers), headers, origin, include, response)
+    return access_outcomes(headers, origin, response)[include].failures
 
 
-def access_failures_both(headers: Headers, origin: str, response: str) -> tuple[list[Failure], list[Failure]]:
-    """`access_failures` without and with credentials, reading the headers once."""
-    acao, acac = _allow_values(headers)
-    return (_failures(acao, acac, headers, origin, False, response),
-            _failures(acao, acac, headers, origin, True, response))
-
-
-def _allow_values(headers: Headers) -> tuple[str | None, str | None]:
-    """Access-Control-Allow-Origin and -Credentials, normalized (None when absent)."""
+def access_outcomes(headers: Headers, origin: str, response: str) -> tuple[Outcome, Outcome]:
+    """The access check without and with credentials."""
     index = headers.by_name
-    return (normalized(index.get("access-control-allow-origin")),
-            normalized(index.get("access-control-allow-credentials")))
+    return outcomes_of(normalized(index.get("access-control-allow-origin")),
+                       normalized(index.get("access-control-allow-credentials")), origin, response,
+                       normalized(index.get("vary")) or "")
 
 
-def _failures(acao: str | None, acac: str | None, headers: Headers, origin: str, include: bool,
-              response: str) -> list[Failure]:
+# A server answers an origin the same way every time: the same header values are checked again and
+# again, and the same failures recur (made once, shared).
+@memoized()
+def outcomes_of(acao: str | None, acac: str | None, origin: str, response: str,
+                vary: str) -> tuple[Outcome, Outcome]:
+    """`access_outcomes` for the normalized header values (Vary "" when absent)."""
+    return (Outcome(_failures(acao, acac, origin, False, response, vary)),
+            Outcome(_failures(acao, acac, origin, True, response, vary)))
+
+
+def _failures(acao: str | None, acac: str | None, origin: str, include: bool, response: str,
+              vary: str) -> tuple[Failure, ...]:
     first = check_access(acao, acac, origin, include)
     if first is None:
-        return []
-    varies = origin == "null" or _varies_on_origin(headers)
-    args = (first, acao is None, acac, origin, include, response, varies)
-    if len(first[1]) + len(origin) + len(acac or "") > _CACHE_KEY_MAX:
-        return [_failure(*args)]  # not cached: a hostile value must not stay in memory
-    return [_failure_cached(*args)]
-
-
-_CACHE_KEY_MAX = 2048
-# A misconfigured server sends the same wrong value on every response.
-_is_valid_url_cached = lru_cache(maxsize=256)(is_valid_url)
-
-
-def _failure(first: tuple[str, str], acao_missing: bool, acac: str | None, origin: str, include: bool,
-             response: str, varies: bool) -> Failure:
+        return ()
     reason, parameter = first
     steps: list[FixStep] = []
     if reason != "InvalidAllowCredentials":
         why = "one line, exactly the request's Origin"
         if reason == "WildcardOriginNotAllowed":
             why = "'*' is refused for credentialed requests; echo the allowed origin"
-        steps.append(FixStep(response, "add" if acao_missing else "set", ACAO, origin, why))
+        steps.append(FixStep(response, "add" if acao is None else "set", ACAO, origin, why))
         if include and acac != "true":
             steps.append(FixStep(response, "add" if acac is None else "set", ACAC, "true",
                                  "the request includes credentials"))
     else:
         steps.append(FixStep(response, "add" if acac is None else "set", ACAC, "true",
                              "must be exactly 'true' when credentials are included"))
-    if not varies:
+    if origin != "null" and not _vary_names_origin(vary):
         steps.append(FixStep(response, "add", "Vary", "Origin",
                              "the allowed origin depends on the request", required=False))
-    return Failure(reason, parameter, steps)
-
-
-# A server answers an origin the same way every time, so the same failure recurs: it is built once
-# and shared. Failures and their fix steps are never modified after they are made.
-_failure_cached = lru_cache(maxsize=1024)(_failure)
-
-
-def _varies_on_origin(headers: Headers) -> bool:
-    vary = normalized(headers.by_name.get("vary")) or ""
-    # Servers send a handful of distinct Vary values: remember the short ones.
-    return _vary_names_origin_cached(vary) if len(vary) <= 256 else _vary_names_origin(vary)
-
-
-def _vary_names_origin(vary: str) -> bool:
-    return any(v.strip().lower() in ("origin", "*") for v in vary.split(","))
-
-
-_vary_names_origin_cached = lru_cache(maxsize=256)(_vary_names_origin)
+    if response == "preflight":
+        reason = PREFLIGHT_VARIANT[reason]
+    return (Failure(reason, parameter, tuple(steps)),)
 
 
 def varies_on_origin(headers: Headers) -> bool:
-    return _varies_on_origin(headers)
+    """Whether the response's Vary names Origin (or is `*`)."""
+    return _vary_names_origin(normalized(headers.by_name.get("vary")) or "")
+
+
+@memoized()  # servers send a handful of distinct Vary values
+def _vary_names_origin(vary: str) -> bool:
+    return any(v.strip().lower() in ("origin", "*") for v in vary.split(","))

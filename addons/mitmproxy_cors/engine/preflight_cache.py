@@ -9,6 +9,7 @@ entries, the oldest leave first, expired ones leave when met.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .preflight_check import PreflightResult
@@ -51,7 +52,8 @@ class PreflightCache:
     def erase(self, key: tuple[str, str, str]) -> None:
         self._entries.pop(key, None)
 
-    def lookup(self, key, now: float, method: str, unsafe: list[str], include: bool) -> tuple[CacheEntry | None, str]:
+    def lookup(self, key, now: float, method: str, unsafe: Sequence[str],
+               include: bool) -> tuple[CacheEntry | None, str]:
         """`CheckIfRequestCanSkipPreflight`: (entry, "hit"|"miss"|"expired"|"insufficient")."""
         entry = self._entries.get(key)
         if entry is None:

@@ -13,16 +13,17 @@ Follows `PreflightController` (`CreatePreflightResult`, `CheckPreflightAccess`,
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
-from .access_check import access_failures
-from .model import Headers
-from .reasons import AUTHORIZATION_COVERED_BY_WILDCARD, PREFLIGHT_VARIANT
+from .access_check import ACAC, ACAO, outcomes_of
 from .blink_header_order import chromium_header_order
+from .memo import memoized
+from .model import Headers
+from .reasons import AUTHORIZATION_COVERED_BY_WILDCARD
 from .safelist import SAFELISTED_HEADER_NAMES, is_cors_safelisted_method
 from .syntax import parse_token_list
-from .verdict import Failure, FixStep, Outcome, derived
+from .verdict import Failure, FixStep, Outcome
 
 ACAM = "Access-Control-Allow-Methods"
 ACAH = "Access-Control-Allow-Headers"
@@ -34,7 +35,7 @@ FIREFOX_MAX_AGE_CAP = 86400
 _INT64 = re.compile(r"[+-]?[0-9]+")
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class PreflightResult:
     """What a passing preflight allows (Chromium's `PreflightResult`)."""
 
@@ -43,7 +44,7 @@ class PreflightResult:
     include: bool  # made for a credentialed request
     max_age: float  # seconds, after Chromium's default and cap
 
-    def allows(self, method: str, unsafe_headers: list[str], include: bool) -> bool:
+    def allows(self, method: str, unsafe_headers: Sequence[str], include: bool) -> bool:
         """`PreflightResult::EnsureAllowedRequest` as the cache lookup uses it.
 
         The lookup uses the strict variant: '*' never covers Authorization, so such requests
@@ -82,7 +83,7 @@ def parse_max_age(value: str | None) -> tuple[float, str | None]:
     return seconds, None
 
 
-def chromium_check_order(unsafe_headers: list[str], method: str, trustworthy: bool) -> list[str]:
+def chromium_check_order(unsafe_headers: Sequence[str], method: str, trustworthy: bool) -> list[str]:
     """Access-Control-Request-Headers (sorted) in the order Chromium checks them.
 
     Chromium walks `CorsUnsafeNotForbiddenRequestHeaderNames(request.headers)`: the unsafe names
@@ -91,13 +92,6 @@ def chromium_check_order(unsafe_headers: list[str], method: str, trustworthy: bo
     or PATCH that does not list Content-Type still has one from its body; and nine or more
     safelistable names (each value at most 128 bytes) can only be there by the 1024-byte rule.
     """
-    # Pages ask about the same few headers again and again: remember the answer for short lists.
-    if len(unsafe_headers) <= 64 and len(method) <= 64 and sum(map(len, unsafe_headers)) <= 2048:
-        return list(_check_order_cached(tuple(unsafe_headers), method, trustworthy))
-    return _check_order(unsafe_headers, method, trustworthy)
-
-
-def _check_order(unsafe_headers, method: str, trustworthy: bool) -> list[str]:
     names = list(unsafe_headers)
     page_names = names + (["content-type"] if method.upper() in ("POST", "PUT", "PATCH")
                           and "content-type" not in names else [])
@@ -109,20 +103,10 @@ def _check_order(unsafe_headers, method: str, trustworthy: bool) -> list[str]:
     return order
 
 
-@lru_cache(maxsize=512)
-def _check_order_cached(names: tuple[str, ...], method: str, trustworthy: bool) -> tuple[str, ...]:
-    """_check_order, memoised (chromium_header_order hashes every name in Python)."""
-    return tuple(_check_order(names, method, trustworthy))
+Checked = tuple[Outcome, PreflightResult | None]  # a preflight response judged one way
 
-
-def _as_preflight(f: Failure) -> Failure:
-    """The access check's failure as Chromium names it on a preflight (Preflight...), made once per
-    failure: access-check failures are shared, so their preflight variants can be too."""
-    return derived(f, "preflight", _preflight_variant, f)
-
-
-def _preflight_variant(f: Failure) -> Failure:
-    return Failure(PREFLIGHT_VARIANT[f.reason], f.parameter, f.steps)
+_REDIRECTED = Outcome((Failure("PreflightDisallowedRedirect", "", (
+    FixStep("preflight", "no-redirect", None, None, "browsers never follow redirects of a preflight"),)),))
 
 
 def check_preflight(
@@ -132,33 +116,57 @@ def check_preflight(
     origin: str,
     include: bool,
     method: str,
-    unsafe_headers: list[str],
+    unsafe_headers: Sequence[str],
     redirected: bool,
     trustworthy: bool = True,
-) -> tuple[Outcome, PreflightResult | None]:
+) -> Checked:
     """All failed checks of one preflight response, plus what it allows if it passes."""
+    return check_preflight_both(status=status, headers=headers, origin=origin, method=method,
+                                unsafe_headers=unsafe_headers, redirected=redirected,
+                                trustworthy=trustworthy)[include]
+
+
+def check_preflight_both(*, status: int, headers: Headers, origin: str, method: str,
+                         unsafe_headers: Sequence[str], redirected: bool,
+                         trustworthy: bool = True) -> tuple[Checked, Checked]:
+    """`check_preflight` for a page that sends no credentials, and for one that does."""
     if redirected:
-        return Outcome([Failure("PreflightDisallowedRedirect", "", [
-            FixStep("preflight", "no-redirect", None, None,
-                    "browsers never follow redirects of a preflight")])]), None
+        return (_REDIRECTED, None), (_REDIRECTED, None)
+    get = headers.get
+    return _checked_both(status, get(ACAO), get(ACAC), get("Vary") or "", get(ACAM), get(ACAH),
+                         get(MAX_AGE), origin, method, tuple(unsafe_headers), trustworthy)
 
-    failures: list[Failure] = []
+
+# A server answers the same preflight the same way every time, and pages repeat their preflights.
+@memoized()
+def _checked_both(status: int, acao: str | None, acac: str | None, vary: str, acam: str | None,
+                  acah: str | None, max_age: str | None, origin: str, method: str,
+                  unsafe_headers: tuple[str, ...], trustworthy: bool) -> tuple[Checked, Checked]:
+    """`check_preflight_both` for the normalized header values (Vary "" when absent)."""
+    access = outcomes_of(acao, acac, origin, "preflight", vary)
+    methods, bad_method = parse_token_list(acam, lower=False)
+    allow_headers, bad_header = parse_token_list(acah, lower=True)
+    return tuple(_checked(access[include].failures, status, methods, bad_method, allow_headers, bad_header,
+                          max_age, include, method, unsafe_headers, trustworthy)
+                 for include in (False, True))
+
+
+def _checked(access_failures: tuple[Failure, ...], status: int, methods: list[str], bad_method: str | None,
+             allow_headers: list[str], bad_header: str | None, max_age_value: str | None, include: bool,
+             method: str, unsafe_headers: tuple[str, ...], trustworthy: bool) -> Checked:
+    failures: list[Failure] = list(access_failures)
     warnings: list[str] = []
-    for f in access_failures(headers, origin, include, "preflight"):
-        failures.append(_as_preflight(f))
     if not 200 <= status <= 299:
-        failures.append(Failure("PreflightInvalidStatus", "", [
-            FixStep("preflight", "status", None, "204", f"the preflight got {status}; it must be 2xx")]))
+        failures.append(Failure("PreflightInvalidStatus", "", (
+            FixStep("preflight", "status", None, "204", f"the preflight got {status}; it must be 2xx"),)))
 
-    methods, bad_method = parse_token_list(headers.get(ACAM), lower=False)
-    allow_headers, bad_header = parse_token_list(headers.get(ACAH), lower=True)
     if bad_method is not None:
-        failures.append(Failure("InvalidAllowMethodsPreflightResponse", "", [
-            FixStep("preflight", "set", ACAM, method, f"'{bad_method}' is not a method token")]))
+        failures.append(Failure("InvalidAllowMethodsPreflightResponse", "", (
+            FixStep("preflight", "set", ACAM, method, f"'{bad_method}' is not a method token"),)))
     if bad_header is not None:
         wanted = ",".join(unsafe_headers) or "<the headers you need>"
-        failures.append(Failure("InvalidAllowHeadersPreflightResponse", "", [
-            FixStep("preflight", "set", ACAH, wanted, f"'{bad_header}' is not a header-name token")]))
+        failures.append(Failure("InvalidAllowHeadersPreflightResponse", "", (
+            FixStep("preflight", "set", ACAH, wanted, f"'{bad_header}' is not a header-name token"),)))
 
     method_ok = (method in methods or is_cors_safelisted_method(method)
                  or ("*" in methods and not include))
@@ -167,8 +175,8 @@ def check_preflight(
         if "*" in methods and include:
             why = "'*' is a literal method name when credentials are included"
         keep = [m for m in methods if m != "*" or not include]
-        failures.append(Failure("MethodDisallowedByPreflightResponse", method, [
-            FixStep("preflight", "set" if methods else "add", ACAM, ", ".join(keep + [method]), why)]))
+        failures.append(Failure("MethodDisallowedByPreflightResponse", method, (
+            FixStep("preflight", "set" if methods else "add", ACAM, ", ".join(keep + [method]), why),)))
 
     header_set = set(allow_headers)
     if "*" in header_set and not include:
@@ -186,14 +194,14 @@ def check_preflight(
             if "*" in header_set and include:
                 why = "'*' is a literal header name when credentials are included"
             keep = [h for h in allow_headers if h != "*" or not include]
-            failures.append(Failure("HeaderDisallowedByPreflightResponse", missing[0], [
+            failures.append(Failure("HeaderDisallowedByPreflightResponse", missing[0], (
                 FixStep("preflight", "set" if allow_headers else "add", ACAH,
-                        ", ".join(keep + missing), why)]))
+                        ", ".join(keep + missing), why),)))
 
     if failures:
-        return Outcome(failures, warnings), None
-    max_age, note = parse_max_age(headers.get(MAX_AGE))
+        return Outcome(tuple(failures), tuple(warnings)), None
+    max_age, note = parse_max_age(max_age_value)
     if note:
         warnings.append(note)
-    return Outcome([], warnings), PreflightResult(
+    return Outcome((), tuple(warnings)), PreflightResult(
         frozenset(methods), frozenset(header_set), include, max_age)

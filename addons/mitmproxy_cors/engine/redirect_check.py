@@ -52,9 +52,9 @@ def userinfo_failure(location: str) -> Failure | None:
     """RedirectContainsCredentials: the CORS flag is set and Location has user:password@."""
     if not has_userinfo(location):
         return None
-    return Failure("RedirectContainsCredentials", "", [
+    return Failure("RedirectContainsCredentials", "", (
         FixStep("redirect", "set", "Location", _strip_userinfo(location),
-                "a CORS request may not follow a redirect to a URL with credentials")])
+                "a CORS request may not follow a redirect to a URL with credentials"),))
 
 
 def _strip_userinfo(url: str) -> str:

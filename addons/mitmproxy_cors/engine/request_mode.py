@@ -8,6 +8,7 @@ rule for when it adds `Origin` (`CorsURLLoader::StartRequest`): a cross-origin G
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .model import RequestSnapshot, normalized
@@ -29,10 +30,10 @@ class RequestFacts:
     origin: Origin | None  # the request origin from the Origin header (OPAQUE for "null")
     target: Origin | None
     initiator: str
-    unsafe_headers: list[str]  # recomputed from the request's own headers (not for preflights)
+    unsafe_headers: Sequence[str]  # recomputed from the request's own headers (not for preflights)
     origin_header: str | None = None  # the Origin header as sent (trimmed), None when absent
     acrm: str | None = None  # preflights: Access-Control-Request-Method
-    acrh: list[str] | None = None  # preflights: Access-Control-Request-Headers, as sent
+    acrh: Sequence[str] | None = None  # preflights: Access-Control-Request-Headers, as sent
 
 
 def classify(req: RequestSnapshot) -> RequestFacts:
@@ -113,7 +114,7 @@ _SFM_SOURCE = {m: f"Sec-Fetch-Mode: {m}" for m in (
     "cors", "no-cors", "same-origin", "navigate", "nested-navigate", "websocket")}
 
 
-def credentials_evidence(req: RequestSnapshot, acrh: list[str] | None) -> tuple[str, str]:
+def credentials_evidence(req: RequestSnapshot, acrh: Sequence[str] | None) -> tuple[str, str]:
     """(credentials, why) from what the request carries; "unknown" when nothing proves `include`.
 
     `acrh` is the paired preflight's Access-Control-Request-Headers, if one was seen: an

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from functools import lru_cache
 
 _NOT_TOKEN = frozenset('()<>@,;:\\"/[]?={}') | frozenset(chr(c) for c in range(0x21)) | frozenset(
     chr(c) for c in range(0x7F, 0x100)
@@ -31,19 +30,6 @@ def parse_token_list(value: str | None, lower: bool) -> tuple[list[str], str | N
     """
     if value is None:
         return [], None
-    if len(value) <= 512:  # servers send the same few lists on every preflight
-        items, bad = _parse_token_list_cached(value, lower)
-        return list(items), bad
-    return _parse_token_list(value, lower)
-
-
-@lru_cache(maxsize=256)
-def _parse_token_list_cached(value: str, lower: bool) -> tuple[tuple[str, ...], str | None]:
-    items, bad = _parse_token_list(value, lower)
-    return tuple(items), bad
-
-
-def _parse_token_list(value: str, lower: bool) -> tuple[list[str], str | None]:
     items = []
     for item in split_list(value):
         if not is_token(item):

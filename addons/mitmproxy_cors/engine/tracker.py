@@ -31,17 +31,18 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from .access_check import access_failures_both, varies_on_origin
+from .access_check import access_outcomes, varies_on_origin
 from .exposure import exposed_header_names
+from .memo import memoized
 from .model import Exchange, Headers, normalized
 from .origin import origin_of_url
 from .preflight_cache import CacheEntry, PreflightCache
-from .preflight_check import PreflightResult, check_preflight
+from .preflight_check import PreflightResult, check_preflight_both
 from .reasons import REASONS, console_text
 from .redirect_check import redirect_location, taints_origin, userinfo_failure
 from .request_mode import RequestFacts, classify, credentials_evidence
 from .safelist import CHROMIUM_ONLY_SAFELISTED, needs_preflight
-from .verdict import Outcome, Verdict, derived
+from .verdict import Failure, Outcome, Verdict, fix_steps
 
 _EMPTY = Headers()
 
@@ -117,11 +118,10 @@ class Tracker:
         req = ex.request
         origin = facts.origin.serialize()
         redirected = redirect_location(req.url, view.status, view.headers) is not None
-        common = dict(status=view.status, headers=view.headers, origin=origin, method=facts.acrm,
-                      unsafe_headers=facts.acrh, redirected=redirected,
-                      trustworthy=facts.target is not None and facts.target.potentially_trustworthy())
-        omit, result_omit = check_preflight(include=False, **common)
-        include, result_include = check_preflight(include=True, **common)
+        (omit, result_omit), (include, result_include) = check_preflight_both(
+            status=view.status, headers=view.headers, origin=origin, method=facts.acrm,
+            unsafe_headers=facts.acrh, redirected=redirected,
+            trustworthy=facts.target is not None and facts.target.potentially_trustworthy())
         v = self._verdict(ex, facts, "preflight", omit, include, "unknown",
                           "a preflight never carries credentials; the actual request's mode decides",
                           view)
@@ -192,13 +192,14 @@ class Tracker:
             view, revalidation_note = self._merge_revalidation(req, view)
         location = redirect_location(req.url, view.status, view.headers)
         label = "redirect" if location else "actual"
-        omit_failures, include_failures = access_failures_both(view.headers, origin, label)
-        omit, include = Outcome(omit_failures), Outcome(include_failures)
+        omit, include = access_outcomes(view.headers, origin, label)
         if location:
             bad = userinfo_failure(location)
-            for outcome in (omit, include):
-                if bad and not outcome.blocked:
-                    outcome.failures.append(bad)
+            if bad:  # checked once the response passed the CORS check
+                if not omit.blocked:
+                    omit = Outcome((bad,))
+                if not include.blocked:
+                    include = Outcome((bad,))
         v = self._verdict(ex, facts, kind, omit, include, creds, creds_source, view)
         v.preflight_cache = cache_info
         if revalidation_note:
@@ -265,7 +266,7 @@ class Tracker:
                     return v
                 bad = userinfo_failure(location)
                 if bad:
-                    outcome = Outcome([bad])
+                    outcome = Outcome((bad,))
                     return self._verdict(ex, facts, kind, outcome, outcome, "unknown", "", view)
                 self._remember(self._redirects, (req.client, location), _Hop(ex.id, req.url, req.timestamp),
                                req.timestamp)
@@ -374,7 +375,7 @@ def _response_view(ex: Exchange) -> _ResponseView | None:
 
 def _apply(v: Verdict, outcome: Outcome, view: _ResponseView | None) -> None:
     """Fill reason, message, fix and cause from an outcome."""
-    v.failures = outcome.failures
+    v.failures = list(outcome.failures)
     if v.warnings:
         v.warnings = list(outcome.warnings) + [w for w in v.warnings if w not in outcome.warnings]
     elif outcome.warnings:
@@ -388,7 +389,7 @@ def _apply(v: Verdict, outcome: Outcome, view: _ResponseView | None) -> None:
     v.reason, v.failed_parameter = reason, outcome.parameter
     entry = REASONS[reason]
     v.firefox_reason = entry.firefox or None
-    v.fix = outcome.steps()
+    v.fix = list(outcome.steps())
     v.message = (f"Access to {v.initiator} at '{v.url}' from origin '{origin_text}' has been blocked by "
                  f"CORS policy: {console_text(reason, outcome.parameter, v.initiator)}")
     if reason in ("MultipleAllowOriginValues", "PreflightMultipleAllowOriginValues") and view is not None:
@@ -419,24 +420,22 @@ def _real_cause(view: _ResponseView, reason: str) -> str | None:
 
 
 def _conditional(include: Outcome, v: Verdict) -> dict:
-    """The verdict under credentials 'include', for a flow whose credentials mode is unknown."""
-    failures = include.failures
-    if len(failures) != 1:
-        return _conditional_of(include, v.initiator)
-    # A shared failure reads the same each time.
-    d = derived(failures[0], ("conditional", v.initiator), _conditional_of, include, v.initiator)
-    return {**d, "fix": list(d["fix"])}
+    """The verdict under credentials 'include', for a flow whose credentials mode is unknown: a dict
+    of its own for each verdict, from a remembered reading."""
+    verdict, reason, parameter, firefox_reason, message, fix = _reading_with_credentials(
+        include.failures, v.initiator)
+    return {"verdict": verdict, "reason": reason, "failed_parameter": parameter,
+            "firefox_reason": firefox_reason, "message": message, "fix": list(fix)}
 
 
-def _conditional_of(include: Outcome, initiator: str) -> dict:
-    entry = REASONS.get(include.reason) if include.reason else None
-    return {
-        "verdict": "blocked" if include.blocked else "allowed",
-        "reason": include.reason,
-        "failed_parameter": include.parameter,
-        "firefox_reason": (entry.firefox or None) if entry else None,
-        "message": (f"With credentials: 'include' the browser would block it: "
-                    f"{console_text(include.reason, include.parameter, initiator)}" if entry else
-                    "With credentials: 'include' the browser would allow it."),
-        "fix": [s.text() for s in include.steps()],
-    }
+# A server that fails under credentials fails the same way on every response.
+@memoized()
+def _reading_with_credentials(failures: tuple[Failure, ...], initiator: str) -> tuple:
+    reason = failures[0].reason if failures else None
+    parameter = failures[0].parameter if failures else None
+    entry = REASONS.get(reason) if reason else None
+    return ("blocked" if failures else "allowed", reason, parameter, (entry.firefox or None) if entry else None,
+            (f"With credentials: 'include' the browser would block it: "
+             f"{console_text(reason, parameter, initiator)}" if entry else
+             "With credentials: 'include' the browser would allow it."),
+            tuple(s.text() for s in fix_steps(failures)))

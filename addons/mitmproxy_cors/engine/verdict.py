@@ -1,18 +1,18 @@
-"""What the engine says about one flow."""
+"""What the engine says about one flow.
+
+`Failure` and `FixStep` are values: equal ones are interchangeable, so the engine shares them
+between flows and remembers what it derives from them by value (memo.py).
+"""
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TypeVar
 
 from .reasons import REASONS
 
-T = TypeVar("T")
 
-
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class FixStep:
     """One change on the server: a header to set (or remove), or the status to answer with."""
 
@@ -32,44 +32,61 @@ class FixStep:
             return f"remove {self.header}" + (f" ({self.why})" if self.why else "")
         return f"{self.action} {self.header}: {self.value}"
 
+    def to_dict(self) -> dict:
+        return {"response": self.response, "action": self.action, "header": self.header,
+                "value": self.value, "why": self.why, "required": self.required}
 
-@dataclass(slots=True, eq=False, weakref_slot=True)
-class Failure:
+
+class _WorkedOutOnce:
+    """Slots a `Failure` fills when it is made: not fields, since they are not part of its value.
+
+    A failure is a memo key, hashed on every lookup (its steps hash in Python), and measured so that
+    one built from hostile header values is not remembered (memo.key_chars).
+    """
+
+    __slots__ = ("chars", "_hash")
+
+
+@dataclass(frozen=True, slots=True, weakref_slot=True)
+class Failure(_WorkedOutOnce):
     """A failed check: the reason Chromium would name if it were the first, and how to fix it.
 
-    The same failure recurs on every response of a misconfigured server, so checks share one object
-    per distinct failure (access_check): failures are never modified, and compare and hash by
-    identity. What is derived from one is remembered with it (`derived`).
+    Compared and hashed by value. A misconfigured server fails the same way on every response, so
+    the access check hands out one shared failure per distinct misconfiguration (access_check), and
+    what is derived from a failure is remembered keyed by it (the tracker's conditional verdict).
     """
 
     reason: str
     parameter: str
-    steps: list[FixStep] = field(default_factory=list)
+    steps: tuple[FixStep, ...] = ()
+
+    def __post_init__(self) -> None:
+        steps = self.steps
+        if steps.__class__ is not tuple:
+            steps = tuple(steps)
+            object.__setattr__(self, "steps", steps)
+        chars = len(self.reason) + len(self.parameter)
+        for s in steps:
+            chars += len(s.header or "") + len(s.value or "") + len(s.why)
+        object.__setattr__(self, "chars", chars)
+        object.__setattr__(self, "_hash", hash((self.reason, self.parameter, steps)))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __reduce__(self):  # copies and pickles are made again, so that they work out their slots too
+        return Failure, (self.reason, self.parameter, self.steps)
+
+    def to_dict(self) -> dict:
+        return {"reason": self.reason, "parameter": self.parameter, "steps": [s.to_dict() for s in self.steps]}
 
 
-# What the engine derives from a failure (its fix steps, its preflight variant, how it reads under
-# credentials 'include'), kept for as long as the failure lives: nothing outlives what it came from.
-_DERIVED: weakref.WeakKeyDictionary[Failure, dict] = weakref.WeakKeyDictionary()
-
-
-def derived(failure: Failure, key, make: Callable[..., T], *args) -> T:
-    """What `make(*args)` derives from `failure`, made once and kept with the failure (see _DERIVED).
-    Arguments rather than a closure: this runs for most blocked flows."""
-    memo = _DERIVED.get(failure)
-    if memo is None:
-        memo = _DERIVED[failure] = {}
-    value = memo.get(key)
-    if value is None:
-        value = memo[key] = make(*args)
-    return value
-
-
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """The result of the checks under one assumption about credentials."""
 
-    failures: list[Failure]
-    warnings: Sequence[str] = ()  # read only; most outcomes have none
+    failures: tuple[Failure, ...]  # Chromium's order
+    warnings: tuple[str, ...] = ()
 
     @property
     def blocked(self) -> bool:
@@ -83,15 +100,15 @@ class Outcome:
     def parameter(self) -> str | None:
         return self.failures[0].parameter if self.failures else None
 
-    def steps(self) -> list[FixStep]:
+    def steps(self) -> tuple[FixStep, ...]:
         """Every failure's fix steps in order, each change to a header once."""
-        failures = self.failures
-        if len(failures) == 1:  # a shared failure has the same steps each time
-            return list(derived(failures[0], "steps", _steps, failures))
-        return list(_steps(failures))
+        return fix_steps(self.failures)
 
 
-def _steps(failures) -> tuple[FixStep, ...]:
+def fix_steps(failures: Sequence[Failure]) -> tuple[FixStep, ...]:
+    """The fix steps of `failures` in order, each change to a header once."""
+    if len(failures) == 1:
+        return failures[0].steps  # a check fixes each header once (tests/unit/test_shared_results.py)
     seen: set[tuple] = set()
     out = []
     for failure in failures:
