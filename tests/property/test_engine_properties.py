@@ -28,18 +28,18 @@ FAST = settings(deadline=None, database=None, max_examples=150,
 def test_observe_never_raises_and_verdicts_are_plain_data(batch):
     tracker = Tracker(capacity=4, pair_window=30.0)
     for ex in batch:
-        decision = tracker.observe(ex)
-        for v in [decision.verdict, *decision.updated]:
+        observed = tracker.observe(ex)
+        for v in [observed.verdict, *observed.updated]:
             assert v.verdict in ("allowed", "blocked")
             assert v.kind in ("preflight", "actual", "simple", "no-cors", "same-origin", "not-cors")
             assert isinstance(v.summary(), str)
             json.dumps(v.to_dict(), ensure_ascii=True, allow_nan=True)
-            assert tuple(v.fix) == fix_steps(v.failures)
+            assert v.fix == fix_steps(v.failures)
             for failure in v.failures:  # a check changes each header once (fix_steps relies on it)
                 keys = [(s.response, s.action, (s.header or "").lower()) for s in failure.steps]
                 assert len(keys) == len(set(keys))
                 assert hash(failure) == hash(type(failure)(failure.reason, failure.parameter, failure.steps))
-        assert decision.verdict.flow_id == ex.id
+        assert observed.verdict.flow_id == ex.id
     assert all(n <= 4 for n in tracker.state_size().values())
 
 

@@ -25,7 +25,7 @@ def tainted_hop(w, acao_value):
     return w.observe(cors_request("GET", OTHER + "/x", origin="null", t=0.1), response(200, acao(acao_value), t=0.1))
 
 
-# name -> (scenario(wire) -> Decision, expected (reason, failedParameter), Firefox reason, conditional?)
+# name -> (scenario(wire) -> Observation, expected (reason, failedParameter), Firefox reason, conditional?)
 # "conditional": a preflight carries no credentials, so its verdict under `include` is the conditional one.
 SCENARIOS = {
     "WildcardOriginNotAllowed": (

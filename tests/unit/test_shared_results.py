@@ -1,6 +1,6 @@
 """Results the engine remembers between flows (a server answers the same way every time) are shared
-safely: failures are frozen values compared by value, and nothing built from hostile values stays in
-memory."""
+safely: verdicts are frozen values, failures compare by value, and nothing built from hostile values
+stays in memory."""
 
 from __future__ import annotations
 
@@ -23,11 +23,15 @@ def _wildcard(wire: Wire):
                                                                   ("Vary", "Origin"))).verdict
 
 
-def test_the_same_misconfiguration_gives_equal_verdicts():
+def test_verdicts_are_frozen_and_equal_for_the_same_misconfiguration():
     wire = Wire()
     first, second = _wildcard(wire), _wildcard(wire)
     assert first.conditional == second.conditional  # with credentials: WildcardOriginNotAllowed
     assert first.conditional["reason"] == "WildcardOriginNotAllowed"
+    assert first._replace(flow_id=second.flow_id, time=second.time) == second
+    with pytest.raises(AttributeError):
+        first.verdict = "blocked"  # type: ignore[misc]
+    assert isinstance(first.fix, tuple) and isinstance(first.notes, tuple)
 
 
 def test_a_verdicts_conditional_dict_is_its_own():
@@ -69,7 +73,7 @@ def test_a_failure_fixes_each_header_once(name):
     for failure in v.failures:
         keys = [(s.response, s.action, (s.header or "").lower()) for s in failure.steps]
         assert len(keys) == len(set(keys))
-    assert tuple(v.fix) == fix_steps(v.failures)
+    assert v.fix == fix_steps(v.failures)
 
 
 def test_failures_built_from_hostile_values_are_not_kept():

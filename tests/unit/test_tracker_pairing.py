@@ -28,7 +28,7 @@ def test_preflight_alone_is_not_yet_paired():
     w = Wire()
     pre = w.preflight(URL, "PUT", None, acao(PAGE), acam("PUT"))
     assert pre.verdict.paired_flow_id is None
-    assert pre.updated == []
+    assert pre.updated == ()
 
 
 def test_allowed_pair_is_allowed_on_both_sides():
@@ -65,7 +65,7 @@ def test_pairing_needs_the_same_url():
     w.preflight(URL, "PUT", None, acao(PAGE), acam("PUT"), t=0.0)
     act = w.fetch("PUT", URL + "?v=2", (), [acao(PAGE)], t=0.1)
     assert act.verdict.preflight_cache["state"] != "preflighted"
-    assert act.updated == []
+    assert act.updated == ()
 
 
 def test_pairing_needs_the_requested_method():

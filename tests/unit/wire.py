@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 
 from mitmproxy_cors.engine.model import Exchange, Headers, RequestSnapshot, ResponseSnapshot
-from mitmproxy_cors.engine.tracker import Decision, Tracker
+from mitmproxy_cors.engine.tracker import Observation, Tracker
 
 PAGE = "http://a.test:8001"
 API = "http://b.test:8002"
@@ -59,17 +59,17 @@ class Wire:
 
     def observe(self, req: RequestSnapshot, resp: ResponseSnapshot | None = None, *,
                 error: str | None = None, proxy_answered_error: bool = False,
-                flow_id: str | None = None) -> Decision:
+                flow_id: str | None = None) -> Observation:
         fid = flow_id or f"f{next(self._ids)}"
         return self.tracker.observe(Exchange(fid, req, resp, error, proxy_answered_error))
 
     def preflight(self, url: str, method: str, acrh: str | None, *resp_headers: tuple[str, str],
-                  status: int = 200, origin: str = PAGE, t: float = 0.0, client: str = CLIENT) -> Decision:
+                  status: int = 200, origin: str = PAGE, t: float = 0.0, client: str = CLIENT) -> Observation:
         return self.observe(preflight_request(url, method, acrh, origin=origin, t=t, client=client),
                             response(status, *resp_headers, t=t))
 
     def fetch(self, method: str, url: str, req_headers=(), resp_headers=(), *, status: int = 200,
-              origin: str = PAGE, t: float = 0.0, client: str = CLIENT) -> Decision:
+              origin: str = PAGE, t: float = 0.0, client: str = CLIENT) -> Observation:
         return self.observe(cors_request(method, url, *req_headers, origin=origin, t=t, client=client),
                             response(status, *resp_headers, t=t))
 

@@ -3,8 +3,9 @@
 Theory of operation
 -------------------
 `Tracker.observe(exchange)` takes one finished exchange (request + response or error), in the
-order the proxy saw them finish, and returns a `Decision`: the verdict for that flow plus updated
-verdicts for earlier flows whose story it completes.
+order the proxy saw them finish, and returns an `Observation`: the verdict for that flow plus new
+verdicts for earlier flows whose story it completes. Verdicts are frozen: a flow whose story
+changes gets a new verdict, the old one stays as it was.
 
 * A **preflight** is checked at once (preflight_check). It carries no credentials, so it is
   judged both ways; if it passes, it waits in `_pending` for its actual request, keyed by
@@ -29,7 +30,9 @@ those older than `pair_window` seconds; the cache has its own cap and expiry.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
 
 from .access_check import access_outcomes, varies_on_origin
 from .exposure import exposed_header_names
@@ -42,21 +45,22 @@ from .reasons import REASONS, console_text
 from .redirect_check import redirect_location, taints_origin, userinfo_failure
 from .request_mode import RequestFacts, classify, credentials_evidence
 from .safelist import CHROMIUM_ONLY_SAFELISTED, needs_preflight
-from .verdict import Failure, Outcome, Verdict, fix_steps
+from .verdict import Failure, FixStep, Outcome, Verdict, fix_steps
 
 _EMPTY = Headers()
 
 
-@dataclass(slots=True)
-class Decision:
-    verdict: Verdict
-    updated: list[Verdict] = field(default_factory=list)  # earlier flows whose verdict changed
+class Observation(NamedTuple):
+    """What `Tracker.observe` returns for one exchange."""
+
+    verdict: Verdict  # the exchange's own
+    updated: tuple[Verdict, ...] = ()  # new verdicts for earlier flows whose story this one completes
 
 
 @dataclass(slots=True)
 class _PendingPreflight:
     verdict: Verdict
-    acrh: list[str]
+    acrh: Sequence[str]
     time: float
     omit: Outcome
     include: Outcome
@@ -78,6 +82,21 @@ class _ResponseView:
     cause: str | None  # the proxy answered for a failed upstream
 
 
+class _Judgement(NamedTuple):
+    """The fields of a verdict that follow from the outcome the browser acts on (`_judge`)."""
+
+    verdict: str
+    message: str
+    warnings: tuple[str, ...] = ()
+    reason: str | None = None
+    failed_parameter: str | None = None
+    firefox_reason: str | None = None
+    fix: tuple[FixStep, ...] = ()
+    failures: tuple[Failure, ...] = ()
+    cause: str | None = None
+    firefox_note: str | None = None
+
+
 class Tracker:
     def __init__(self, capacity: int = 4096, pair_window: float = 60.0) -> None:
         self.capacity = capacity
@@ -91,16 +110,16 @@ class Tracker:
 
     # -- public -----------------------------------------------------------------------------
 
-    def observe(self, ex: Exchange) -> Decision:
+    def observe(self, ex: Exchange) -> Observation:
         facts = classify(ex.request)
         view = _response_view(ex)
         if view is None:
-            return Decision(self._no_response(ex, facts))
+            return Observation(self._no_response(ex, facts))
         if facts.kind == "preflight":
             return self._preflight(ex, facts, view)
         if facts.kind == "cors":
             return self._cors(ex, facts, view)
-        return Decision(self._not_checked(ex, facts, view))
+        return Observation(self._not_checked(ex, facts, view))
 
     def state_size(self) -> dict[str, int]:
         return {"pending_preflights": len(self._pending), "redirect_hops": len(self._redirects),
@@ -114,7 +133,7 @@ class Tracker:
 
     # -- kinds ------------------------------------------------------------------------------
 
-    def _preflight(self, ex: Exchange, facts: RequestFacts, view: _ResponseView) -> Decision:
+    def _preflight(self, ex: Exchange, facts: RequestFacts, view: _ResponseView) -> Observation:
         req = ex.request
         origin = facts.origin.serialize()
         redirected = redirect_location(req.url, view.status, view.headers) is not None
@@ -122,15 +141,18 @@ class Tracker:
             status=view.status, headers=view.headers, origin=origin, method=facts.acrm,
             unsafe_headers=facts.acrh, redirected=redirected,
             trustworthy=facts.target is not None and facts.target.potentially_trustworthy())
-        v = self._verdict(ex, facts, "preflight", omit, include, "unknown",
-                          "a preflight never carries credentials; the actual request's mode decides",
-                          view)
-        if omit.blocked and include.blocked:
-            v.notes.append("the actual request was never sent: the browser stops at a failed preflight")
+        never_sent = omit.blocked and include.blocked
+        if never_sent:
+            notes = ("the actual request was never sent: the browser stops at a failed preflight",)
+        elif omit.blocked:
+            notes = ("if the page sends no credentials the actual request is never sent",)
+        else:
+            notes = ()
+        v = _verdict(ex, facts, "preflight", omit, include, "unknown",
+                     "a preflight never carries credentials; the actual request's mode decides", view, notes)
+        if never_sent:
             self.cache.erase((req.client, origin, req.url))
         else:
-            if omit.blocked:
-                v.notes.append("if the page sends no credentials the actual request is never sent")
             self._remember(self._pending, (req.client, origin, req.url, facts.acrm),
                            _PendingPreflight(v, facts.acrh, req.timestamp, omit, include,
                                              result_omit, result_include), req.timestamp)
@@ -138,13 +160,13 @@ class Tracker:
                 self.cache.store((req.client, origin, req.url),
                                  CacheEntry(result_omit, req.timestamp + result_omit.max_age, ex.id,
                                             req.timestamp))
-        return Decision(v)
+        return Observation(v)
 
-    def _cors(self, ex: Exchange, facts: RequestFacts, view: _ResponseView) -> Decision:
+    def _cors(self, ex: Exchange, facts: RequestFacts, view: _ResponseView) -> Observation:
         req = ex.request
         now = req.timestamp
         origin = facts.origin.serialize()
-        updated: list[Verdict] = []
+        updated: tuple[Verdict, ...] = ()
         hop = self._take(self._redirects, (req.client, req.url), now)
         pending = self._take(self._pending, (req.client, origin, req.url, req.method), now)
 
@@ -156,7 +178,7 @@ class Tracker:
                     "its preflight would have failed for a credentialed request, yet the browser sent it")
             kind = "actual"
             cache_info = {"state": "preflighted", "preflight_flow_id": pending.verdict.flow_id}
-            updated.append(self._complete_preflight(pending, ex.id, creds, creds_source))
+            updated = (_completed_preflight(pending, ex.id, creds, creds_source),)
             result = pending.result_include if creds == "include" else pending.result_omit
             if result is not None:
                 self.cache.store((req.client, origin, req.url),
@@ -200,55 +222,73 @@ class Tracker:
                     omit = Outcome((bad,))
                 if not include.blocked:
                     include = Outcome((bad,))
-        v = self._verdict(ex, facts, kind, omit, include, creds, creds_source, view)
-        v.preflight_cache = cache_info
+        chosen = include if creds == "include" else omit
+        judged = _judge(chosen, kind, req.url, facts.origin_header, facts.initiator, view)
+        blocked = chosen.blocked
+        message = judged.message
+
+        notes: list[str] = []
         if revalidation_note:
-            v.notes.append(revalidation_note)
+            notes.append(revalidation_note)
         elif 200 <= view.status < 300 and ("etag" in view.headers.by_name or "last-modified" in view.headers.by_name):
             self._validated[(req.client, req.url)] = view.headers
             self._validated.move_to_end((req.client, req.url))
             while len(self._validated) > self.capacity:
                 self._validated.popitem(last=False)
+        paired_flow_id = None
         if pending is not None:
-            v.paired_flow_id = pending.verdict.flow_id
+            paired_flow_id = pending.verdict.flow_id
         elif cache_info and cache_info.get("preflight_flow_id") and cache_info["state"] == "hit":
-            v.paired_flow_id = cache_info["preflight_flow_id"]
-            v.notes.append(f"no preflight on the wire: the browser reused the preflight cached "
-                           f"{cache_info['age']} s earlier")
+            paired_flow_id = cache_info["preflight_flow_id"]
+            notes.append(f"no preflight on the wire: the browser reused the preflight cached "
+                         f"{cache_info['age']} s earlier")
         elif cache_info and cache_info["state"] == "unseen":
-            v.notes.append(
+            notes.append(
                 "this request needed a preflight but the proxy saw none: the browser reused a cached "
                 "preflight from before the proxy saw it (or unsafe headers were guessed from the wire: "
                 + ", ".join(unsafe or [req.method]) + ")")
+        redirected_from = None
         if hop is not None:
-            v.redirected_from = hop.flow_id
-            self._reword_for_redirect(v, hop.first_url)
-        if location and not v.blocked:
+            redirected_from = hop.flow_id
+            if blocked and message:
+                message = message.replace(f"at '{req.url}'",
+                                          f"at '{req.url}' (redirected from '{hop.first_url}')", 1)
+        if location and not blocked:
             first = hop.first_url if hop else req.url
             self._remember(self._redirects, (req.client, location), _Hop(ex.id, first, now), now)
             if facts.origin and not facts.origin.opaque and taints_origin(facts.origin, req.url, location):
-                v.notes.append("the next hop goes to another origin: the browser sends Origin: null there")
-        if not v.blocked and not location:
-            include_flag = creds == "include"
-            v.exposed_headers, v.unexposed_headers = exposed_header_names(view.headers, include_flag)
+                notes.append("the next hop goes to another origin: the browser sends Origin: null there")
+        warnings = judged.warnings
+        exposed = unexposed = None
+        if not blocked and not location:
+            exposed, unexposed = exposed_header_names(view.headers, creds == "include")
             acao = normalized(view.headers.by_name.get("access-control-allow-origin"))
             if acao not in (None, "*") and not varies_on_origin(view.headers):
-                v.warnings.append("Access-Control-Allow-Origin names one origin but the response has no "
-                                  "Vary: Origin; caches may serve it to other origins")
+                warnings += ("Access-Control-Allow-Origin names one origin but the response has no "
+                             "Vary: Origin; caches may serve it to other origins",)
             if acao == "null":
-                v.warnings.append("Access-Control-Allow-Origin: null lets sandboxed and redirected "
-                                  "documents of any site read this response")
+                warnings += ("Access-Control-Allow-Origin: null lets sandboxed and redirected "
+                             "documents of any site read this response",)
+        firefox_note = judged.firefox_note
         if kind == "simple" and not CHROMIUM_ONLY_SAFELISTED.isdisjoint(req.headers.by_name):
             chromium_only = [h for h in req.headers.names() if h in CHROMIUM_ONLY_SAFELISTED]
-            v.firefox_note = ("Firefox would send a preflight for " + ", ".join(chromium_only)
-                              + " (Chromium safelists them)")
-        return Decision(v, updated)
+            firefox_note = ("Firefox would send a preflight for " + ", ".join(chromium_only)
+                            + " (Chromium safelists them)")
+        return Observation(Verdict(
+            flow_id=ex.id, kind=kind, verdict=judged.verdict, method=req.method, url=req.url,
+            origin=facts.origin_header, time=req.timestamp,
+            credentials=creds, credentials_source=creds_source,
+            mode=facts.mode, mode_source=facts.mode_source, initiator=facts.initiator,
+            reason=judged.reason, failed_parameter=judged.failed_parameter,
+            firefox_reason=judged.firefox_reason, message=message, fix=judged.fix, failures=judged.failures,
+            conditional=_conditional(omit, include, creds, facts.initiator),
+            paired_flow_id=paired_flow_id, redirected_from=redirected_from, preflight_cache=cache_info,
+            cause=judged.cause, warnings=warnings, notes=tuple(notes), firefox_note=firefox_note,
+            exposed_headers=exposed, unexposed_headers=unexposed,
+        ), updated)
 
     def _not_checked(self, ex: Exchange, facts: RequestFacts, view: _ResponseView) -> Verdict:
         kind = facts.kind
-        v = Verdict(ex.id, kind, "allowed", ex.request.method, ex.request.url, facts.origin_header,
-                    ex.request.timestamp, "unknown", "", facts.mode, facts.mode_source, facts.initiator)
-        v.message = _NOT_CHECKED_MESSAGES.get(kind) or "Not governed by CORS: " + facts.mode_source + "."
         req = ex.request
         location = redirect_location(req.url, view.status, view.headers)
         if location and kind == "same-origin" and facts.mode in ("cors", "same-origin"):
@@ -258,61 +298,37 @@ class Tracker:
                 if facts.mode == "same-origin":
                     # Blink aborts it (net::ERR_ABORTED, no CorsError; seen in Chromium 156), and the
                     # next hop is never sent.
-                    v.verdict = "blocked"
-                    v.cause = ("the browser aborts the fetch: mode 'same-origin' cannot follow a redirect "
-                               "to another origin (net::ERR_ABORTED, not a CORS error)")
-                    v.message = ("Not a CORS error: " + v.cause + ". Use mode 'cors', or redirect within "
-                                 "the page's origin.")
-                    return v
+                    cause = ("the browser aborts the fetch: mode 'same-origin' cannot follow a redirect "
+                             "to another origin (net::ERR_ABORTED, not a CORS error)")
+                    return Verdict(
+                        flow_id=ex.id, kind=kind, verdict="blocked", method=req.method, url=req.url,
+                        origin=facts.origin_header, time=req.timestamp, mode=facts.mode,
+                        mode_source=facts.mode_source, initiator=facts.initiator, cause=cause,
+                        message=("Not a CORS error: " + cause + ". Use mode 'cors', or redirect within "
+                                 "the page's origin."))
                 bad = userinfo_failure(location)
                 if bad:
                     outcome = Outcome((bad,))
-                    return self._verdict(ex, facts, kind, outcome, outcome, "unknown", "", view)
+                    return _verdict(ex, facts, kind, outcome, outcome, "unknown", "", view)
                 self._remember(self._redirects, (req.client, location), _Hop(ex.id, req.url, req.timestamp),
                                req.timestamp)
-        return v
+        return Verdict(
+            flow_id=ex.id, kind=kind, verdict="allowed", method=req.method, url=req.url,
+            origin=facts.origin_header, time=req.timestamp, mode=facts.mode, mode_source=facts.mode_source,
+            initiator=facts.initiator,
+            message=_NOT_CHECKED_MESSAGES.get(kind) or "Not governed by CORS: " + facts.mode_source + ".")
 
     def _no_response(self, ex: Exchange, facts: RequestFacts) -> Verdict:
-        kind = {"cors": "simple"}.get(facts.kind, facts.kind)
-        return Verdict(ex.id, kind, "blocked", ex.request.method, ex.request.url,
-                       facts.origin_header, ex.request.timestamp,
-                       mode=facts.mode, mode_source=facts.mode_source, initiator=facts.initiator,
-                       cause=f"no response reached the browser: {ex.error}",
-                       message=("No response reached the browser (" + str(ex.error) + "). The browser "
-                                "reports a network error (net::ERR_FAILED), not a CORS error."))
+        req = ex.request
+        return Verdict(
+            flow_id=ex.id, kind={"cors": "simple"}.get(facts.kind, facts.kind), verdict="blocked",
+            method=req.method, url=req.url, origin=facts.origin_header, time=req.timestamp,
+            mode=facts.mode, mode_source=facts.mode_source, initiator=facts.initiator,
+            cause=f"no response reached the browser: {ex.error}",
+            message=("No response reached the browser (" + str(ex.error) + "). The browser "
+                     "reports a network error (net::ERR_FAILED), not a CORS error."))
 
     # -- helpers ----------------------------------------------------------------------------
-
-    def _verdict(self, ex, facts, kind, omit: Outcome, include: Outcome, creds, creds_source,
-                 view: _ResponseView) -> Verdict:
-        req = ex.request
-        chosen = include if creds == "include" else omit
-        # Positional, in field order: this runs for every CORS flow, and keywords cost more here.
-        v = Verdict(ex.id, kind, "blocked" if chosen.blocked else "allowed", req.method, req.url,
-                    facts.origin_header, req.timestamp, creds, creds_source, facts.mode, facts.mode_source,
-                    facts.initiator)
-        _apply(v, chosen, view)
-        if creds == "unknown" and (include.reason, include.parameter) != (omit.reason, omit.parameter):
-            v.conditional = _conditional(include, v)
-        return v
-
-    def _complete_preflight(self, p: _PendingPreflight, actual_id: str, creds: str, source: str) -> Verdict:
-        v = p.verdict
-        v.paired_flow_id = actual_id
-        v.credentials, v.credentials_source = creds, "from the actual request: " + source
-        if creds in ("include", "omit"):
-            chosen = p.include if creds == "include" else p.omit
-            v.conditional = None
-            v.verdict = "blocked" if chosen.blocked else "allowed"
-            v.reason = None
-            v.failed_parameter = None
-            v.firefox_reason = None
-            v.fix = []
-            v.failures = []
-            v.warnings = []
-            _apply(v, chosen, None)
-        v.notes = [n for n in v.notes if "never sent" not in n]
-        return v
 
     def _merge_revalidation(self, req, view: _ResponseView) -> tuple[_ResponseView, str]:
         """A 304 to a revalidation is merged into the browser's cached copy, and that is CORS-checked."""
@@ -332,10 +348,6 @@ class Tracker:
         merged += [(n, v) for n, v in view.headers.fields if n in updated]
         return (_ResponseView(200, Headers(merged), None),
                 "a 304 revalidation: judged on the cached response it refreshes, as the browser does")
-
-    def _reword_for_redirect(self, v: Verdict, first_url: str) -> None:
-        if v.blocked and v.message:
-            v.message = v.message.replace(f"at '{v.url}'", f"at '{v.url}' (redirected from '{first_url}')", 1)
 
     def _remember(self, table: OrderedDict, key: tuple, value, now: float) -> None:
         table[key] = value
@@ -373,33 +385,68 @@ def _response_view(ex: Exchange) -> _ResponseView | None:
     return None
 
 
-def _apply(v: Verdict, outcome: Outcome, view: _ResponseView | None) -> None:
-    """Fill reason, message, fix and cause from an outcome."""
-    v.failures = list(outcome.failures)
-    if v.warnings:
-        v.warnings = list(outcome.warnings) + [w for w in v.warnings if w not in outcome.warnings]
-    elif outcome.warnings:
-        v.warnings = list(outcome.warnings)
-    origin_text = v.origin or "null"
-    if not outcome.blocked:
-        v.message = ("Allowed: the browser lets the page read this response." if v.kind != "preflight"
-                     else "Allowed: the preflight permits the actual request.")
-        return
-    reason = outcome.reason
-    v.reason, v.failed_parameter = reason, outcome.parameter
-    entry = REASONS[reason]
-    v.firefox_reason = entry.firefox or None
-    v.fix = list(outcome.steps())
-    v.message = (f"Access to {v.initiator} at '{v.url}' from origin '{origin_text}' has been blocked by "
-                 f"CORS policy: {console_text(reason, outcome.parameter, v.initiator)}")
+def _verdict(ex: Exchange, facts: RequestFacts, kind: str, omit: Outcome, include: Outcome, creds: str,
+             creds_source: str, view: _ResponseView, notes: tuple[str, ...] = ()) -> Verdict:
+    """The verdict on a checked response that nothing but its own checks bear on."""
+    req = ex.request
+    judged = _judge(include if creds == "include" else omit, kind, req.url, facts.origin_header,
+                    facts.initiator, view)
+    return Verdict(
+        flow_id=ex.id, kind=kind, verdict=judged.verdict, method=req.method, url=req.url,
+        origin=facts.origin_header, time=req.timestamp, credentials=creds, credentials_source=creds_source,
+        mode=facts.mode, mode_source=facts.mode_source, initiator=facts.initiator,
+        reason=judged.reason, failed_parameter=judged.failed_parameter, firefox_reason=judged.firefox_reason,
+        message=judged.message, fix=judged.fix, failures=judged.failures,
+        conditional=_conditional(omit, include, creds, facts.initiator),
+        cause=judged.cause, warnings=judged.warnings, notes=notes, firefox_note=judged.firefox_note)
+
+
+def _completed_preflight(p: _PendingPreflight, actual_id: str, creds: str, source: str) -> Verdict:
+    """The pending preflight's verdict once its actual request showed the credentials mode."""
+    v = p.verdict
+    notes = tuple(n for n in v.notes if "never sent" not in n)
+    source = "from the actual request: " + source
+    if creds not in ("include", "omit"):
+        return v._replace(paired_flow_id=actual_id, credentials=creds, credentials_source=source, notes=notes)
+    # Judged again under the credentials mode now known; what the response itself showed (the real
+    # cause, Firefox's note) stays.
+    judged = _judge(p.include if creds == "include" else p.omit, v.kind, v.url, v.origin, v.initiator, None)
+    return v._replace(
+        paired_flow_id=actual_id, credentials=creds, credentials_source=source, conditional=None,
+        verdict=judged.verdict, reason=judged.reason, failed_parameter=judged.failed_parameter,
+        firefox_reason=judged.firefox_reason, message=judged.message, fix=judged.fix,
+        failures=judged.failures, warnings=judged.warnings, notes=notes)
+
+
+_ALLOWED = _Judgement("allowed", "Allowed: the browser lets the page read this response.")
+_ALLOWED_PREFLIGHT = _Judgement("allowed", "Allowed: the preflight permits the actual request.")
+
+
+def _judge(outcome: Outcome, kind: str, url: str, origin: str | None, initiator: str,
+           view: _ResponseView | None) -> _Judgement:
+    """Reason, message, fix and cause from the outcome the browser acts on. `view`: the response
+    judged (None: judged again without it, and `cause` and `firefox_note` are left to the caller)."""
+    failures = outcome.failures
+    warnings = outcome.warnings
+    if not failures:
+        allowed = _ALLOWED_PREFLIGHT if kind == "preflight" else _ALLOWED
+        return allowed._replace(warnings=warnings) if warnings else allowed
+    reason = failures[0].reason
+    parameter = failures[0].parameter
+    firefox_reason = REASONS[reason].firefox or None
+    firefox_note = cause = None
+    message = (f"Access to {initiator} at '{url}' from origin '{origin or 'null'}' has been blocked by "
+               f"CORS policy: {console_text(reason, parameter, initiator)}")
     if reason in ("MultipleAllowOriginValues", "PreflightMultipleAllowOriginValues") and view is not None:
         if len(view.headers.get_all("Access-Control-Allow-Origin")) < 2:
-            v.firefox_reason = "CORSAllowOriginNotMatchingOrigin"
-            v.firefox_note = "Firefox names a comma list in one header line a mismatch, not multiple values"
+            firefox_reason = "CORSAllowOriginNotMatchingOrigin"
+            firefox_note = "Firefox names a comma list in one header line a mismatch, not multiple values"
     if view is not None:
-        v.cause = _real_cause(view, reason)
-        if v.cause:
-            v.message += f" (Underneath: {v.cause}.)"
+        cause = _real_cause(view, reason)
+        if cause:
+            message += f" (Underneath: {cause}.)"
+    return _Judgement("blocked", message, warnings, reason, parameter, firefox_reason, fix_steps(failures),
+                      failures, cause, firefox_note)
 
 
 def _real_cause(view: _ResponseView, reason: str) -> str | None:
@@ -419,11 +466,13 @@ def _real_cause(view: _ResponseView, reason: str) -> str | None:
     return None
 
 
-def _conditional(include: Outcome, v: Verdict) -> dict:
-    """The verdict under credentials 'include', for a flow whose credentials mode is unknown: a dict
-    of its own for each verdict, from a remembered reading."""
+def _conditional(omit: Outcome, include: Outcome, creds: str, initiator: str) -> dict | None:
+    """The verdict under credentials 'include', for a flow whose credentials mode is unknown, when
+    it differs: a dict of its own for each verdict, from a remembered reading."""
+    if creds != "unknown" or (include.reason, include.parameter) == (omit.reason, omit.parameter):
+        return None
     verdict, reason, parameter, firefox_reason, message, fix = _reading_with_credentials(
-        include.failures, v.initiator)
+        include.failures, initiator)
     return {"verdict": verdict, "reason": reason, "failed_parameter": parameter,
             "firefox_reason": firefox_reason, "message": message, "fix": list(fix)}
 

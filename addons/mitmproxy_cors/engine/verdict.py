@@ -1,13 +1,16 @@
-"""What the engine says about one flow.
+"""What the engine says about one flow: frozen values, each built once.
 
-`Failure` and `FixStep` are values: equal ones are interchangeable, so the engine shares them
+A `Verdict` is never changed after it is made: when a later flow completes a flow's story (the
+actual request behind a preflight), the tracker makes a new verdict for it (`Verdict._replace`).
+`Failure` and `FixStep` are values too: equal ones are interchangeable, so the engine shares them
 between flows and remembers what it derives from them by value (memo.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
+from typing import NamedTuple
 
 from .reasons import REASONS
 
@@ -123,16 +126,20 @@ def fix_steps(failures: Sequence[Failure]) -> tuple[FixStep, ...]:
 KINDS = ("preflight", "actual", "simple", "no-cors", "same-origin", "not-cors")
 
 
-@dataclass(slots=True)
-class Verdict:
+class Verdict(NamedTuple):
+    """The engine's judgement of one flow, as Chromium would judge it.
+
+    A frozen value, built once with every field: a tuple underneath, so that the engine can build
+    one per flow cheaply. `_replace(...)` makes a changed copy.
+    """
+
     flow_id: str
-    kind: str
+    kind: str  # one of KINDS
     verdict: str  # "allowed" | "blocked"
     method: str
     url: str
     origin: str | None
     time: float
-    # How the request was judged; first after the identity so that the engine can pass them in order.
     credentials: str = "unknown"  # "include" | "omit" | "unknown"
     credentials_source: str = ""
     mode: str = ""
@@ -142,18 +149,18 @@ class Verdict:
     failed_parameter: str | None = None
     firefox_reason: str | None = None
     message: str = ""
-    fix: list[FixStep] = field(default_factory=list)
-    failures: list[Failure] = field(default_factory=list)  # every failed check, Chromium's order
+    fix: tuple[FixStep, ...] = ()
+    failures: tuple[Failure, ...] = ()  # every failed check, Chromium's order
     conditional: dict | None = None  # verdict under credentials: 'include' when it differs
     paired_flow_id: str | None = None
     redirected_from: str | None = None
     preflight_cache: dict | None = None
     cause: str | None = None  # the real failure behind a CORS error (server error, proxy 502)
-    warnings: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    warnings: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
     firefox_note: str | None = None
-    exposed_headers: list[str] | None = None
-    unexposed_headers: list[str] | None = None
+    exposed_headers: tuple[str, ...] | None = None
+    unexposed_headers: tuple[str, ...] | None = None
 
     @property
     def blocked(self) -> bool:
@@ -193,7 +200,21 @@ class Verdict:
         return f"CORS n/a: {self.kind}"
 
     def to_dict(self) -> dict:
-        d = asdict(self)
+        """Plain data (dicts, lists, str, numbers), every field in order, then `fix_text`."""
+        d = self._asdict()
+        d["fix"] = [s.to_dict() for s in self.fix]
+        d["failures"] = [f.to_dict() for f in self.failures]
+        if self.conditional is not None:
+            d["conditional"] = {k: list(v) if isinstance(v, (list, tuple)) else v
+                                for k, v in self.conditional.items()}
+        if self.preflight_cache is not None:
+            d["preflight_cache"] = dict(self.preflight_cache)
+        d["warnings"] = list(self.warnings)
+        d["notes"] = list(self.notes)
+        if self.exposed_headers is not None:
+            d["exposed_headers"] = list(self.exposed_headers)
+        if self.unexposed_headers is not None:
+            d["unexposed_headers"] = list(self.unexposed_headers)
         d["fix_text"] = [s.text() for s in self.fix]
         return d
 
