@@ -1,7 +1,8 @@
 """The CORS check on a response: Access-Control-Allow-Origin and -Allow-Credentials.
 
 Follows Chromium's `network::cors::CheckAccess` (services/network/public/cpp/cors/cors.cc), which
-classifies a mismatch more finely than the Fetch Standard's "CORS check".
+classifies a mismatch more finely than the Fetch Standard's CORS check
+(https://fetch.spec.whatwg.org/#cors-check).
 """
 
 from __future__ import annotations

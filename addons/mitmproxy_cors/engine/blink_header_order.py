@@ -2,7 +2,7 @@
 
 When several request headers are missing from a preflight's Access-Control-Allow-Headers, Chromium
 names the *first* one in `HeaderDisallowedByPreflightResponse`.  "First" is the order of
-`CorsUnsafeNotForbiddenRequestHeaderNames(request.headers)` (services/network/public/cpp/cors/cors.cc,
+`CorsUnsafeNotForbiddenRequestHeaderNames(request.headers)` (services/network/cors/cors_util.cc,
 used by `PreflightResult::EnsureAllowedCrossOriginHeaders` in services/network/cors/preflight_result.cc):
 the CORS-unsafe names in the order of the `network::ResourceRequest::headers` vector, followed, when the
 safelisted values total more than 1024 bytes, by the safelisted names in that same order.  It is neither

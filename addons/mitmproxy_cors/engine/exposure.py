@@ -1,8 +1,10 @@
 """Which response headers page JavaScript can read (Access-Control-Expose-Headers).
 
-Follows Blink's `ExtractCorsExposedHeaderNamesList` (platform/loader/cors/cors.cc): the list is
-parsed leniently (empty items skipped), any item that is not a token exposes nothing, and `*`
-exposes everything only for requests without credentials. Set-Cookie is never exposed.
+Follows Blink's `ExtractCorsExposedHeaderNamesList`
+(third_party/blink/renderer/platform/loader/cors/cors.cc; the Fetch Standard's rule is
+https://fetch.spec.whatwg.org/#http-access-control-expose-headers): the list is parsed leniently
+(empty items skipped), any item that is not a token exposes nothing, and `*` exposes everything only
+for requests without credentials. Set-Cookie is never exposed.
 """
 
 from __future__ import annotations

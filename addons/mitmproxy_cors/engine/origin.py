@@ -1,4 +1,5 @@
-"""Origins as the URL Standard defines them: tuple origins and the opaque origin (`null`)."""
+"""Origins as HTML defines them (https://html.spec.whatwg.org/multipage/browsers.html#origin): tuple
+origins and the opaque origin (`null`)."""
 
 from __future__ import annotations
 
@@ -47,7 +48,9 @@ class Origin:
         return self.port if self.port is not None else DEFAULT_PORTS.get(self.scheme)
 
     def potentially_trustworthy(self) -> bool:
-        """https/wss, or a loopback host (Secure Contexts §3.1, as Chromium applies it)."""
+        """https/wss, or a loopback host: "potentially trustworthy" as Chromium applies it
+        (`network::IsOriginPotentiallyTrustworthy`, services/network/public/cpp/is_potentially_trustworthy.cc;
+        https://w3c.github.io/webappsec-secure-contexts/#is-origin-trustworthy)."""
         if self.opaque:
             return False
         if self.scheme in ("https", "wss"):

@@ -1,4 +1,5 @@
-"""The browser's CORS-preflight cache, as Chromium keeps it (`preflight_cache.cc`).
+"""The browser's CORS-preflight cache, as Chromium keeps it (`network::cors::PreflightCache`,
+services/network/cors/preflight_cache.cc; https://fetch.spec.whatwg.org/#cors-preflight-cache).
 
 One entry per (partition, origin, URL): a new preflight replaces it, a lookup that fails erases
 it, it lives Access-Control-Max-Age seconds (5 without the header, capped at 7200). The proxy

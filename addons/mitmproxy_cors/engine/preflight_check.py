@@ -1,7 +1,9 @@
 """Checking a CORS-preflight response, in the order Chromium checks it.
 
-Follows `PreflightController` (`CreatePreflightResult`, `CheckPreflightAccess`,
-`CheckPreflightResult`) and `PreflightResult` (preflight_result.cc):
+Follows Chromium's `network::cors::PreflightController` (`CreatePreflightResult`,
+`CheckPreflightAccess`, `CheckPreflightResult`; services/network/cors/preflight_controller.cc) and
+`PreflightResult` (services/network/cors/preflight_result.cc); the Fetch Standard's CORS-preflight
+fetch is https://fetch.spec.whatwg.org/#cors-preflight-fetch:
 
 1. any redirect -> PreflightDisallowedRedirect (nothing else is looked at);
 2. ACAO/ACAC with the *actual* request's credentials mode -> Preflight* variants; only if they

@@ -1,4 +1,6 @@
-"""Redirects of CORS requests (Fetch "HTTP-redirect fetch"; Chromium `CorsURLLoader::OnReceiveRedirect`).
+"""Redirects of CORS requests: the Fetch Standard's HTTP-redirect fetch
+(https://fetch.spec.whatwg.org/#http-redirect-fetch) as Chromium's `CorsURLLoader::OnReceiveRedirect`
+does it (services/network/cors/cors_url_loader.cc).
 
 For a CORS-flagged request each redirect response must itself pass the CORS check; then a
 Location with userinfo is refused (RedirectContainsCredentials); then the request origin becomes
@@ -64,8 +66,10 @@ def _strip_userinfo(url: str) -> str:
 
 
 def taints_origin(request_origin: Origin, current_url: str, location: str) -> bool:
-    """Fetch 4.4 step 13: the hop from `current_url` to `location` makes the origin `null` when both
-    URLs differ in origin and the request origin differs from `current_url`'s origin."""
+    """HTTP-redirect fetch, the step that sets the request's tainted origin flag
+    (https://fetch.spec.whatwg.org/#http-redirect-fetch): the hop from `current_url` to `location`
+    makes the origin `null` when both URLs differ in origin and the request origin differs from
+    `current_url`'s origin."""
     here, there = origin_of_url(current_url), origin_of_url(location)
     if here is None or there is None:
         return False

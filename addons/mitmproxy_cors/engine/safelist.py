@@ -1,8 +1,11 @@
 """Which requests need a CORS preflight, as Chromium decides it.
 
-Follows `services/network/public/cpp/cors/cors.cc` (`IsCorsSafelistedHeader`,
-`CorsUnsafeRequestHeaderNames`, `IsCorsSafelistedMethod`) and `cors_util.cc`
-(`CorsUnsafeNotForbiddenRequestHeaderNames`). Data is in tables; the rules are functions.
+Follows Chromium's services/network/public/cpp/cors/cors.cc (`IsCorsSafelistedHeader`,
+`CorsUnsafeRequestHeaderNames`, `IsCorsSafelistedMethod`) and services/network/cors/cors_util.cc
+(`CorsUnsafeNotForbiddenRequestHeaderNames`); the Fetch Standard's rules are
+https://fetch.spec.whatwg.org/#cors-safelisted-request-header and
+https://fetch.spec.whatwg.org/#cors-unsafe-request-header-names. Data is in tables; the rules are
+functions.
 """
 
 from __future__ import annotations
@@ -190,5 +193,6 @@ def parse_request_headers_list(value: str | None) -> tuple[str, ...]:
 
 
 def needs_preflight(method: str, unsafe_header_names: Sequence[str]) -> bool:
-    """Fetch "main fetch": a CORS request is preflighted when its method or a header is unsafe."""
+    """Main fetch (https://fetch.spec.whatwg.org/#main-fetch): a CORS request is preflighted when its
+    method or a header is unsafe."""
     return not is_cors_safelisted_method(method) or bool(unsafe_header_names)
