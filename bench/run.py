@@ -259,11 +259,12 @@ def part_addon_worker(wire) -> None:
 
 class Mitmdump:
     def __init__(self, with_addon: bool | str, cpu: int | None, extra: list[str] | None = None,
-                 worker_cpu: int | None = None, hash_seed: int | None = None) -> None:
+                 worker_cpu: int | None = None, hash_seed: int | None = None, name: str | None = None) -> None:
         """`with_addon`: True for cors_addon.py, False for none, or the path of another script.
         `worker_cpu`: where the addon's analysis worker runs (a child inherits mitmdump's pinning;
         the bench puts it with wrk and nginx, the way an unpinned OS spreads it on any machine)."""
         self.with_addon = with_addon
+        self._name = name
         self.port = backend.free_port()
         self.cpu = cpu
         self.worker_cpu = worker_cpu
@@ -316,6 +317,8 @@ class Mitmdump:
 
     @property
     def name(self) -> str:
+        if self._name:
+            return self._name
         if self.with_addon is True:
             return "with addon"
         return "no-op hooks" if self.with_addon else "bare"
@@ -509,7 +512,7 @@ def part_proxy(args) -> None:
     worker_cpu = statistics.median(d["worker_cpu_us"] for d in results["with addon"])
     out(f"median CPU per request: mitmdump bare {cpu['bare']:.0f} us, with addon {cpu['with addon']:.0f} us "
         f"+ its analysis worker {worker_cpu:.0f} us (on cpu {load_cpu}, with wrk and nginx), "
-        f"no-op hooks {cpu['no-op hooks']:.0f} us")
+        f"no-op hooks {cpu['no-op hooks']:.0f} us, judging inline {cpu['addon inline']:.0f} us")
     out(f"fresh processes: with addon {fresh * 100:.1f}% of bare, no-op hooks "
         f"{med['no-op hooks'] / med['bare'] * 100:.1f}% (between processes of one build, a few percent either way)")
     r = ab["with addon"]["ratios"]
@@ -523,23 +526,26 @@ def part_proxy(args) -> None:
         f"fresh processes (b): {fresh * 100:.1f}%")
     r = ab["addon inline"]["ratios"]
     inline = statistics.mean(r) if r else 0.0
+    by_cpu = cpu["bare"] / cpu["addon inline"]
     out(f"PROXY INLINE: judging in the proxy process (cors_analysis=inline, the console's and mitmweb's path) = "
-        f"{inline:.3f} ({inline * 100:.1f}%) (target >= {TARGETS['ratio_inline'] * 100:.0f}%: "
-        f"{'met' if inline >= TARGETS['ratio_inline'] else 'NOT met'})")
+        f"{inline:.3f} ({inline * 100:.1f}%, (a)) (target >= {TARGETS['ratio_inline'] * 100:.0f}%: "
+        f"{'met' if inline >= TARGETS['ratio_inline'] else 'NOT met'}); fresh processes (b): "
+        f"{med['addon inline'] / med['bare'] * 100:.1f}%; by CPU per request (b): {by_cpu * 100:.1f}%")
 
 
 def _fresh_rounds(nginx, args, proxy_cpu, load_cpu, noop_script) -> dict[str, list[dict]]:
     # Fresh processes every round: two runs of the same mitmdump differ by a few percent from one
     # process to the next (hash seeds, memory layout), as much as the effect measured here.
-    results: dict[str, list[dict]] = {"bare": [], "with addon": [], "no-op hooks": []}
+    results: dict[str, list[dict]] = {"bare": [], "with addon": [], "no-op hooks": [], "addon inline": []}
     for r in range(args.rounds):
         # The three of a round share a hash seed (string hashing shapes every dict): a variance
         # between processes that is not the addon's; rounds differ in it.
         seed = args.seed + r
         with Mitmdump(False, proxy_cpu, hash_seed=seed) as bare, \
                 Mitmdump(True, proxy_cpu, worker_cpu=load_cpu, hash_seed=seed) as addon, \
-                Mitmdump(noop_script, proxy_cpu, hash_seed=seed) as noop:
-            variants = (bare, addon, noop)
+                Mitmdump(noop_script, proxy_cpu, hash_seed=seed) as noop, \
+                Mitmdump(str(HERE / "inline_addon.py"), proxy_cpu, hash_seed=seed, name="addon inline") as inline:
+            variants = (bare, addon, noop, inline)
             for m in variants:  # warm-up: imports, connections, caches
                 wrk(m.port, nginx.url, args.warmup, args.connections, load_cpu)
             order = variants if r % 2 == 0 else variants[::-1]
