@@ -64,8 +64,11 @@ class Check(NamedTuple):
     details: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
-        return {"check": self.name, "state": self.state, "result": self.result, "needed": self.needed,
-                "seen": self.seen, "details": list(self.details)}
+        d = {"check": self.name, "state": self.state, "result": self.result, "needed": self.needed,
+             "seen": self.seen}
+        if self.details:  # rare: one list less per check on every CORS flow's metadata
+            d["details"] = list(self.details)
+        return d
 
 
 def _q(value: str | None) -> str:
