@@ -1,8 +1,11 @@
 """Every CorsError that can be seen from the wire, reached through the tracker from wire-shaped flows.
 
-Each scenario is one of cors-rules.md's cases (§3.3 table, §8 experiments). The errors left out are the
-ones nothing on the wire can show: InvalidResponse (warnings only, §3.3 row 1), CorsDisabledScheme
-(renderer-side, §2.6), and the Local Network Access errors (checked before anything is sent, §4.2).
+Each scenario follows a row of Chromium's CorsError table (docs/reasons.md) or a case Chromium was
+checked against (tests/e2e/README.md). The errors left out are the ones nothing on the wire can show:
+InvalidResponse (DevTools uses it for warnings only), CorsDisabledScheme (decided in the renderer, before
+anything is sent: docs/proxy-limits.md, "Requests the page blocks before sending"), and the Local Network
+Access errors (checked before anything is sent: docs/proxy-limits.md, "Local Network Access (Private
+Network Access) prompts").
 """
 
 import pytest
@@ -127,7 +130,9 @@ def test_blocked_verdict_carries_message_fix_and_firefox_reason(name):
 
 
 def test_single_line_comma_list_is_a_mismatch_for_firefox():
-    # §3.3 row 4 / §5.2: Firefox calls a comma list in one line CORSAllowOriginNotMatchingOrigin.
+    # Firefox calls a comma list in one line CORSAllowOriginNotMatchingOrigin and keeps
+    # CORSMultipleAllowOriginNotAllowed for two header lines (netwerk/protocol/http/nsCORSListenerProxy.cpp;
+    # https://developer.mozilla.org/en-US/docs/Web/HTTP/Guides/CORS/Errors).
     v = Wire().fetch("GET", URL, (), [acao(f"{PAGE}, http://x.test")]).verdict
     assert v.reason == "MultipleAllowOriginValues"
     assert v.firefox_reason == "CORSAllowOriginNotMatchingOrigin"

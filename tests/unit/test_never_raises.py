@@ -1,4 +1,4 @@
-"""The engine never raises on input: anything malformed is a verdict (design.md, "Habits worth keeping")."""
+"""The engine never raises on input: anything malformed is a verdict (docs/architecture.md, `engine/`, Rule 3)."""
 
 import json
 import tempfile
@@ -72,7 +72,7 @@ def test_observe_never_raises_and_always_decides(batch):
 
 
 def test_acao_with_a_superscript_port_is_an_invalid_value():
-    # cors-rules.md §3.3 row 5: a value GURL cannot parse (the port is not digits) -> InvalidAllowOriginValue.
+    # `network::cors::CheckAccess`: a value GURL cannot parse (the port is not digits) -> InvalidAllowOriginValue.
     from mitmproxy_cors.engine.access_check import check_access
     assert check_access("http://a.test:\xb2", None, "http://a.test:8001", False) == (
         "InvalidAllowOriginValue", "http://a.test:\xb2")
@@ -85,7 +85,8 @@ def test_acao_with_a_5000_digit_port_is_an_invalid_value():
 
 
 def test_max_age_with_5000_digits_is_not_an_int64_so_five_seconds():
-    # cors-rules.md §3.8: a value StringToInt64 rejects -> the 5 s default.
+    # `PreflightResult` (services/network/cors/preflight_result.cc): a value StringToInt64 rejects -> the 5 s
+    # default.
     from mitmproxy_cors.engine.preflight_check import parse_max_age
     assert parse_max_age("9" * 5000)[0] == 5
 

@@ -1,4 +1,6 @@
-"""Origins: serialization (cors-rules.md §1.6 step 4), same-origin, same-site (chromium-e2e-notes)."""
+"""Origins: serialization (the byte-serialized origin the CORS check compares,
+https://fetch.spec.whatwg.org/#cors-check), same-origin, same-site (tests/e2e/README.md, "Origins and
+cookies on one machine")."""
 
 import pytest
 
@@ -79,7 +81,8 @@ def test_opaque_origin_is_never_same_origin_even_with_itself_on_the_wire():
 
 
 def test_loopback_ports_are_same_site():
-    # chromium-e2e-notes: 127.0.0.1:A and 127.0.0.1:B are different origins, same site.
+    # Seen in Chromium (tests/e2e/README.md, "Origins and cookies on one machine"): 127.0.0.1:A and
+    # 127.0.0.1:B are different origins, same site.
     a, b = origin_of_url("http://127.0.0.1:8001/"), origin_of_url("http://127.0.0.1:8002/")
     assert not a.same_origin(b)
     assert a.same_site(b)

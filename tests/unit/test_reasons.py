@@ -1,4 +1,6 @@
-"""The reasons catalogue against cors-rules.md §3.3 (CorsError table, console texts) and §5.1 (Firefox)."""
+"""The reasons catalogue against Chromium's `network::mojom::CorsError` (services/network/public/mojom/cors.mojom),
+its console texts (third_party/blink/renderer/platform/loader/cors/cors_error_string.cc) and Firefox's reasons
+(https://developer.mozilla.org/en-US/docs/Web/HTTP/Guides/CORS/Errors)."""
 
 import re
 
@@ -7,7 +9,8 @@ import pytest
 from mitmproxy_cors.engine.reasons import FETCH_HINT, PREFLIGHT_PREFIX, PREFLIGHT_VARIANT, REASONS
 from mitmproxy_cors.engine.verdict import firefox_reason
 
-# name -> number, from §3.3 (the current enum, values 0-24).
+# name -> number: the current `network::mojom::CorsError` enum, values 0-24, as DevTools reports it
+# (https://chromedevtools.github.io/devtools-protocol/tot/Network/#type-CorsError).
 ENUM = {
     "DisallowedByMode": 0, "InvalidResponse": 1, "WildcardOriginNotAllowed": 2, "MissingAllowOriginHeader": 3,
     "MultipleAllowOriginValues": 4, "InvalidAllowOriginValue": 5, "AllowOriginMismatch": 6,
@@ -31,7 +34,8 @@ CREDS = ("The value of the 'Access-Control-Allow-Credentials' header in the resp
          "'true' when the request's credentials mode is 'include'.")
 HINT = " Have the server send the header with a valid value."
 
-# (reason, failed parameter) -> console text for a fetch() initiator, §3.3 (prefix † included).
+# (reason, failed parameter) -> console text for a fetch() initiator, as cors_error_string.cc words it
+# (the preflight prefix included where Chromium prints it).
 CONSOLE = [
     ("DisallowedByMode", "", "Cross origin requests are not allowed by request mode."),
     ("InvalidResponse", "", "The response is invalid."),
@@ -65,7 +69,8 @@ CONSOLE = [
      "Permission was denied for this request to access the `local` address space."),
 ]
 
-# §3.3 Firefox column, as MDN page names (§5.1); None = no Firefox reason.
+# The nearest Firefox reason, as MDN page names (https://developer.mozilla.org/en-US/docs/Web/HTTP/Guides/CORS/Errors);
+# None = no Firefox reason.
 FIREFOX = {
     "DisallowedByMode": None,
     "WildcardOriginNotAllowed": "CORSNotSupportingCredentials",
@@ -92,7 +97,8 @@ FIREFOX = {
     "LocalNetworkAccessPermissionDenied": None,
 }
 
-# §5.1 reason texts (without the "Cross-Origin Request Blocked: ..." frame).
+# Firefox's reason texts (dom/locales/en-US/chrome/security/security.properties; the MDN pages), without
+# the "Cross-Origin Request Blocked: ..." frame.
 FIREFOX_TEXT = {
     "CORSDidNotSucceed": "CORS request did not succeed",
     "CORSRequestNotHttp": "CORS request not http",
@@ -117,7 +123,8 @@ def test_catalogue_has_every_current_cors_error_with_its_enum_value():
 
 
 def test_preflight_prefix_exactly_on_the_dagger_rows():
-    # §3.3: rows 9-16 carry "Response to preflight request doesn't pass access control check: ".
+    # CorsError 9-16 (the Preflight* origin, credentials, status and redirect errors) carry
+    # "Response to preflight request doesn't pass access control check: " (cors_error_string.cc).
     for name, r in REASONS.items():
         assert r.preflight_prefix == (9 <= r.number <= 16), name
 
@@ -133,7 +140,7 @@ def test_preflight_prefix_text():
 
 
 def test_invalid_local_network_access_text_names_both_address_spaces():
-    # §3.3 row 23: "Request had a target IP address space of `<x>` yet the resource is in address space `<y>`."
+    # CorsError 23: "Request had a target IP address space of `<x>` yet the resource is in address space `<y>`."
     text = REASONS["InvalidLocalNetworkAccess"].console_text("local", "fetch")
     assert re.fullmatch(r"Request had a target IP address space of `local` yet the resource is in address "
                         r"space `[a-z-]+`\.", text), text
@@ -147,7 +154,8 @@ def test_cors_disabled_scheme_network_text():
 
 @pytest.mark.parametrize("name", ["MultipleAllowOriginValues", "InvalidAllowOriginValue", "AllowOriginMismatch"])
 def test_fetch_hint_only_for_fetch_initiators(name):
-    # §3.3 notes: the hint is appended for fetch() initiators only.
+    # The hint is appended for fetch() initiators only (cors_error_string.cc; docs/reasons.md, "Prefix and
+    # hint").
     assert REASONS[name].console_text("v", "fetch").endswith(HINT)
     assert not REASONS[name].console_text("v", "image").endswith(HINT)
     assert not REASONS[name].console_text("v", "script").endswith(HINT)

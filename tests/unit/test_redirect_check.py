@@ -1,4 +1,9 @@
-"""Redirect rules for CORS requests: userinfo, taint, method change (cors-rules.md §1.9, §3.2 step 5)."""
+"""Redirect rules for CORS requests: userinfo, taint, method change.
+
+References: https://fetch.spec.whatwg.org/#http-redirect-fetch, and Chromium's order for each redirect
+(CORS check on the redirect response, redirect count, userinfo, taint), `CorsURLLoader::OnReceiveRedirect`
+in services/network/cors/cors_url_loader.cc.
+"""
 
 import pytest
 
@@ -42,7 +47,9 @@ def test_garbled_location_does_not_raise():
     assert redirect_location("http://b.test/x", 302, H(("Location", "http://[::1"))) in (None, "http://[::1")
 
 
-# -- userinfo (§1.9, §3.3 row 21, §8) --------------------------------------------------------------
+# -- userinfo (https://fetch.spec.whatwg.org/#http-redirect-fetch; RedirectContainsCredentials) ----
+# Chromium reported a Location with `u:p@` as RedirectContainsCredentials / "" (e2e case
+# `redir-userinfo-api2`).
 
 
 @pytest.mark.parametrize("url", ["http://u:p@c.test/", "http://u@c.test/", "http://:p@c.test/"])
@@ -63,7 +70,7 @@ def test_userinfo_fix_strips_the_credentials():
     assert step.header == "Location" and step.value == "http://c.test:8003/x"
 
 
-# -- redirect taint (§1.9) -------------------------------------------------------------------------
+# -- redirect taint (https://fetch.spec.whatwg.org/#http-redirect-fetch) ---------------------------
 
 
 def test_hop_between_two_other_origins_taints():
@@ -81,7 +88,7 @@ def test_hop_from_the_page_origin_to_another_origin_does_not_taint():
 
 
 def test_hop_back_to_the_page_origin_taints():
-    # §6 item 6: "cors -> back to same origin (null)".
+    # WPT fetch/api/cors/cors-redirect.any.js, "cors to same origin": the origin becomes null.
     assert taints_origin(PAGE, "http://b.test:8002/r", "http://a.test:8001/x")
 
 
@@ -89,7 +96,7 @@ def test_already_tainted_origin_stays_tainted_across_origins():
     assert taints_origin(OPAQUE, "http://b.test/r", "http://c.test/x")
 
 
-# -- method change (§1.9) --------------------------------------------------------------------------
+# -- method change (https://fetch.spec.whatwg.org/#http-redirect-fetch) ----------------------------
 
 
 @pytest.mark.parametrize("status, method, after", [

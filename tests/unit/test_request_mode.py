@@ -1,6 +1,10 @@
 """Classifying a request from the wire and what it proves about credentials.
 
-Reference: cors-rules.md §1.1, §2.1 (Origin rule), §2.2 (Sec-Fetch-*), §2.4 (credentials), §2.5 (mode).
+References: request modes, https://fetch.spec.whatwg.org/#concept-request-mode; when Chromium adds
+`Origin`, `CorsURLLoader::StartRequest` in services/network/cors/cors_url_loader.cc (the standard's rule is
+https://fetch.spec.whatwg.org/#origin-header); `Sec-Fetch-*`, `SetFetchMetadataHeaders` in
+services/network/sec_header_helpers.cc (sent only to potentially trustworthy targets); what the wire
+proves about credentials, docs/proxy-limits.md, "Credentials".
 """
 
 from mitmproxy_cors.engine.request_mode import classify, credentials_evidence
@@ -42,7 +46,7 @@ def test_tainted_preflight_has_the_opaque_origin():
     assert facts.kind == "preflight" and facts.origin.opaque
 
 
-# -- with Sec-Fetch-Mode (§2.5 step 1) -------------------------------------------------------------
+# -- with Sec-Fetch-Mode (https://w3c.github.io/webappsec-fetch-metadata/#sec-fetch-mode-header) ---
 
 LOCAL_PAGE = "http://localhost:8001"
 LOCAL_API = "http://localhost:8002"
@@ -63,7 +67,7 @@ def test_sec_fetch_mode_cors_cross_origin_is_cors():
 
 def test_sec_fetch_mode_no_cors_is_never_cors_checked():
     assert classify(sfm_request("GET", LOCAL_API + "/img.png", "no-cors", origin=None, dest="image")).kind == "no-cors"
-    # A no-cors POST carries Origin (§2.1) but is still no-cors.
+    # A no-cors POST carries Origin (`CorsURLLoader::StartRequest`) but is still no-cors.
     assert classify(sfm_request("POST", LOCAL_API + "/beacon", "no-cors")).kind == "no-cors"
 
 
@@ -83,7 +87,7 @@ def test_sec_fetch_mode_cors_same_origin_is_same_origin():
 
 
 def test_sec_fetch_mode_cors_without_origin_is_a_same_origin_get():
-    # §2.1: a same-origin GET carries no Origin.
+    # A same-origin GET carries no Origin (`CorsURLLoader::StartRequest`; https://fetch.spec.whatwg.org/#origin-header).
     assert classify(sfm_request("GET", LOCAL_PAGE + "/x", "cors", origin=None)).kind == "same-origin"
 
 
@@ -92,7 +96,8 @@ def test_sec_fetch_mode_cors_with_null_origin_is_cors_even_to_the_page_host():
 
 
 def test_sec_fetch_dest_names_the_initiator():
-    # §3.3: "Access to image at ...", "Access to script at ...".
+    # Chromium's console names the initiator: "Access to image at ...", "Access to script at ..." (seen for
+    # `<img crossorigin>` and `<script crossorigin>`).
     assert classify(sfm_request("GET", LOCAL_API + "/i.png", "cors", dest="image")).initiator == "image"
     assert classify(sfm_request("GET", LOCAL_API + "/s.js", "cors", dest="script")).initiator == "script"
     assert classify(sfm_request("GET", LOCAL_API + "/x", "cors", dest="empty")).initiator == "fetch"
@@ -104,7 +109,7 @@ def test_an_empty_or_blank_sec_fetch_dest_reads_as_empty():
     assert classify(sfm_request("GET", LOCAL_API + "/x", "cors", dest=" Image ")).initiator == "image"
 
 
-# -- without Sec-Fetch-Mode (§2.5 steps 3-5) -------------------------------------------------------
+# -- without Sec-Fetch-Mode: from Origin and the method (`CorsURLLoader::StartRequest`) ------------
 
 
 def test_cross_origin_get_with_origin_is_cors():
@@ -150,7 +155,8 @@ def test_form_submission_post_is_a_navigation():
 
 
 def test_safelisted_cross_origin_post_is_judged_as_cors_but_says_it_is_ambiguous():
-    # §2.5 step 4: ambiguous without Sec-Fetch-Mode; the inference must say so.
+    # A safelisted cross-origin POST with Origin may be cors, no-cors or a form navigation: ambiguous
+    # without Sec-Fetch-Mode; the inference must say so.
     facts = classify(cors_request("POST", API + "/x", ("Content-Type", "text/plain;charset=UTF-8")))
     assert facts.kind == "cors"
     assert "no-cors" in facts.mode_source
@@ -161,9 +167,11 @@ def test_garbled_origin_is_not_cors():
 
 
 def test_websocket_handshake_without_sec_fetch_is_not_cors_checked():
-    # §2.1 corollary: Origin on a cross-origin GET means cors *or WebSocket*; §2.2: a ws:// handshake
-    # to a non-trustworthy host carries no Sec-Fetch-Mode. A WebSocket is never CORS-checked (§1.1:
-    # the CORS check applies only to cors/no-cors tainting, mode `websocket` is its own mode).
+    # Origin on a cross-origin GET means cors *or WebSocket* (`CorsURLLoader::StartRequest` adds it to a
+    # GET only in cors mode); a ws:// handshake to a non-trustworthy host carries no Sec-Fetch-Mode
+    # (`SetFetchMetadataHeaders`). A WebSocket is never CORS-checked: the CORS check applies only to `cors`
+    # response tainting, and mode `websocket` is its own mode (https://fetch.spec.whatwg.org/#concept-request-mode,
+    # https://fetch.spec.whatwg.org/#websocket-protocol).
     facts = classify(request("GET", API + "/socket", ("Origin", PAGE), ("Connection", "Upgrade"),
                              ("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13"),
                              ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")))
@@ -176,7 +184,7 @@ def test_forbidden_and_browser_added_headers_are_not_unsafe():
     assert facts.unsafe_headers == []
 
 
-# -- credentials evidence (§2.4) -------------------------------------------------------------------
+# -- credentials evidence (docs/proxy-limits.md, "Credentials") ------------------------------------
 
 
 def test_cookie_proves_include():

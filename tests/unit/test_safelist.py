@@ -1,6 +1,15 @@
 """Chromium's CORS-safelisted request-headers and when a preflight is needed.
 
-Reference: cors-rules.md §1.2, §1.3, §1.4, §3.6, §3.7 (items 3, 4), §6 items 8-10, §8.
+References: https://fetch.spec.whatwg.org/#cors-safelisted-method,
+https://fetch.spec.whatwg.org/#cors-safelisted-request-header,
+https://fetch.spec.whatwg.org/#cors-unsafe-request-header-names,
+https://fetch.spec.whatwg.org/#forbidden-request-header, and when main fetch takes the preflight path,
+https://fetch.spec.whatwg.org/#main-fetch; Chromium's version with its extra safelisted names and a
+forbidden User-Agent: `network::cors::IsCorsSafelistedHeader`, `CorsUnsafeRequestHeaderNames`,
+`IsCorsSafelistedMethod` (services/network/public/cpp/cors/cors.cc), `net::HttpUtil::IsSafeHeader`
+(net/http/http_util.cc); WPT cors/cors-safelisted-request-header.any.js. What Chromium 156 did with
+these headers is checked by the e2e cases under "preflight: headers" and "more safelist edges" in
+tests/e2e/README.md.
 """
 
 import pytest
@@ -17,7 +26,7 @@ from mitmproxy_cors.engine.safelist import (
 
 from .wire import H
 
-# -- methods (§1.2) ------------------------------------------------------------------------------
+# -- methods (https://fetch.spec.whatwg.org/#cors-safelisted-method) -----------------------------
 
 
 @pytest.mark.parametrize("method", ["GET", "HEAD", "POST"])
@@ -36,7 +45,8 @@ def test_safelisted_method_with_an_unsafe_header_needs_a_preflight():
     assert needs_preflight("GET", ["x-foo"])
 
 
-# -- the 128-byte value limit (§1.3, §6 item 10, §8 "Accept 129 bytes") ---------------------------
+# -- the 128-byte value limit (https://fetch.spec.whatwg.org/#cors-safelisted-request-header) ------
+# Chromium preflighted an Accept value of 129 bytes (e2e case `accept-129-bytes`).
 
 
 @pytest.mark.parametrize("name", ["Accept", "Accept-Language", "Content-Language"])
@@ -60,7 +70,7 @@ def test_limit_counts_bytes_not_characters():
     assert not is_cors_safelisted_header("Accept", "\xe9" * 129)
 
 
-# -- Accept (§1.3) ---------------------------------------------------------------------------------
+# -- Accept (https://fetch.spec.whatwg.org/#cors-safelisted-request-header) ------------------------
 
 
 @pytest.mark.parametrize("value", ["*/*", "application/json", "text/html, */*;q=0.8", "", "a\tb"])
@@ -83,7 +93,8 @@ def test_bytes_that_are_not_cors_unsafe(byte):
     assert not has_cors_unsafe_request_header_byte(byte)
 
 
-# -- Accept-Language / Content-Language (§1.3, §8 "Content-Language en_US") ------------------------
+# -- Accept-Language / Content-Language (https://fetch.spec.whatwg.org/#cors-safelisted-request-header) ---
+# Chromium preflighted Content-Language: en_US (e2e case `content-language-underscore`).
 
 
 @pytest.mark.parametrize("name", ["Accept-Language", "Content-Language"])
@@ -98,7 +109,8 @@ def test_language_values_with_other_bytes(name, value):
     assert not is_cors_safelisted_header(name, value)
 
 
-# -- Content-Type (§1.3, §3.6, §6 item 8; WPT cors-safelisted-request-header.any.js) --------------
+# -- Content-Type (https://fetch.spec.whatwg.org/#cors-safelisted-request-header) ------------------
+# Chromium's `network::cors::IsCorsSafelistedHeader`; WPT cors/cors-safelisted-request-header.any.js.
 
 
 @pytest.mark.parametrize("value", [
@@ -110,7 +122,7 @@ def test_language_values_with_other_bytes(name, value):
     "multipart/form-data",
     "text/plain;",
     "text/plain;garbage",
-    "message/ad-auction-trusted-signals-request",  # Chromium extra (§3.6)
+    "message/ad-auction-trusted-signals-request",  # Chromium extra (IsCorsSafelistedHeader)
 ])
 def test_safelisted_content_types(value):
     assert is_cors_safelisted_header("Content-Type", value)
@@ -131,7 +143,7 @@ def test_safelisted_content_types(value):
     "text/plain\x0c",  # form feed
     "application/x-www-form-urlencoded;\x7f",
     'multipart/form-data;"',
-    'text/plain; charset="utf-8"',  # §8: the quote is an unsafe byte
+    'text/plain; charset="utf-8"',  # the quote is an unsafe byte; Chromium preflighted it
     "text",
     "",
 ])
@@ -140,11 +152,13 @@ def test_content_types_that_need_a_preflight(value):
 
 
 def test_post_json_needs_a_preflight_listing_content_type():
-    # §8: POST JSON -> preflight ACRH `content-type`.
+    # Chromium preflighted a POST with Content-Type: application/json, ACRH `content-type`
+    # (e2e case `ct-json-no-acah`).
     assert cors_unsafe_request_header_names(H(("Content-Type", "application/json"))) == ["content-type"]
 
 
-# -- Range (§1.3, §3.6, §6 item 9) -----------------------------------------------------------------
+# -- Range (https://fetch.spec.whatwg.org/#cors-safelisted-request-header) -------------------------
+# Chromium's `network::cors::IsCorsSafelistedHeader`; WPT cors/cors-safelisted-request-header.any.js.
 
 
 @pytest.mark.parametrize("value", ["bytes=0-10", "bytes=100-200", "bytes=200-", "bytes=5-5"])
@@ -153,7 +167,7 @@ def test_simple_ranges_are_safelisted(value):
 
 
 @pytest.mark.parametrize("value", [
-    "bytes=-10",  # suffix range (§8)
+    "bytes=-10",  # suffix range; Chromium preflighted it (e2e case `range-suffix`)
     "bytes=-200",
     "bytes=100-200,300-400",  # a list
     "bytes=200-100",  # N > M
@@ -185,7 +199,7 @@ def test_range_with_huge_numbers_within_128_bytes_is_not_safelisted():
     assert not is_cors_safelisted_header("Range", "bytes=1" + "0" * 30 + "-")
 
 
-# -- Chromium's extra safelisted names (§3.6, §3.7 item 3, §8) ------------------------------------
+# -- Chromium's extra safelisted names (`network::cors::IsCorsSafelistedHeader`) -------------------
 
 
 @pytest.mark.parametrize("name, value", [
@@ -211,7 +225,8 @@ def test_chromium_extra_headers_with_bad_values_are_not_safelisted(name, value):
 
 
 def test_experiment_dpr_width_intervention_save_data_need_no_preflight():
-    # §8: DPR, Width, Intervention, Save-Data set by fetch() produced no preflight.
+    # Seen in Chromium: DPR, Width, Intervention, Save-Data set by fetch() produced no preflight
+    # (e2e cases `dpr-no-preflight`, `width-no-preflight`, `save-data-no-preflight`).
     headers = H(("DPR", "2"), ("Width", "100"), ("Intervention", "x"), ("Save-Data", "on"))
     assert cors_unsafe_request_header_names(headers) == []
 
@@ -226,7 +241,8 @@ def test_header_name_matching_is_case_insensitive():
     assert is_cors_safelisted_header("SAVE-DATA", "on")
 
 
-# -- forbidden request-headers (§1.3, §3.7 item 4) -------------------------------------------------
+# -- forbidden request-headers (https://fetch.spec.whatwg.org/#forbidden-request-header) -----------
+# Chromium also forbids User-Agent (`net::HttpUtil::IsSafeHeader`, net/http/http_util.cc).
 
 SPEC_FORBIDDEN = [
     "Accept-Charset", "Accept-Encoding", "Access-Control-Request-Headers", "Access-Control-Request-Method",
@@ -258,15 +274,18 @@ def test_forbidden_headers_never_make_a_request_need_a_preflight(name):
 
 
 def test_script_set_user_agent_triggers_no_preflight_in_chromium():
-    # §3.7 item 4 and §8: User-Agent is forbidden in Chromium.
+    # User-Agent is forbidden in Chromium (`net::HttpUtil::IsSafeHeader`, net/http/http_util.cc), unlike
+    # the Fetch Standard's list; a script-set User-Agent produced no preflight (e2e case
+    # `user-agent-no-preflight`).
     assert cors_unsafe_request_header_names(H(("User-Agent", "my-bot/1.0"))) == []
 
 
-# -- the unsafe-names list (§1.3, §2.3, §3.6, §8) --------------------------------------------------
+# -- the unsafe-names list (https://fetch.spec.whatwg.org/#cors-unsafe-request-header-names) -------
 
 
 def test_unsafe_names_are_lowercased_sorted_and_deduplicated():
-    # §2.3 example: X-B, x-a, Content-Type json -> `content-type,x-a,x-b`.
+    # As Chromium's preflight showed it: X-B, x-a, Content-Type json -> ACRH `content-type,x-a,x-b`
+    # (https://fetch.spec.whatwg.org/#cors-unsafe-request-header-names).
     headers = H(("X-B", "1"), ("x-a", "2"), ("Content-Type", "application/json"), ("X-A", "3"))
     assert cors_unsafe_request_header_names(headers) == ["content-type", "x-a", "x-b"]
 
@@ -284,7 +303,9 @@ def test_safelisted_headers_are_not_listed():
     (("Content-Type", 'text/plain; charset="utf-8"'), "content-type"),
 ])
 def test_experiment_values_that_made_chromium_preflight(header, name):
-    # §8: Accept 129 bytes; Range bytes=-10; Content-Language en_US; quoted charset.
+    # Each made Chromium preflight, naming this header: Accept 129 bytes; Range bytes=-10;
+    # Content-Language en_US; quoted charset (e2e cases `accept-129-bytes`, `range-suffix`,
+    # `content-language-underscore`, `ct-quoted-charset`).
     assert cors_unsafe_request_header_names(H(header)) == [name]
 
 
@@ -294,7 +315,8 @@ def test_safelisted_values_totalling_1024_bytes_stay_safe():
 
 
 def test_safelisted_values_over_1024_bytes_all_become_unsafe():
-    # §3.6/§8: nine safelisted headers totalling >1024 bytes -> preflight listing all of them.
+    # `CorsUnsafeRequestHeaderNames`: safelisted values totalling >1024 bytes all become unsafe; seen in
+    # Chromium: nine such headers gave a preflight listing all of them.
     headers = H(("Accept", "a" * 128), ("Accept-Language", "b" * 128), ("Content-Language", "c" * 128),
                 ("Content-Type", "text/plain;" + "d" * 117), ("Range", "bytes=0-1"), ("DPR", "2"),
                 ("Accept", "e" * 128), ("Accept", "f" * 128), ("Accept", "g" * 128), ("Accept", "h" * 128),

@@ -1,6 +1,11 @@
 """The preflight cache as Chromium keeps it, seen through the tracker; bounded state.
 
-Reference: cors-rules.md §1.8, §2.7 step 3, §3.7 items 2, 5, 6, §3.8, §8 (preflight cache rows).
+References: https://fetch.spec.whatwg.org/#cors-preflight-cache, and Chromium's version of it,
+`network::cors::PreflightCache` (services/network/cors/preflight_cache.cc: one entry per origin and URL,
+replaced by a new preflight, erased by a failing lookup, never a hit for Authorization under `*`) with
+lifetimes from `PreflightResult` (services/network/cors/preflight_result.cc: 5 s default, 7200 s cap); a
+request that needed a preflight and finds none, docs/proxy-limits.md, "Preflight-cache hits from before
+the proxy started". What Chromium 156 did is checked by the e2e cases `cache-*` (tests/e2e/README.md).
 """
 
 import pytest
@@ -22,7 +27,8 @@ def preflighted_put(w, t=0.0, *extra, acrh=None, url=URL):
 
 
 def test_cache_hit_within_default_max_age():
-    # §8: no max-age -> second request after 1 s had no preflight.
+    # Seen in Chromium: without Access-Control-Max-Age, a second request after 1 s had no preflight
+    # (e2e case `cache-default-5s`).
     w = Wire()
     pre = preflighted_put(w, 0.0)
     again = w.fetch("PUT", URL, (), [acao(PAGE)], t=1.0).verdict
@@ -32,7 +38,8 @@ def test_cache_hit_within_default_max_age():
 
 
 def test_cache_miss_after_default_five_seconds():
-    # §8: third request after 6 s needed a new preflight; without one on the wire it is unexplained.
+    # Seen in Chromium: a third request after 6 s needed a new preflight; without one on the wire it is
+    # unexplained.
     w = Wire()
     preflighted_put(w, 0.0)
     late = w.fetch("PUT", URL, (), [acao(PAGE)], t=6.0).verdict
@@ -95,8 +102,8 @@ def test_cache_is_per_origin():
 
 
 def test_one_preflight_serves_every_request_it_covers():
-    # §3.8 [EXP]: one preflight answering ACAM PUT + ACAH x-foo served a PUT, a GET with X-Foo and
-    # another PUT without new OPTIONS.
+    # Seen in Chromium: one preflight answering ACAM PUT + ACAH x-foo served a PUT, a GET with X-Foo and
+    # another PUT without new OPTIONS (e2e cases `cache-put-then-xfoo-get`, `cache-xfoo-then-put`).
     w = Wire()
     pre = w.preflight(URL, "PUT", "x-foo", acao(PAGE), acam("PUT"), acah("x-foo"), max_age("600"), t=0.0)
     w.fetch("PUT", URL, [("X-Foo", "1")], [acao(PAGE)], t=0.1)
@@ -107,7 +114,8 @@ def test_one_preflight_serves_every_request_it_covers():
 
 
 def test_header_not_covered_by_the_entry_needs_a_new_preflight():
-    # §6 item 12: re-preflight on a new header.
+    # A header the entry does not cover needs a new preflight (`PreflightCache` lookup); Chromium sent one
+    # (e2e case `cache-put-then-put-xbar`).
     w = Wire()
     w.preflight(URL, "PUT", "x-foo", acao(PAGE), acam("PUT"), acah("x-foo"), max_age("600"), t=0.0)
     w.fetch("PUT", URL, [("X-Foo", "1")], [acao(PAGE)], t=0.1)
@@ -122,7 +130,7 @@ def test_method_not_covered_by_the_entry_needs_a_new_preflight():
 
 
 def test_a_new_preflight_replaces_the_entry_for_the_url():
-    # §3.7 item 5: Chromium keys the cache per URL; a new preflight replaces what was learned.
+    # Chromium keys the cache per URL (`PreflightCache`); a new preflight replaces what was learned.
     w = Wire()
     preflighted_put(w, 0.0, max_age("600"))
     w.preflight(URL, "DELETE", None, acao(PAGE), acam("DELETE"), max_age("600"), t=10.0)
@@ -131,7 +139,8 @@ def test_a_new_preflight_replaces_the_entry_for_the_url():
 
 
 def test_authorization_covered_by_star_is_never_a_cache_hit():
-    # §3.7 item 2, §8: Authorization + `ACAH: *` re-preflights every time, even with max-age=600.
+    # Chromium's cache lookup never lets `*` cover Authorization (`PreflightCache`), so Authorization +
+    # `ACAH: *` re-preflighted every time, even with max-age=600 (e2e case `cache-auth-acah-star`).
     w = Wire()
     w.preflight(URL, "GET", "authorization", acao(PAGE), acah("*"), max_age("600"), t=0.0)
     w.fetch("GET", URL, [("Authorization", "Bearer t")], [acao(PAGE)], t=0.1)
@@ -146,7 +155,7 @@ def test_star_methods_entry_serves_any_method_without_credentials():
     assert w.fetch("PATCH", URL, (), [acao(PAGE)], t=1.0).verdict.preflight_cache["state"] == "hit"
 
 
-# -- credentials and the cache (§3.8) --------------------------------------------------------------
+# -- credentials and the cache (`PreflightCache`, services/network/cors/preflight_cache.cc) --------
 
 
 def credentialed_preflight(w, t):
@@ -154,7 +163,8 @@ def credentialed_preflight(w, t):
 
 
 def test_omit_entry_does_not_serve_a_credentialed_request():
-    # §3.8 [EXP]: after an omit preflight, an include request to the same URL preflights again.
+    # Seen in Chromium: after an omit preflight, an include request to the same URL preflights again
+    # (e2e case `cache-omit-then-include`).
     w = Wire()
     credentialed_preflight(w, 0.0)
     w.fetch("PUT", URL, [("X-Foo", "1")], [acao(PAGE), acac()], t=0.1)  # no cookie: omit entry
@@ -164,7 +174,8 @@ def test_omit_entry_does_not_serve_a_credentialed_request():
 
 
 def test_include_entry_serves_a_later_omit_request():
-    # §3.8 [EXP]: omit, include, omit -> 1, 2, 2 OPTIONS in total: the third reuses the include entry.
+    # Seen in Chromium: omit, include, omit -> 1, 2, 2 OPTIONS in total: the third reuses the include
+    # entry (e2e cases `cache-omit-then-include`, `cache-include-then-omit`).
     w = Wire()
     credentialed_preflight(w, 0.0)
     w.fetch("PUT", URL, [("X-Foo", "1")], [acao(PAGE), acac()], t=0.1)
@@ -198,7 +209,7 @@ def test_cache_lookup_states():
     c.store(key, _entry())
     assert c.lookup(key, 1.0, "PUT", [], False)[1] == "hit"
     assert c.lookup(key, 1.0, "DELETE", [], False)[1] == "insufficient"
-    # A failing lookup erases the entry (§3.8).
+    # A failing lookup erases the entry (`PreflightCache`).
     assert c.lookup(key, 1.0, "PUT", [], False)[1] == "miss"
     c.store(key, _entry())
     assert c.lookup(key, 5.0, "PUT", [], False)[1] == "expired"
@@ -206,7 +217,7 @@ def test_cache_lookup_states():
 
 
 def test_long_urls_are_never_cached():
-    # §3.8: URLs of >= 1024 characters are never cached.
+    # `PreflightCache`: URLs of >= 1024 characters are never cached.
     c = PreflightCache()
     c.store(("c", PAGE, "http://b.test/" + "x" * 1100), _entry())
     assert len(c) == 0

@@ -1,8 +1,11 @@
 """The real cause behind a CORS error: server error pages, 404/405 on OPTIONS, the proxy's own 502.
 
-Reference: cors-rules.md §3.2 (preflight order: origin before status; network failures are not CORS
-errors), §3.3 rows 3, 9, 12, chromium-e2e-notes ("a refused upstream connection becomes mitmproxy's
-own 502 without CORS headers, which Chromium reports as MissingAllowOriginHeader").
+References: Chromium checks a preflight's origin before its status (`CheckPreflightAccess` in
+services/network/cors/preflight_controller.cc), and network failures surface as `net::ERR_*`, not as CORS
+errors; the reasons MissingAllowOriginHeader, PreflightInvalidStatus and
+PreflightMissingAllowOriginHeader in docs/reasons.md; a refused upstream connection becomes mitmproxy's
+own 502 without CORS headers, which Chromium reports as MissingAllowOriginHeader (tests/e2e/README.md,
+"What the proxy changes"; docs/proxy-limits.md, "What the proxy itself changes").
 """
 
 import pytest
@@ -40,14 +43,15 @@ def test_mismatch_has_no_server_cause():
 
 
 def test_preflight_404_without_acao_is_missing_allow_origin_with_the_404_as_cause():
-    # §8: preflight 404 without ACAO -> PreflightMissingAllowOriginHeader.
+    # Chromium reported a 404 preflight without ACAO as PreflightMissingAllowOriginHeader (e2e case
+    # `pf-404-no-acao`).
     v = Wire().preflight(URL, "PUT", None, status=404).verdict
     assert v.reason == "PreflightMissingAllowOriginHeader"
     assert v.cause and "404" in v.cause
 
 
 def test_preflight_404_with_acao_is_invalid_status_with_the_404_as_cause():
-    # §8: preflight 404 with ACAO -> PreflightInvalidStatus.
+    # Chromium reported a 404 preflight with ACAO as PreflightInvalidStatus (e2e case `pf-404-acao`).
     v = Wire().preflight(URL, "PUT", None, acao(PAGE), acam("PUT"), status=404).verdict
     assert (v.reason, v.failed_parameter) == ("PreflightInvalidStatus", "")
     assert v.cause and "404" in v.cause
@@ -105,7 +109,7 @@ def test_unreachable_server_on_a_navigation_is_not_a_cors_error():
 
 
 def test_request_the_client_abandoned_is_not_called_a_cors_block():
-    # §3.2: network failures surface as net::ERR_* without a corsErrorStatus; a request with no
+    # In Chromium network failures surface as net::ERR_* without a corsErrorStatus; a request with no
     # response at all (client gone, connection killed) has no CORS verdict to report.
     w = Wire()
     v = w.observe(cors_request("GET", URL), error="Client disconnected.").verdict

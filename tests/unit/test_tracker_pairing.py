@@ -1,7 +1,13 @@
 """The tracker: pairing preflights with actual requests, and credentials from the pairing.
 
-Reference: cors-rules.md §1.5, §2.3 (ACRH is the truth about unsafe headers), §2.4 (credentials),
-§2.7 (verdict procedure), §3.2 step 5 (a good preflight does not excuse a bad actual response).
+References: https://fetch.spec.whatwg.org/#cors-preflight-fetch; the preflight's
+Access-Control-Request-Headers is exactly the set Chromium considers CORS-unsafe, so it is the truth about
+unsafe headers (`CorsUnsafeNotForbiddenRequestHeaderNames`, services/network/cors/cors_util.cc, used by
+`PreflightController` in services/network/cors/preflight_controller.cc); credentials,
+docs/proxy-limits.md, "Credentials"; how a preflight and its actual request are paired and judged,
+docs/architecture.md, theory of operation of tracker.py; a good preflight does not excuse a bad actual
+response, because `CorsURLLoader` CORS-checks the actual response again
+(services/network/cors/cors_url_loader.cc).
 """
 
 from mitmproxy_cors.engine.tracker import Tracker
@@ -41,7 +47,8 @@ def test_allowed_pair_is_allowed_on_both_sides():
 
 
 def test_good_preflight_does_not_excuse_a_bad_actual_response():
-    # §3.2 step 5, §8 `pfoan`: good preflight, actual without ACAO -> MissingAllowOriginHeader.
+    # Chromium CORS-checks the actual response after a good preflight: an actual response without ACAO
+    # was reported as MissingAllowOriginHeader (e2e case `pf-ok-actual-no-acao`).
     w = Wire()
     w.preflight(URL, "PUT", None, acao(PAGE), acam("PUT"), t=0.0)
     act = w.fetch("PUT", URL, (), [], t=0.1)
@@ -111,7 +118,8 @@ def test_blocked_preflight_is_noted_as_never_followed_by_the_actual_request():
 
 
 def test_preflight_failure_is_reported_with_the_preflight_prefix():
-    # §3.3: † errors start "Response to preflight request doesn't pass access control check: ".
+    # The Preflight* errors start "Response to preflight request doesn't pass access control check: "
+    # (docs/reasons.md, "Prefix and hint").
     w = Wire()
     v = w.preflight(URL, "PUT", None, status=500).verdict
     assert v.reason == "PreflightMissingAllowOriginHeader"
@@ -128,13 +136,14 @@ def test_preflight_verdict_quotes_the_url_and_origin():
 
 
 def test_preflight_acrh_order_decides_the_failed_parameter():
-    # §8: ACRH `content-type,x-a,x-b`, ACAH `x-a` -> fp content-type.
+    # Chromium reported ACRH `content-type,x-a,x-b` answered by ACAH `x-a` with failedParameter
+    # content-type (e2e case `several-headers-partial`).
     w = Wire()
     v = w.preflight(URL, "POST", "content-type,x-a,x-b", acao(PAGE), acah("x-a")).verdict
     assert (v.reason, v.failed_parameter) == ("HeaderDisallowedByPreflightResponse", "content-type")
 
 
-# -- credentials (§2.4, §2.7 step 6) ---------------------------------------------------------------
+# -- credentials (docs/proxy-limits.md, "Credentials") ---------------------------------------------
 
 
 def test_preflight_with_unknown_credentials_gives_the_include_verdict_as_conditional():
@@ -199,7 +208,8 @@ def test_actual_with_cookie_and_no_acac_is_blocked():
 
 
 def test_cached_authorization_on_the_actual_request_proves_include():
-    # §2.4: Authorization on the actual request but not in its preflight's ACRH -> HTTP auth cache.
+    # Authorization on the actual request but not in its preflight's ACRH -> HTTP auth cache
+    # (docs/proxy-limits.md, "Credentials").
     w = Wire()
     w.preflight(URL, "PUT", None, acao(PAGE), acac(), acam("PUT"), t=0.0)
     act = w.fetch("PUT", URL, [("Authorization", "Basic dTpw")], [acao(PAGE), acac()], t=0.1)
@@ -214,7 +224,7 @@ def test_script_set_authorization_says_nothing_about_credentials():
     assert act.verdict.conditional["reason"] == "InvalidAllowCredentials"
 
 
-# -- simple requests: conditional verdicts (§2.4 last paragraph) -----------------------------------
+# -- simple requests: conditional verdicts (docs/proxy-limits.md, "Credentials") -------------------
 
 
 def test_wildcard_without_credential_evidence_is_allowed_with_conditional_block():
@@ -281,8 +291,9 @@ def test_no_cors_request_is_never_blocked():
 
 
 def test_websocket_handshake_without_acao_is_not_blocked():
-    # §1.1 / §2.1: a WebSocket handshake carries Origin but is not CORS-checked; plain ws:// to a
-    # non-trustworthy host has no Sec-Fetch-Mode (§2.2).
+    # A WebSocket handshake carries Origin but is not CORS-checked
+    # (https://fetch.spec.whatwg.org/#websocket-protocol); plain ws:// to a non-trustworthy host has no
+    # Sec-Fetch-Mode (Chromium's `SetFetchMetadataHeaders`, services/network/sec_header_helpers.cc).
     from .wire import request
     w = Wire()
     d = w.observe(request("GET", API + "/socket", ("Origin", PAGE), ("Connection", "Upgrade"),

@@ -1,7 +1,14 @@
 """Redirect chains of CORS requests through the tracker.
 
-Reference: cors-rules.md §1.9, §3.2 (actual request steps 3 and 5; preflight step 1), §3.3 rows 0, 10,
-21, §3.4 (`null` matches a tainted origin), §6 items 5-7, §8 (redirect rows).
+References: https://fetch.spec.whatwg.org/#http-redirect-fetch, and how Chromium follows redirects:
+`CorsURLLoader::OnReceiveRedirect` (services/network/cors/cors_url_loader.cc: CORS check on the redirect,
+then userinfo, then taint; the request is re-issued, with a new preflight if needed) and
+`PreflightController` (a redirected preflight fails first of all; services/network/cors/preflight_controller.cc);
+the reasons DisallowedByMode, PreflightDisallowedRedirect and RedirectContainsCredentials in
+docs/reasons.md; `null` matches a tainted origin in `network::cors::CheckAccess`
+(services/network/public/cpp/cors/cors.cc); WPT fetch/api/cors/cors-redirect.any.js,
+cors-redirect-credentials.any.js and cors-preflight-redirect.any.js. What Chromium 156 did is checked by
+the e2e cases `redir-*` and `pf-redirect-*` (tests/e2e/README.md).
 """
 
 from .wire import API, OTHER, PAGE, Wire, acam, acao, cors_request, preflight_request, request, response
@@ -15,11 +22,12 @@ def location(url):
 
 
 def test_redirect_without_acao_is_blocked_as_missing_allow_origin():
-    # §1.9, §8 `redir_noacao`: each redirect of a CORS-flagged request must pass the CORS check.
+    # Each redirect of a CORS-flagged request must pass the CORS check (`CorsURLLoader::OnReceiveRedirect`);
+    # Chromium reported a redirect without ACAO as MissingAllowOriginHeader (e2e case `redir-no-acao-on-3xx`).
     v = Wire().fetch("GET", FIRST, (), [location(SECOND)], status=302).verdict
     assert v.verdict == "blocked"
     assert (v.reason, v.failed_parameter) == ("MissingAllowOriginHeader", "")
-    # §8: the message names the redirecting URL.
+    # Chromium's message names the redirecting URL.
     assert f"at '{FIRST}'" in v.message
 
 
@@ -30,7 +38,8 @@ def test_redirect_with_acao_is_allowed_and_announces_the_null_origin():
 
 
 def test_tainted_hop_with_acao_null_passes():
-    # §8 `redir_taint_null`: second hop carries Origin: null and passes with ACAO null.
+    # Seen in Chromium: the second hop carries Origin: null and passes with ACAO null (e2e case
+    # `redir-api2-acao-null`).
     w = Wire()
     first = w.fetch("GET", FIRST, (), [acao(PAGE), location(SECOND)], status=302, t=0.0)
     second = w.fetch("GET", SECOND, (), [acao("null")], origin="null", t=0.1).verdict
@@ -59,7 +68,7 @@ def test_tainted_hop_with_the_page_origin_is_a_mismatch():
 
 
 def test_blocked_final_hop_names_the_first_url():
-    # §3.3 console format: "Access to fetch at '<url>' (redirected from '<first url>') from origin ...".
+    # Chromium's console format: "Access to fetch at '<url>' (redirected from '<first url>') from origin ...".
     w = Wire()
     w.fetch("GET", FIRST, (), [acao(PAGE), location(SECOND)], status=302, t=0.0)
     v = w.fetch("GET", SECOND, (), [], origin="null", t=0.1).verdict
@@ -86,7 +95,8 @@ def test_redirect_within_the_same_cross_origin_keeps_the_page_origin():
 
 
 def test_redirect_back_to_the_page_origin_is_still_cors_with_origin_null():
-    # §1.1: the CORS flag stays set; WPT "cors to same origin" expects Origin: null.
+    # The CORS flag stays set (`CorsURLLoader::SetCorsFlagIfNeeded` returns early once it is set); WPT
+    # fetch/api/cors/cors-redirect.any.js "cors to same origin" expects Origin: null.
     w = Wire()
     w.fetch("GET", FIRST, (), [acao(PAGE), location(PAGE + "/back")], status=302, t=0.0)
     v = w.fetch("GET", PAGE + "/back", (), [], origin="null", t=0.1).verdict
@@ -95,7 +105,8 @@ def test_redirect_back_to_the_page_origin_is_still_cors_with_origin_null():
 
 
 def test_redirect_location_with_userinfo_is_blocked():
-    # §8: Location with u:p@ -> RedirectContainsCredentials / "" (message quotes '').
+    # Chromium reported a Location with u:p@ as RedirectContainsCredentials / "", its message quoting ''
+    # (e2e case `redir-userinfo-api2`).
     v = Wire().fetch("GET", FIRST, (), [acao(PAGE), location("http://u:p@c.test:8003/final")], status=302).verdict
     assert (v.reason, v.failed_parameter) == ("RedirectContainsCredentials", "")
     assert v.message.endswith("Redirect location '' contains a username and password, which is disallowed "
@@ -103,13 +114,14 @@ def test_redirect_location_with_userinfo_is_blocked():
 
 
 def test_cors_check_on_the_redirect_comes_before_the_userinfo_check():
-    # §3.2 step 5: CORS check on the redirect -> ... -> userinfo.
+    # `CorsURLLoader::OnReceiveRedirect` order: CORS check on the redirect -> ... -> userinfo.
     v = Wire().fetch("GET", FIRST, (), [location("http://u:p@c.test:8003/final")], status=302).verdict
     assert v.reason == "MissingAllowOriginHeader"
 
 
 def test_same_origin_request_redirected_to_userinfo_location_is_blocked():
-    # §1.9: mode cors and the location is cross-origin to the request origin -> network error.
+    # https://fetch.spec.whatwg.org/#http-redirect-fetch: mode cors and the location is cross-origin to the
+    # request origin -> network error.
     local = "http://localhost:8001"
     req = request("GET", local + "/r", ("Sec-Fetch-Mode", "cors"), ("Sec-Fetch-Dest", "empty"),
                   ("Sec-Fetch-Site", "same-origin"))
@@ -118,7 +130,7 @@ def test_same_origin_request_redirected_to_userinfo_location_is_blocked():
 
 
 def test_same_origin_mode_redirected_to_another_origin_fails_without_a_cors_error():
-    # §3.2 step 3 suggests DisallowedByMode, but Chromium 156 aborts such a fetch in the renderer
+    # `CorsURLLoader`'s code suggests DisallowedByMode, but Chromium 156 aborts such a fetch in the renderer
     # (net::ERR_ABORTED, no corsErrorStatus; e2e case same-origin-mode-redirect-to-api): the page
     # cannot read it, and it is not a CORS error. The next hop never reaches the wire.
     local = "http://localhost:8001"
@@ -138,7 +150,10 @@ def test_same_origin_mode_redirect_within_the_origin_is_fine():
     assert v.verdict == "allowed"
 
 
-# -- preflights and redirects (§1.9, §3.2 preflight step 1, §3.7 item 10, §8) ----------------------
+# -- preflights and redirects (https://fetch.spec.whatwg.org/#http-redirect-fetch) -----------------
+# A preflight may not redirect (`PreflightController`); Chromium follows a redirect of the actual request
+# after a good preflight and preflights the new URL if needed, as current Fetch does (WPT
+# fetch/api/cors/cors-preflight-redirect.any.js still expects the older behaviour).
 
 
 def test_preflight_redirect_is_disallowed():
@@ -162,7 +177,8 @@ def test_preflight_3xx_without_location_is_an_invalid_status():
 
 
 def test_actual_request_redirected_after_a_good_preflight_is_preflighted_again_with_origin_null():
-    # §8 `redir_pf_actual`: 307 after good preflight, cross-origin -> new OPTIONS to c.test, Origin: null.
+    # Seen in Chromium: a 307 after a good preflight, to another origin -> a new OPTIONS to c.test with
+    # Origin: null (e2e case `redir-307-put-preflight-api2`).
     w = Wire()
     w.preflight(FIRST, "PUT", None, acao(PAGE), acam("PUT"), t=0.0)
     first = w.fetch("PUT", FIRST, (), [acao(PAGE), location(SECOND)], status=307, t=0.1)

@@ -1,8 +1,14 @@
 """What an allowed CORS response gives the page, warnings worth fixing, and revalidations.
 
-Reference: cors-rules.md §1.10 (exposure), §1.11 (Vary: Origin), §2.6 and §3.2 step 6 (a 304 to a
-revalidation is merged into the cached response), §3.7 items 1 and 3, §5.2 (Firefox differences),
-§7 (`null` trusted).
+References: exposure, https://fetch.spec.whatwg.org/#http-access-control-expose-headers; Vary: Origin,
+https://fetch.spec.whatwg.org/#cors-protocol-and-http-caches; a 304 to a revalidation is merged into the
+cached response, and that is CORS-checked (https://fetch.spec.whatwg.org/#http-network-or-cache-fetch;
+Chromium's `net::HttpResponseHeaders::Update`; docs/architecture.md, theory of operation of tracker.py);
+Chromium's deviations from the standard: `Access-Control-Allow-Headers: *` covering Authorization with a
+deprecation warning (`PreflightResult`, services/network/cors/preflight_result.cc) and extra safelisted
+request headers (`network::cors::IsCorsSafelistedHeader`, services/network/public/cpp/cors/cors.cc),
+which Firefox, following https://fetch.spec.whatwg.org/#cors-safelisted-request-header, preflights;
+trusting `null` as a misconfiguration, https://portswigger.net/web-security/cors.
 """
 
 from .wire import API, PAGE, Wire, acac, acah, acao, cors_request, request, response
@@ -25,7 +31,8 @@ def test_wildcard_expose_with_cookie_is_literal():
 
 
 def test_echoed_origin_without_vary_is_a_warning():
-    # §1.11: a per-request ACAO needs Vary: Origin, or caches serve it to other origins.
+    # A per-request ACAO needs Vary: Origin, or caches serve it to other origins
+    # (https://fetch.spec.whatwg.org/#cors-protocol-and-http-caches).
     v = Wire().fetch("GET", URL, (), [acao(PAGE)]).verdict
     assert v.verdict == "allowed"
     assert any("Vary" in w for w in v.warnings)
@@ -42,14 +49,17 @@ def test_wildcard_needs_no_vary():
 
 
 def test_acao_null_is_allowed_for_a_tainted_request_but_flagged():
-    # §3.4: `null` matches an opaque origin; §7: trusting `null` is a misconfiguration.
+    # `null` matches an opaque or redirect-tainted origin (https://fetch.spec.whatwg.org/#cors-check);
+    # trusting `null` is a misconfiguration (https://portswigger.net/web-security/cors).
     v = Wire().fetch("GET", URL, (), [acao("null"), ("Vary", "Origin")], origin="null").verdict
     assert v.verdict == "allowed"
     assert any("null" in w for w in v.warnings)
 
 
 def test_chromium_only_safelisted_header_gets_a_firefox_note():
-    # §3.7 item 3, §5.2: Firefox preflights DPR/Width/...; Chromium does not.
+    # Firefox preflights DPR/Width/..., which the Fetch Standard's safelist does not list
+    # (https://fetch.spec.whatwg.org/#cors-safelisted-request-header); Chromium does not
+    # (`network::cors::IsCorsSafelistedHeader` safelists them).
     v = Wire().fetch("GET", URL, [("DPR", "2")], [acao("*")]).verdict
     assert v.kind == "simple"
     assert v.firefox_note and "dpr" in v.firefox_note.lower()
@@ -61,7 +71,8 @@ def test_user_agent_set_by_script_does_not_make_a_request_need_a_preflight():
 
 
 def test_request_needing_a_preflight_without_one_on_the_wire_is_flagged():
-    # §2.7 step 3: no earlier preflight within max-age -> "unexplained".
+    # No earlier preflight within max-age -> "unexplained" (docs/proxy-limits.md, "Preflight-cache hits
+    # from before the proxy started").
     v = Wire().fetch("PUT", URL, [("X-Foo", "1")], [acao("*")]).verdict
     assert v.kind == "actual"
     assert v.preflight_cache["state"] == "unseen"
@@ -76,7 +87,7 @@ def test_authorization_covered_by_star_carries_the_deprecation_warning():
     assert pre.verdict.conditional is not None  # with credentials `*` is literal
 
 
-# -- revalidation (§2.6, §3.2 step 6) --------------------------------------------------------------
+# -- revalidation (https://fetch.spec.whatwg.org/#http-network-or-cache-fetch) ---------------------
 
 
 def test_304_to_a_revalidation_is_judged_on_the_cached_response():

@@ -1,9 +1,13 @@
-"""Builders for engine tests: what Chromium puts on the wire (cors-rules.md §2, §8 set-up).
+"""Builders for engine tests: what Chromium puts on the wire (`Origin`: `CorsURLLoader::StartRequest`,
+services/network/cors/cors_url_loader.cc; the preflight: `PreflightController`,
+services/network/cors/preflight_controller.cc; `Sec-Fetch-*`: `SetFetchMetadataHeaders`,
+services/network/sec_header_helpers.cc).
 
-Origins follow the experiments in cors-rules.md §8: the page is `http://a.test:8001`, the API
-`http://b.test:8002`, a third origin `http://c.test:8003`. None of them is potentially
-trustworthy, so by default requests carry no `Sec-Fetch-*` (cors-rules.md §2.2) except the
-preflight's `Sec-Fetch-Mode: cors`.
+Origins follow the set-up Chromium was first checked with (`*.test` hosts mapped to loopback): the page
+is `http://a.test:8001`, the API `http://b.test:8002`, a third origin `http://c.test:8003`. None of them
+is potentially trustworthy (https://w3c.github.io/webappsec-secure-contexts/#is-origin-trustworthy), and
+Chromium sends `Sec-Fetch-*` only to potentially trustworthy targets, so by default requests carry no
+`Sec-Fetch-*` except the preflight's `Sec-Fetch-Mode: cors`, which Chromium always sets.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ def response(status: int = 200, *headers: tuple[str, str], t: float = 0.0) -> Re
 
 def preflight_request(url: str, method: str, acrh: str | None = None, *, origin: str = PAGE,
                       t: float = 0.0, client: str = CLIENT, extra=()) -> RequestSnapshot:
-    """A Chromium preflight as cors-rules.md §2.3 shows it."""
+    """A Chromium preflight as `PreflightController` builds it (services/network/cors/preflight_controller.cc)."""
     headers = [("Accept", "*/*"), ("Access-Control-Request-Method", method)]
     if acrh is not None:
         headers.append(("Access-Control-Request-Headers", acrh))
