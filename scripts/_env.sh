@@ -30,6 +30,10 @@ ensure_debian_packages() {
 ensure_venv() {
   local extras="$1"
   if [ ! -x "$VENV/bin/python" ]; then
+    # A fresh Debian's python3 has no venv module until python3-venv is installed.
+    if ! "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1; then
+      ensure_debian_packages python3-venv
+    fi
     "$PYTHON" -m venv "$VENV"
   fi
   "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
