@@ -27,9 +27,9 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
-from functools import lru_cache
 
 from .engine.checks import Check, checks_of, preflight_needed_for
+from .engine.memo import memoized
 from .engine.model import Exchange, Headers
 from .engine.request_mode import classify
 from .engine.tracker import Tracker
@@ -180,15 +180,10 @@ def fix_for(ex: Exchange, v: Verdict, patch: dict | None) -> dict | None:
         why = (f"no response from the server ({ex.error if ex.error is not None else 'unknown error'}): "
                "no CORS header can fix that; fix the connection or the server")
         return {"requirement": None, "configs": None, "not_fixable": why}
-    meta = patch or {}
-    original = meta.get("original")
-    if original:  # the proxy changed the response: the fix is judged on what the server sent
-        status, headers = original["status"], Headers([tuple(x) for x in original["headers"]])
-    elif meta.get("answered_by_proxy") or not v.blocked:
+    server = _server_response(ex, patch)
+    if server is None or (not v.blocked and not (patch or {}).get("original")):
         return None  # a cors_policy answered (the server never saw it), or nothing to fix
-    else:
-        status, headers = ex.response.status, ex.response.headers
-    p = plan(ex.request, status, headers)
+    p = plan(ex.request, *server)
     r = p.requirement
     if p.server is None or p.server.verdict != "blocked" or r is None:
         return None
@@ -203,20 +198,28 @@ def requirement_for(ex: Exchange, patch: dict | None = None) -> Requirement | No
     kind = classify(ex.request).kind
     if kind not in ("preflight", "cors"):
         return None
-    meta = patch or {}
-    original = meta.get("original")
-    if original:
-        status, headers = original["status"], Headers([tuple(x) for x in original["headers"]])
-    elif ex.response is not None and not meta.get("answered_by_proxy"):
-        status, headers = ex.response.status, ex.response.headers
-    elif ex.response is not None:  # answered by a policy: the server never saw it
-        status, headers = 204, Headers()
-    else:
+    server = _server_response(ex, patch)
+    if server is None and ex.response is not None:  # answered by a policy: the server never saw it
+        server = (204, Headers())
+    if server is None:
         r = Requirement("preflight" if kind == "preflight" else "actual", ex.request.url,
                         ex.request.headers.get("Origin") or "null", ex.request.method)
         r.problem = f"no response from the server ({ex.error or 'none yet'}): no CORS header can fix that"
         return r
-    return plan(ex.request, status, headers).requirement
+    return plan(ex.request, *server).requirement
+
+
+def _server_response(ex: Exchange, patch: dict | None) -> tuple[int, Headers] | None:
+    """(status, headers) as the server sent them: the original the fixer recorded when the proxy
+    changed the response, else the response itself; None when the server sent none (no response,
+    or a cors_policy answered in its place)."""
+    meta = patch or {}
+    original = meta.get("original")
+    if original:
+        return original["status"], Headers([tuple(x) for x in original["headers"]])
+    if ex.response is None or meta.get("answered_by_proxy"):
+        return None
+    return ex.response.status, ex.response.headers
 
 
 def configs_for(r: Requirement) -> dict[str, str]:
@@ -224,18 +227,14 @@ def configs_for(r: Requirement) -> dict[str, str]:
     origin needs the same configuration (the URL is not part of it), and rendering eight frameworks
     costs more than a verdict: remembered for the last 256 distinct needs."""
     needs = aggregate([r])
-    key = tuple(tuple(v) if isinstance(v, list) else v
-                for v in (getattr(needs, name) for name in needs.__dataclass_fields__))
-    return dict(_configs(key) if len(repr(key)) <= 4096 else _render(needs))
+    return dict(_configs(tuple(tuple(v) if isinstance(v, list) else v
+                               for v in (getattr(needs, name) for name in needs.__dataclass_fields__))))
 
 
-@lru_cache(maxsize=256)
-def _configs(key: tuple) -> dict[str, str]:
-    return _render(Needs(*[list(v) if isinstance(v, tuple) else v for v in key]))
-
-
-def _render(needs: Needs) -> dict[str, str]:
-    return render_all(policy_for(needs), needs)
+@memoized(256, 4096)
+def _configs(needs: tuple) -> tuple[tuple[str, str], ...]:
+    n = Needs(*[list(v) if isinstance(v, tuple) else v for v in needs])
+    return tuple(render_all(policy_for(n), n).items())
 
 
 def redact(fields) -> list[list[str]]:

@@ -74,18 +74,6 @@ async def _inline_text(tmp_path, flows) -> str:
     return path.read_bytes()
 
 
-async def _inline_report(tmp_path, flows) -> list[dict]:
-    path = tmp_path / "inline.jsonl"
-    fixer, observer = CorsFixer(), CorsObserver()
-    with taddons.context(fixer, observer) as tctx:
-        tctx.configure(observer, cors_report=str(path))
-        for f in flows:
-            await tctx.cycle(fixer, f)
-            await tctx.cycle(observer, f)
-        observer.done()
-    return _lines(path)
-
-
 async def _worker_report(tmp_path, flows) -> list[dict]:
     path = tmp_path / "worker.jsonl"
     fixer, observer = CorsFixer(), CorsObserver()
@@ -108,14 +96,6 @@ async def _worker_report(tmp_path, flows) -> list[dict]:
     assert analysis.internal_errors == 0
     analysis.finish(summary=False)
     return _lines(path)
-
-
-def _without_ids(lines: list[dict]) -> str:
-    """Fresh flows have fresh ids: name each by the order it was first reported."""
-    text = json.dumps(lines, sort_keys=True)
-    for i, fid in enumerate(dict.fromkeys(d["flow_id"] for d in lines)):
-        text = text.replace(fid, f"flow-{i}")
-    return text
 
 
 async def test_worker_reports_what_the_proxy_reports(tmp_path):

@@ -389,3 +389,18 @@ async def test_per_flow_hooks_leave_flows_alone_when_there_is_no_work():
         fixer.running()
         f, remembered = run(fixer)
         assert f.id in remembered
+
+
+async def test_a_flow_patched_before_patching_was_turned_off_is_still_finished(proxy):
+    """cors_fix cleared between a flow's responseheaders and response: the flow keeps its record of
+    what was changed, and none of the unredacted bookkeeping."""
+    from mitmproxy.proxy.layers.http import HttpResponseHeadersHook, HttpResponseHook
+
+    proxy.set(cors_fix="~all")
+    f = tflow.tflow(req=cors_req(), resp=response(200, [*NO_CORS, ("Set-Cookie", "s=secret")], b"ok")[0])
+    await proxy.master.addons.handle_lifecycle(HttpResponseHeadersHook(f))
+    proxy.set(cors_fix="")
+    await proxy.master.addons.handle_lifecycle(HttpResponseHook(f))
+    meta = f.metadata["cors_patch"]
+    assert meta["patched"] and not [k for k in meta if k.startswith("_")]
+    assert "secret" not in str(f.metadata)

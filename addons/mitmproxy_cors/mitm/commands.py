@@ -73,7 +73,7 @@ class CorsCommands:
     @command.command("cors.report")
     def report(self) -> Sequence[str]:
         """Blocked CORS flows of this session, grouped by page origin, target and reason, with counts."""
-        worker = getattr(self.observer, "worker", None)
+        worker = self.observer.worker
         if worker is not None:  # mitmdump's analysis worker holds the session's verdicts: ask it
             lines = worker.ask(("report",))
             if lines is None:
@@ -120,9 +120,8 @@ class CorsCommands:
         """Forget pending preflights, the preflight cache and the report counts (flows keep their
         marker, comment and metadata)."""
         sizes = self.analysis.clear()
-        worker = getattr(self.observer, "worker", None)
-        if worker is not None:
-            worker.send(("clear",))
+        if self.observer.worker is not None:
+            self.observer.worker.send(("clear",))
         n = sizes["verdicts"]
         return (f"cors.clear: forgot {n} verdict(s) of the report, {sizes.get('pending_preflights', 0)} pending "
                 f"preflight(s), {sizes.get('preflight_cache', 0)} cached preflight(s) and "

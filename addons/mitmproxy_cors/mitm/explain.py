@@ -65,21 +65,6 @@ def title(v: dict) -> Line:
     return ("title-na", f"CORS does not apply: {v.get('kind')}")
 
 
-def _q(value: str | None) -> str:
-    return "(absent)" if value is None else f"'{value}'"
-
-
-def _seen(headers: http.Headers | None, name: str) -> str:
-    if headers is None:
-        return "(no response)"
-    lines = headers.get_all(name)
-    if not lines:
-        return "(absent)"
-    if len(lines) == 1:
-        return _q(lines[0])
-    return " + ".join(_q(x) for x in lines) + f"  ({len(lines)} header lines)"
-
-
 def _short(flow_id: str | None) -> str:
     return (flow_id or "")[:8]
 

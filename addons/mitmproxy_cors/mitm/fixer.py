@@ -288,7 +288,7 @@ class CorsFixer:
         meta["_original"] = original
 
     def response(self, f: http.HTTPFlow) -> None:
-        if not self.watching:
+        if not self.watching and META_PATCH not in f.metadata:
             return
         sent = self._originals.pop(f.id, None)
         if f.response is None:
@@ -310,7 +310,7 @@ class CorsFixer:
             logger.exception("cors_fix: could not record %s %s", f.request.method, f.request.pretty_url)
 
     def error(self, f: http.HTTPFlow) -> None:
-        if not self.watching:
+        if not self.watching and META_PATCH not in f.metadata:
             return
         self._originals.pop(f.id, None)
         meta = f.metadata.get(META_PATCH)
