@@ -2,7 +2,7 @@
 
     Exchange ──Pipeline.decide──▶ Result(decision, updates)
 
-`Pipeline.decide(exchange, patch)` takes one finished exchange, in the order the proxy saw them
+`Pipeline.decide(exchange)` takes one finished exchange, in the order the proxy saw them
 finish, and returns the `Decision` for it plus new Decisions for earlier flows whose story it
 completes (a preflight, once its actual request arrives). A Decision is a frozen value:
 
@@ -11,6 +11,7 @@ completes (a preflight, once its actual request arrives). A Decision is a frozen
 - `fix()`: for a blocked flow, the server configuration that makes it pass, judged on the server's own
   response (server/fix_plan.py, then server/snippets.py for eight frameworks);
 - `patch`: what the proxy changed in the response (`cors_fix`, `cors_policy`, `--modify-headers`),
+  carried in `exchange.extra["cors_patch"]`,
   as mitm/fixer.py recorded it, with no cookie or credential values;
 - `report_line()`: the JSON object every front end renders (docs/report-schema.md).
 
@@ -19,13 +20,12 @@ summary, the JSON Lines report, `cors.fix`) is a rendering of a Decision; none o
 Whoever runs the pipeline (the proxy, the analysis worker, `cors.analyze` on loaded flows) gets the
 same Decisions for the same exchanges.
 
-Pure: no mitmproxy, no I/O, no clock. State lives in the tracker and in the exchanges of preflights
-that may still be updated (bounded the same way).
+Pure: no mitmproxy, no I/O, no clock. The only state is the tracker's: a waiting preflight keeps its
+exchange there, and the tracker hands it back with the updated verdict.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from .engine.checks import Check, checks_of, preflight_needed_for
@@ -47,8 +47,12 @@ class Decision:
 
     verdict: Verdict
     exchange: Exchange
-    patch: dict | None = None  # what the proxy changed (mitm/fixer.py), secrets redacted
     update: bool = False  # supersedes an earlier Decision for the same flow
+
+    @property
+    def patch(self) -> dict | None:
+        """What the proxy changed in the response (mitm/fixer.py), secrets redacted."""
+        return patch_of(self.exchange)
 
     @property
     def flow_id(self) -> str:
@@ -123,50 +127,25 @@ class Result:
     updates: tuple[Decision, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class _Open:
-    """A decided flow whose verdict a later flow may still change (a preflight awaiting its actual request)."""
-
-    exchange: Exchange
-    patch: dict | None
-    time: float
-
-
 class Pipeline:
     def __init__(self, capacity: int = 4096, pair_window: float = 60.0) -> None:
         self.tracker = Tracker(capacity, pair_window)
-        self.capacity, self.pair_window = capacity, pair_window
-        self._open: OrderedDict[str, _Open] = OrderedDict()
 
-    def decide(self, ex: Exchange, patch: dict | None = None) -> Result:
-        """`patch`: the flow's `cors_patch` record when the proxy changed the server's response (its
-        `original` is what the server sent, which the fix is judged on)."""
+    def decide(self, ex: Exchange) -> Result:
+        """`ex.extra["cors_patch"]`: the flow's patch record when the proxy changed the server's
+        response (its `original` is what the server sent, which the fix is judged on)."""
         observed = self.tracker.observe(ex)
-        v = observed.verdict
-        decision = Decision(v, ex, patch)
-        updates = []
-        for u in observed.updated:
-            opened = self._open.pop(u.flow_id, None)
-            if opened is None:  # forgotten (older than the tracker keeps anything): nothing to redo
-                continue
-            updates.append(Decision(u, opened.exchange, opened.patch, update=True))
-        if v.kind == "preflight":
-            self._keep(ex, patch)
-        return Result(decision, tuple(updates))
-
-    def _keep(self, ex: Exchange, patch: dict | None) -> None:
-        now = ex.request.timestamp
-        self._open[ex.id] = _Open(ex, patch, now)
-        self._open.move_to_end(ex.id)
-        while self._open and (len(self._open) > self.capacity
-                              or next(iter(self._open.values())).time < now - self.pair_window):
-            self._open.popitem(last=False)
+        updates = tuple(Decision(u, earlier, update=True) for u, earlier in zip(observed.updated, observed.completed))
+        return Result(Decision(observed.verdict, ex), updates)
 
     def clear(self) -> dict[str, int]:
         sizes = self.tracker.state_size()
         self.tracker.clear()
-        self._open.clear()
         return sizes
+
+
+def patch_of(ex: Exchange) -> dict | None:
+    return ex.extra.get("cors_patch")
 
 
 # -- the server's fix --------------------------------------------------------------------------------
@@ -192,13 +171,13 @@ def fix_for(ex: Exchange, v: Verdict, patch: dict | None) -> dict | None:
     return {"requirement": r.to_dict(), "configs": configs_for(r), "not_fixable": None}
 
 
-def requirement_for(ex: Exchange, patch: dict | None = None) -> Requirement | None:
+def requirement_for(ex: Exchange) -> Requirement | None:
     """What the server must allow for this exchange (`cors.fix` aggregates them), judged on the
     server's own response; None when it is not a CORS request."""
     kind = classify(ex.request).kind
     if kind not in ("preflight", "cors"):
         return None
-    server = _server_response(ex, patch)
+    server = _server_response(ex, patch_of(ex))
     if server is None and ex.response is not None:  # answered by a policy: the server never saw it
         server = (204, Headers())
     if server is None:

@@ -55,11 +55,13 @@ class Observation(NamedTuple):
 
     verdict: Verdict  # the exchange's own
     updated: tuple[Verdict, ...] = ()  # new verdicts for earlier flows whose story this one completes
+    completed: tuple[Exchange, ...] = ()  # those earlier flows' exchanges, in the same order
 
 
 @dataclass(slots=True)
 class _PendingPreflight:
     verdict: Verdict
+    exchange: Exchange
     acrh: Sequence[str]
     time: float
     omit: Outcome
@@ -154,7 +156,7 @@ class Tracker:
             self.cache.erase((req.client, origin, req.url))
         else:
             self._remember(self._pending, (req.client, origin, req.url, facts.acrm),
-                           _PendingPreflight(v, facts.acrh, req.timestamp, omit, include,
+                           _PendingPreflight(v, ex, facts.acrh, req.timestamp, omit, include,
                                              result_omit, result_include), req.timestamp)
             if result_omit is not None:
                 self.cache.store((req.client, origin, req.url),
@@ -167,6 +169,7 @@ class Tracker:
         now = req.timestamp
         origin = facts.origin.serialize()
         updated: tuple[Verdict, ...] = ()
+        completed: tuple[Exchange, ...] = ()
         hop = self._take(self._redirects, (req.client, req.url), now)
         pending = self._take(self._pending, (req.client, origin, req.url, req.method), now)
 
@@ -179,6 +182,7 @@ class Tracker:
             kind = "actual"
             cache_info = {"state": "preflighted", "preflight_flow_id": pending.verdict.flow_id}
             updated = (_completed_preflight(pending, ex.id, creds, creds_source),)
+            completed = (pending.exchange,)
             result = pending.result_include if creds == "include" else pending.result_omit
             if result is not None:
                 self.cache.store((req.client, origin, req.url),
@@ -285,7 +289,7 @@ class Tracker:
             paired_flow_id=paired_flow_id, redirected_from=redirected_from, preflight_cache=cache_info,
             cause=judged.cause, warnings=warnings, notes=tuple(notes), firefox_note=firefox_note,
             exposed_headers=exposed, unexposed_headers=unexposed,
-        ), updated)
+        ), updated, completed)
 
     def _not_checked(self, ex: Exchange, facts: RequestFacts, view: _ResponseView) -> Verdict:
         kind = facts.kind

@@ -18,7 +18,7 @@ from ..engine.verdict import Verdict
 from ..pipeline import Decision, Pipeline
 from .ledger import Ledger
 from .report import ReportWriter
-from .snapshot import R_ID, R_PATCH, exchange_of_record, peer_of_record
+from .snapshot import R_ID, exchange_of_record, peer_of_record
 
 logger = logging.getLogger("mitmproxy_cors")
 
@@ -45,7 +45,7 @@ class Analysis:
         """Decide one finished flow; returns its Decision and the updated earlier ones, each with its
         report line when there is a report or `lines` is asked for (the proxy annotates flows with it)."""
         try:
-            result = self.pipeline.decide(exchange_of_record(record), record[R_PATCH])
+            result = self.pipeline.decide(exchange_of_record(record))
             decisions = (result.decision, *result.updates)
             lines = lines or self.report is not None
             out = [(d, d.report_line() if lines else None) for d in decisions]

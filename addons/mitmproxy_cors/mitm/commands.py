@@ -92,7 +92,7 @@ class CorsCommands:
         by_id = {f.id: f for f in done}
         changed: dict[str, http.HTTPFlow] = {}
         for f in sorted(done, key=_sent_at):
-            result = pipeline.decide(exchange_of(f), f.metadata.get("cors_patch"))
+            result = pipeline.decide(exchange_of(f))
             for d in (result.decision, *result.updates):
                 other = by_id.get(d.flow_id)
                 if other is not None:

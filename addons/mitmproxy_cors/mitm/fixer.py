@@ -453,7 +453,7 @@ def _others_may_patch() -> bool:
 
 def requirement_of(f: http.HTTPFlow):
     """What the server must allow for this flow (pipeline.requirement_for), None if not a CORS request."""
-    return requirement_for(exchange_of(f), f.metadata.get(META_PATCH))
+    return requirement_for(exchange_of(f))
 
 
 def _patch_meta(p: Plan, status: int, original) -> dict:

@@ -135,4 +135,5 @@ def exchange_of_record(r: tuple) -> Exchange:
     response = None
     if r[R_STATUS] is not None:
         response = ResponseSnapshot(r[R_STATUS], Headers.from_bytes(r[R_RESP_FIELDS]), r[R_RESP_TIME])
-    return Exchange(r[R_ID], request, response, r[R_ERROR], proxy_answered_error=r[R_PROXY_ANSWERED])
+    return Exchange(r[R_ID], request, response, r[R_ERROR], proxy_answered_error=r[R_PROXY_ANSWERED],
+                    extra={PATCH_KEY: r[R_PATCH]} if r[R_PATCH] else {})
