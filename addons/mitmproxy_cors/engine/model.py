@@ -38,40 +38,54 @@ def _name(raw: bytes) -> tuple[str, str]:
 class Headers:
     """An ordered, repeated-name-preserving header list with case-insensitive lookup."""
 
-    # `by_name`: lowercased name -> its values in order, raw (not trimmed). The engine reads it
-    # directly on its hot path, with `normalized()`, instead of calling `get` a dozen times per flow.
-    __slots__ = ("fields", "by_name")
+    # `by_name`: lowercased name -> its value (a str) or, for a name sent on several lines, its values
+    # in order (a list); raw, not trimmed. The engine reads it directly on its hot path, with
+    # `normalized()`, instead of calling `get` a dozen times per flow. One str per name keeps the
+    # index free of containers: the garbage collector neither tracks nor visits it (a list per name
+    # was half of what the proxy allocated per flow). `fields` is decoded when first read (the engine
+    # reads the index; only rare paths read the fields).
+    __slots__ = ("_fields", "_raw", "by_name")
 
     def __init__(self, fields: tuple[tuple[str, str], ...] | list[tuple[str, str]] = ()) -> None:
-        self.fields: tuple[tuple[str, str], ...] = tuple(fields)
-        index: dict[str, list[str]] = {}
-        for name, value in self.fields:
-            index.setdefault(name.lower(), []).append(value)
+        self._fields: tuple[tuple[str, str], ...] | None = tuple(fields)
+        self._raw = None
+        index: dict[str, str | list[str]] = {}
+        for name, value in self._fields:
+            _index_add(index, name.lower(), value)
         self.by_name = index
 
     @classmethod
     def from_bytes(cls, fields) -> Headers:
-        """From raw (name, value) byte pairs, decoded as latin-1 (one character per byte)."""
+        """From raw (name, value) byte pairs, decoded as latin-1 (one character per byte). `fields`
+        must not change afterwards (mitmproxy's header fields are a tuple of bytes)."""
         # The hot path of every exchange: names repeat from flow to flow, so each raw name is decoded
         # and lowercased once (_NAMES), and the index is built in the same pass.
         self = cls.__new__(cls)
-        decoded = []
-        index: dict[str, list[str]] = {}
+        index: dict[str, str | list[str]] = {}
         names = _NAMES
         for k, v in fields:
             n = names.get(k)
             if n is None:
                 n = _name(k)
             value = v.decode("latin-1")
-            decoded.append((n[0], value))
-            values = index.get(n[1])
-            if values is None:
-                index[n[1]] = [value]
+            old = index.get(n[1])
+            if old is None:
+                index[n[1]] = value
             else:
-                values.append(value)
-        self.fields = tuple(decoded)
+                _index_add(index, n[1], value)
+        self._fields = None
+        self._raw = fields
         self.by_name = index
         return self
+
+    @property
+    def fields(self) -> tuple[tuple[str, str], ...]:
+        f = self._fields
+        if f is None:
+            names = _NAMES
+            f = self._fields = tuple(((names.get(k) or _name(k))[0], v.decode("latin-1")) for k, v in self._raw)
+            self._raw = None
+        return f
 
     @classmethod
     def of(cls, *pairs: tuple[str, str], **kw: str) -> Headers:
@@ -79,7 +93,10 @@ class Headers:
         return cls(list(pairs) + [(k.replace("_", "-"), v) for k, v in kw.items()])
 
     def get_all(self, name: str) -> list[str]:
-        return self.by_name.get(_LOWER.get(name) or name.lower(), [])
+        values = self.by_name.get(_LOWER.get(name) or name.lower())
+        if values is None:
+            return []
+        return [values] if type(values) is str else list(values)
 
     def __contains__(self, name: str) -> bool:
         return (_LOWER.get(name) or name.lower()) in self.by_name
@@ -94,10 +111,7 @@ class Headers:
         Each line's value is trimmed of spaces and tabs, and repeated lines are joined with ", "
         (so two identical Access-Control-Allow-Origin lines read as "a, a").
         """
-        values = self.by_name.get(_LOWER.get(name) or name.lower())
-        if values is None:
-            return None
-        return values[0].strip(_LWS) if len(values) == 1 else normalized(values)  # inline: the common case
+        return normalized(self.by_name.get(_LOWER.get(name) or name.lower()))
 
     def __len__(self) -> int:
         return len(self.fields)
@@ -112,12 +126,23 @@ class Headers:
         return hash(self.fields)
 
 
-def normalized(values: list[str] | None) -> str | None:
-    """`Headers.get` for the values of one name: each trimmed, repeated lines joined with ", "."""
+def _index_add(index: dict[str, str | list[str]], lower: str, value: str) -> None:
+    old = index.get(lower)
+    if old is None:
+        index[lower] = value
+    elif type(old) is str:
+        index[lower] = [old, value]
+    else:
+        old.append(value)
+
+
+def normalized(values: str | list[str] | None) -> str | None:
+    """`Headers.get` for an index entry (`Headers.by_name[name]`): each line's value trimmed, repeated
+    lines joined with ", "."""
     if values is None:
         return None
-    if len(values) == 1:
-        return values[0].strip(_LWS)
+    if type(values) is str:
+        return values.strip(_LWS)
     return ", ".join(v.strip(_LWS) for v in values)
 
 

@@ -172,7 +172,7 @@ def cors_unsafe_request_header_names(headers: Headers) -> list[str]:
         if kind == _UNSAFE:
             unsafe.add(lower)
             continue
-        for value in values:
+        for value in ((values,) if type(values) is str else values):
             value = value.strip(" \t")
             if len(value) <= SAFELIST_VALUE_LIMIT and _safelisted_value(lower, value):
                 safe.add(lower)
