@@ -13,7 +13,8 @@ completes (a preflight, once its actual request arrives). A Decision is a frozen
 - `patch`: what the proxy changed in the response (`cors_fix`, `cors_policy`, `--modify-headers`),
   carried in `exchange.extra["cors_patch"]`,
   as mitm/fixer.py recorded it, with no cookie or credential values;
-- `report_line()`: the JSON object every front end renders (docs/report-schema.md).
+- `report_line()`: the JSON object every front end renders (docs/report-schema.md); `flow_line()` is
+  the part a flow carries in the proxy (the rest is rendered when the view or `cors.explain` asks).
 
 Every output (the flow's comment and marker, the content view, `cors.explain`, mitmdump's line and
 summary, the JSON Lines report, `cors.fix`) is a rendering of a Decision; none of them judges again.
@@ -37,6 +38,7 @@ from .engine.verdict import Verdict
 from .server.fix_plan import Requirement, plan
 from .server.snippets import Needs, aggregate, policy_for, render_all
 
+CHECKED_KINDS = ("preflight", "actual", "simple")  # the kinds the browser runs CORS checks on
 SECRET_HEADERS = frozenset({"cookie", "set-cookie", "authorization", "proxy-authorization"})
 REDACTED = "(redacted)"
 
@@ -70,9 +72,39 @@ class Decision:
         patched, or no response reached; None otherwise."""
         return fix_for(self.exchange, self.verdict, self.patch)
 
+    def flow_line(self) -> dict:
+        """What the flow carries (`flow.metadata["cors"]`): the report line without the parts derived
+        from the exchange (`cors_fix`, `checks`, `preflight_needed_for`). Those cost more than the
+        verdict, and in the proxy only the content view and `cors.explain` read them: they render them
+        from the Decision when asked (mitm/annotate.py keeps it beside the flow)."""
+        line = self._verdict_fields()
+        if self.patch is not None:
+            line["cors_patch"] = self.patch
+        if self.verdict.kind in CHECKED_KINDS:
+            resp = self.exchange.response
+            line["status"] = resp.status if resp is not None else None
+        return line
+
     def report_line(self) -> dict:
+        """The whole line (docs/report-schema.md): `flow_line()` and what is derived from the exchange."""
         v = self.verdict
-        line = {
+        line = self._verdict_fields()
+        fix = self.fix()
+        if fix is not None:
+            line["cors_fix"] = fix
+        if self.patch is not None:
+            line["cors_patch"] = self.patch
+        if v.kind in CHECKED_KINDS:
+            resp = self.exchange.response
+            line["status"] = resp.status if resp is not None else None
+            line["checks"] = [c.to_dict() for c in self.checks()]
+            if v.kind != "preflight":
+                line["preflight_needed_for"] = list(preflight_needed_for(self.exchange))
+        return line
+
+    def _verdict_fields(self) -> dict:
+        v = self.verdict
+        return {
             "flow_id": v.flow_id,
             "time": v.time,
             "method": v.method,
@@ -107,18 +139,6 @@ class Decision:
             "summary": v.summary(),
             "update": self.update,
         }
-        fix = self.fix()
-        if fix is not None:
-            line["cors_fix"] = fix
-        if self.patch is not None:
-            line["cors_patch"] = self.patch
-        if v.kind in ("preflight", "actual", "simple"):
-            resp = self.exchange.response
-            line["status"] = resp.status if resp is not None else None
-            line["checks"] = [c.to_dict() for c in self.checks()]
-            if v.kind != "preflight":
-                line["preflight_needed_for"] = list(preflight_needed_for(self.exchange))
-        return line
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,6 +71,10 @@ class Proxy:
     def set(self, **options) -> None:
         self.tctx.options.update(**options)
 
+    def line(self, f: http.HTTPFlow) -> dict:
+        """The flow's whole report line, as the content view and cors.explain render it."""
+        return self.observer.flows.line_of(f)
+
     async def exchange(self, req: http.Request, server: tuple[http.Response, bytes] | None = None,
                        *, error: str = "Connect call failed", stream: bool = False,
                        live: bool = True) -> http.HTTPFlow:

@@ -27,7 +27,8 @@ async def test_off_by_default_but_blocked_flows_carry_the_fix_text(proxy):
     f = await proxy.exchange(cors_req(), response(200, NO_CORS, b"ok"))
     assert hdr(f, "Access-Control-Allow-Origin") == []
     assert "cors_patch" not in f.metadata
-    fix = f.metadata["cors"]["cors_fix"]
+    assert "cors_fix" not in f.metadata["cors"]  # rendered from the decision when asked: not on every flow
+    fix = proxy.line(f)["cors_fix"]
     assert set(fix["configs"]) == {"express", "flask", "starlette", "django", "spring", "aspnet", "go", "nginx"}
     assert f'origins=["{PAGE}"]' in fix["configs"]["flask"]
     assert fix["requirement"]["origin"] == PAGE and fix["not_fixable"] is None
@@ -122,7 +123,7 @@ async def test_unreachable_server_is_listed_as_not_fixable(proxy):
     proxy.set(cors_fix="~all")
     f = await proxy.exchange(cors_req(), None, error="[Errno 111] Connect call failed")
     assert "no CORS header can fix that" in f.metadata["cors_patch"]["not_fixable"]
-    assert f.metadata["cors"]["cors_fix"]["not_fixable"]
+    assert proxy.line(f)["cors_fix"]["not_fixable"]
     lines = proxy.master.commands.execute("cors.fix @all")
     assert any("Not fixable" in line for line in lines)
 
@@ -337,8 +338,8 @@ async def test_flows_that_never_finish_do_not_pile_up_in_the_fixer(proxy, monkey
 
 
 async def test_the_fix_text_is_part_of_every_blocked_flows_decision(tmp_path):
-    """One decision per flow: a bare mitmdump (no View, no report, no -w) gets the same fix text as
-    the console, mitmweb and the report."""
+    """One decision per flow: a bare mitmdump (no View, no report, no -w) has the same fix text for
+    the view and cors.explain as the console, mitmweb and the report."""
     from mitmproxy.addons import save
     from mitmproxy.test import taddons
 
@@ -350,7 +351,7 @@ async def test_the_fix_text_is_part_of_every_blocked_flows_decision(tmp_path):
     with taddons.context(*addons, save.Save()) as tctx:
         bare = Proxy(tctx, addons)
         f = await bare.exchange(cors_req(), response(200, NO_CORS, b"ok"))
-        assert f.metadata["cors"]["verdict"] == "blocked" and "flask" in f.metadata["cors"]["cors_fix"]["configs"]
+        assert f.metadata["cors"]["verdict"] == "blocked" and "flask" in bare.line(f)["cors_fix"]["configs"]
 
 
 class _HeaderChanger:

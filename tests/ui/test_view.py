@@ -112,7 +112,7 @@ async def test_proxy_502_is_explained(stack):
     f.error = __import__("mitmproxy").flow.Error("[Errno 111] Connect call failed ('127.0.0.1', 9)")
     stack.observer.error(f)
     stack.view.add([f])
-    text = explain.text(f)
+    text = explain.text(f, line=stack.observer.flows.line_of(f))
     assert "no response from the server: mitmproxy answered 502 Bad Gateway itself" in text
     assert "the proxy could not reach the server" in text
 

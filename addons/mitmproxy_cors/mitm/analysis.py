@@ -41,27 +41,27 @@ class Analysis:
         self.internal_errors = 0
         self.offloaded = False  # mitmdump's analysis worker holds this session's verdicts
 
-    def handle(self, record: tuple, lines: bool = False) -> list[tuple[Decision, dict | None]]:
-        """Decide one finished flow; returns its Decision and the updated earlier ones, each with its
-        report line when there is a report or `lines` is asked for (the proxy annotates flows with it)."""
+    def handle(self, record: tuple) -> tuple[Decision, ...]:
+        """Decide one finished flow; returns its Decision and the updated earlier ones (the proxy
+        annotates flows with them)."""
         try:
             result = self.pipeline.decide(exchange_of_record(record))
             decisions = (result.decision, *result.updates)
-            lines = lines or self.report is not None
-            out = [(d, d.report_line() if lines else None) for d in decisions]
+            lines = [d.report_line() for d in decisions] if self.report is not None else None
         except Exception:  # the engine must never break the proxy: count it and say so once per flow
             self.internal_errors += 1
             logger.exception("mitmproxy-cors could not decide flow %s", record[R_ID] if record else record)
-            return []
+            return ()
         self.decided += 1
-        for d, line in out:
-            if self.report is not None:
+        if lines is not None:
+            for line in lines:
                 self.report.write(line)
+        for d in decisions:
             self.ledger.ingest(d.verdict)
         v = result.decision.verdict
         if self.print_line is not None and wants_line(self.log_level, v):
             self.print_line(v, peer_of_record(record))
-        return out
+        return decisions
 
     def clear(self) -> dict[str, int]:
         sizes = self.pipeline.clear()

@@ -1,4 +1,12 @@
-"""A Decision -> what mitmproxy shows on the flow: metadata["cors"], the comment and the marker."""
+"""A Decision -> what mitmproxy shows on the flow: metadata["cors"], the comment and the marker.
+
+The flow carries the Decision's `flow_line()`. Its verdict and the flow's record (a tuple of
+references to what mitmproxy holds, mitm/snapshot.py) stay beside the flow (FlowIndex, weakly: they go
+with the flow), so that the content view and `cors.explain` render the whole report line, checks and
+fix included, only for the flow the user looks at. Not the Decision's exchange: rebuilt from the
+record when asked, it does not outlive the flow's turn in the proxy (what lives on costs the garbage
+collector on every later flow).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +14,9 @@ import weakref
 
 from mitmproxy import flow as mflow
 from mitmproxy import http
+
+from ..pipeline import Decision
+from .snapshot import exchange_of_record
 
 MARK_BLOCKED = ":no_entry:"
 MARK_WARNING = ":warning:"
@@ -16,23 +27,57 @@ METADATA_KEY = "cors"
 
 class FlowIndex:
     """The recent flows by id, for re-annotating a flow a later flow completes and for describing a
-    paired flow. Weak: the proxy (or the user, in the console) decides how long flows live."""
+    paired flow, each with what its whole report line is rendered from. Weak: the proxy (or the
+    user, in the console) decides how long flows live."""
 
     def __init__(self) -> None:
-        self._flows: weakref.WeakValueDictionary[str, http.HTTPFlow] = weakref.WeakValueDictionary()
+        # flow id -> [weak reference to the flow, its latest verdict, its record, is that an update].
+        # One weak reference per flow, whose callback takes the entry out when the flow goes.
+        self._by_id: dict[str, list] = {}
+
+    def _gone(self, ref: weakref.KeyedRef) -> None:
+        entry = self._by_id.get(ref.key)
+        if entry is not None and entry[0] is ref:
+            del self._by_id[ref.key]
+
+    def _entry(self, f: http.HTTPFlow) -> list:
+        entry = self._by_id.get(f.id)
+        if entry is None or entry[0]() is not f:
+            entry = self._by_id[f.id] = [weakref.KeyedRef(f, self._gone, f.id), None, None, False]
+        return entry
 
     def add(self, f: http.HTTPFlow) -> None:
-        self._flows[f.id] = f
+        self._entry(f)
+
+    def annotate(self, f: http.HTTPFlow, d: Decision, record: tuple | None = None) -> None:
+        """Annotate `f` with its (latest) Decision; `record`: the flow record it was decided on (an
+        update of an earlier flow keeps the record kept with that flow)."""
+        entry = self._entry(f)
+        entry[1] = d.verdict
+        if record is not None:
+            entry[2] = record
+        entry[3] = d.update
+        annotate(f, d.flow_line())
+
+    def line_of(self, f: mflow.Flow) -> dict | None:
+        """The whole report line of `f`'s Decision (checks and fix rendered now), else what its
+        metadata holds (a flow judged before this addon was loaded, or by another session)."""
+        entry = self._by_id.get(f.id) if isinstance(f, http.HTTPFlow) else None
+        if entry is not None and entry[0]() is f and entry[1] is not None and entry[2] is not None:
+            return Decision(entry[1], exchange_of_record(entry[2]), entry[3]).report_line()
+        v = f.metadata.get(METADATA_KEY) if isinstance(f, http.HTTPFlow) else None
+        return v if isinstance(v, dict) and "verdict" in v else None
 
     def get(self, flow_id: str) -> mflow.Flow | None:
-        return self._flows.get(flow_id)
+        entry = self._by_id.get(flow_id)
+        return entry[0]() if entry is not None else None
 
     def __contains__(self, flow_id: str) -> bool:
-        return flow_id in self._flows
+        return self.get(flow_id) is not None
 
 
 def annotate(f: http.HTTPFlow, line: dict) -> None:
-    """Store a Decision's report line on its flow and set our comment and marker from it."""
+    """Store a Decision's line on its flow and set our comment and marker from it."""
     f.metadata[METADATA_KEY] = line
     kind, verdict = line["kind"], line["verdict"]
     if not (kind in ("preflight", "actual", "simple") or verdict == "blocked" and line["reason"]):

@@ -19,8 +19,8 @@ from ..pipeline import Pipeline
 from . import explain
 from .analysis import Analysis
 from .ledger import report_lines
-from .annotate import FlowIndex, annotate
-from .snapshot import exchange_of
+from .annotate import FlowIndex
+from .snapshot import exchange_of_record, record_of
 from .view import WRAP, flow_finder
 
 EXPLAIN_LIMIT = 50
@@ -49,6 +49,7 @@ class CorsCommands:
 
     def __init__(self, analysis: Analysis, flows: FlowIndex, observer) -> None:
         self.analysis = analysis
+        self.flows = flows
         self.find = flow_finder(flows)
         self.observer = observer  # mitm/observer.py: its analysis worker, if one runs, is told of cors.clear
 
@@ -63,7 +64,7 @@ class CorsCommands:
                 out.append("")
                 out.append("-" * 60)
             out.append(f"{f.request.method} {f.request.pretty_url}  [flow {f.id[:8]}]")
-            out.extend(explain.plain(explain.wrap(explain.story(f, self.find), WRAP)))
+            out.extend(explain.plain(explain.wrap(explain.story(f, self.find, self.flows.line_of(f)), WRAP)))
         if len(good) > EXPLAIN_LIMIT:
             out.append("")
             out.append(f"... {len(good) - EXPLAIN_LIMIT} more flows not shown: narrow the selection "
@@ -92,11 +93,12 @@ class CorsCommands:
         by_id = {f.id: f for f in done}
         changed: dict[str, http.HTTPFlow] = {}
         for f in sorted(done, key=_sent_at):
-            result = pipeline.decide(exchange_of(f))
+            record = record_of(f)
+            result = pipeline.decide(exchange_of_record(record))
             for d in (result.decision, *result.updates):
                 other = by_id.get(d.flow_id)
                 if other is not None:
-                    annotate(other, d.report_line())
+                    self.flows.annotate(other, d, record if other is f else None)
                     changed[other.id] = other
                 self.analysis.ledger.ingest(d.verdict)
         if changed:

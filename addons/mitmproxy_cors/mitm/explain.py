@@ -1,8 +1,8 @@
 """The whole CORS story of one flow, as styled lines every front end can render.
 
-Input is the Decision's report line the observer stored in `flow.metadata["cors"]`
-(pipeline.Decision.report_line): the verdict, and the checks the browser made with what was needed
-and what was seen. Paired flows are described through a lookup function. Nothing is judged here:
+Input is the Decision's report line (pipeline.Decision.report_line, handed over by
+annotate.FlowIndex.line_of; else what `flow.metadata["cors"]` holds): the verdict, and the checks the
+browser made with what was needed and what was seen. Paired flows are described through a lookup function. Nothing is judged here:
 this module lays out what the pipeline decided.
 
 A line is `(style, text)`; styles: title-blocked, title-allowed, title-warn, title-na, head, text,
@@ -204,11 +204,11 @@ def _fix_lines(v: dict) -> list[Line]:
     return out
 
 
-def story(f: mflow.Flow, find: FindFlow = lambda _id: None) -> list[Line]:
-    """Every line of the analysis of one flow."""
+def story(f: mflow.Flow, find: FindFlow = lambda _id: None, line: dict | None = None) -> list[Line]:
+    """Every line of the analysis of one flow; `line`: its whole report line (else its metadata's)."""
     if not isinstance(f, http.HTTPFlow):
         return [("title-na", f"CORS does not apply to {f.type} flows")]
-    v = verdict_of(f)
+    v = line if line is not None else verdict_of(f)
     if v is None:
         if f.response is None and f.error is None:
             return [("title-na", "CORS: no verdict yet, the response has not arrived")]
@@ -274,6 +274,7 @@ def plain(lines: list[Line]) -> list[str]:
     return [text for _style, text in lines]
 
 
-def text(f: mflow.Flow, find: FindFlow = lambda _id: None, width: int | None = None) -> str:
-    lines = story(f, find)
+def text(f: mflow.Flow, find: FindFlow = lambda _id: None, width: int | None = None,
+         line: dict | None = None) -> str:
+    lines = story(f, find, line)
     return "\n".join(plain(wrap(lines, width) if width else lines))

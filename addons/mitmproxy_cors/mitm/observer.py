@@ -20,7 +20,7 @@ from mitmproxy import ctx, exceptions, hooks, http
 from ..engine.verdict import Verdict
 from .addon_chain import FLOW_HOOKS, any_addon_with, flows_kept, foreign_addons_with
 from .analysis import Analysis
-from .annotate import FlowIndex, annotate
+from .annotate import FlowIndex
 from .offload import AnalysisWorker, worker_command
 from .options import ANALYSIS_CHOICES, LOG_CHOICES, choice, reported
 from .report import ReportWriter, check_writable
@@ -60,6 +60,7 @@ class CorsObserver:
         self.is_running = False
         self._requests: dict[str, Capture] = {}  # flow id -> request as the browser sent it
         self.capture_early = True  # see _capture_early
+        self._updates_wanted: bool | None = None  # does any addon have `update` (a View)? asked once
         self.worker: AnalysisWorker | None = None
 
     @property
@@ -116,6 +117,7 @@ class CorsObserver:
         if self.worker is not None and updated & {"cors_log", "cors_report", "termlog_verbosity"}:
             self.worker.send(("config", self._worker_config()))
         self.capture_early = self._capture_early()
+        self._updates_wanted = None  # the addons may have changed (a script loaded): ask again
 
     def _set_report(self) -> None:
         self.analysis.close()
@@ -133,11 +135,9 @@ class CorsObserver:
 
     def _capture_early(self) -> bool:
         """Take the request in `requestheaders`, as the browser sent it, before other addons change
-        it? Needed unless flows go to the analysis worker with nothing that could change a request
-        (no request-changing option, no cors_policy, no other script with request hooks): then
-        `response` takes the record, and mitmproxy's dispatch of one hook per flow is saved."""
-        if self.worker is None:
-            return True
+        it? Needed only when something could change a request (a request-changing option, a
+        cors_policy, another script with request hooks); else `response` takes the record from the
+        flow as it is, and a capture per flow is saved. Asked again whenever options change."""
         try:
             options = ctx.options
             if any(getattr(options, name, None) for name in REQUEST_CHANGING_OPTIONS):
@@ -257,13 +257,15 @@ class CorsObserver:
         if record is None:
             return
         changed = []
-        for d, line in self.analysis.handle(record, lines=True):
+        for d in self.analysis.handle(record):
             other = f if d.flow_id == f.id else self.flows.get(d.flow_id)
             if other is None:
                 continue
-            annotate(other, line)
+            self.flows.annotate(other, d, record if other is f else None)
             if other is not f:
                 changed.append(other)
         self.flows.add(f)
-        if changed and any_addon_with("update"):  # triggering walks the whole chain: ask first
+        if changed and self._updates_wanted is None:
+            self._updates_wanted = any_addon_with("update")
+        if changed and self._updates_wanted:  # triggering walks the whole chain: ask first
             ctx.master.addons.trigger(hooks.UpdateHook(changed))

@@ -73,12 +73,13 @@ if hasattr(contentviews, "Contentview"):  # mitmproxy >= 12
         name = VIEW_NAME
         syntax_highlight = "none"
         find = staticmethod(lambda _id: None)  # set by CorsDisplay: a paired flow by its id
+        line_of = staticmethod(lambda _f: None)  # set by CorsDisplay: a flow's whole report line
 
         def prettify(self, data: bytes, metadata: contentviews.Metadata) -> str:
             f = metadata.flow
             if f is None:
                 return "CORS: this view explains HTTP flows; no flow was given."
-            return explain.text(f, self.find, width=WRAP)
+            return explain.text(f, self.find, width=WRAP, line=self.line_of(f))
 
         def render_priority(self, data: bytes, metadata: contentviews.Metadata) -> float:
             if metadata.http_message is None:
@@ -92,11 +93,12 @@ else:  # mitmproxy 11
     class CorsContentview(contentviews.View):  # type: ignore[no-redef]
         name = VIEW_NAME
         find = staticmethod(lambda _id: None)  # set by CorsDisplay: a paired flow by its id
+        line_of = staticmethod(lambda _f: None)  # set by CorsDisplay: a flow's whole report line
 
         def __call__(self, data: bytes, *, content_type=None, flow=None, http_message=None, **unknown):
             if flow is None:
                 return "CORS", contentviews.format_text("CORS: this view explains HTTP flows; no flow was given.")
-            lines = explain.wrap(explain.story(flow, self.find), WRAP)
+            lines = explain.wrap(explain.story(flow, self.find, self.line_of(flow)), WRAP)
             # 11's web UI drops empty lines: keep the blank separators with a space.
             return _description(flow), ([(_STYLE_11.get(style, "text"), text or " ")] for style, text in lines)
 
@@ -121,6 +123,7 @@ class CorsDisplay:
     def __init__(self, flows: FlowIndex) -> None:
         self.view = CorsContentview()
         self.view.find = flow_finder(flows)
+        self.view.line_of = flows.line_of
         self._added = False
         self._bound: str | None = None
 
