@@ -38,7 +38,7 @@ def _observer(tctx):
 async def test_script_registers_a_plain_list_of_addons(script):
     tctx, mod = script
     assert [type(a).__name__ for a in mod.addons] == [
-        "CorsFixer", "CorsObserver", "CorsDisplay", "CorsCommands", "CorsTerminal"]
+        "CorsFixer", "CorsObserver", "CorsDisplay", "CorsCommands", "CorsTerminal", "CorsGate"]
     # plain hook methods on the classes: nothing is set on or removed from an instance at run time
     for a in mod.addons:
         assert not [k for k, v in vars(a).items() if callable(v) and k in FLOW_HOOKS], type(a).__name__
@@ -51,6 +51,7 @@ async def test_script_adds_its_options_with_defaults(script):
     tctx, _ = script
     assert tctx.options.cors_report == ""
     assert tctx.options.cors_log == "blocked"
+    assert tctx.options.cors_fail_on == "off" and tctx.options.cors_junit == ""
 
 
 async def test_script_decides_flows_through_all_its_hooks(script):

@@ -112,3 +112,22 @@ async def test_verdict_line_for_a_server_error_names_the_cause(stack):
     line = verdict_line(v).plain
     assert "MissingAllowOriginHeader" in line
     assert "[the server answered 500" in line
+
+
+async def test_flows_allowed_only_without_credentials_are_grouped_after_folding(stack):
+    """The ledger folds old flows into counts; the groups of flows that fail only with credentials
+    (cors_junit, cors_fail_on=conditional) survive that like the blocked groups do."""
+    from mitmproxy_cors.mitm.junit import junit_xml
+    from mitmproxy_cors.mitm.ledger import Ledger
+
+    ledger = Ledger(capacity=2)
+    stack.observer.analysis.ledger = ledger
+    star = {"Access-Control-Allow-Origin": "*"}
+    stack.feed(*[cors_get(f"/star{i}", resp=star) for i in range(5)], cors_get("/none", resp={}))
+    [g] = ledger.groups(conditional=True)
+    assert (g.count, g.reason, g.target) == (5, "WildcardOriginNotAllowed", API)
+    assert [x.reason for x in ledger.groups()] == ["MissingAllowOriginHeader"]
+    assert ledger.counts()["conditional"] == 5
+    xml = junit_xml(ledger, "conditional").decode()
+    assert 'failures="2"' in xml and "(5 flow(s))" in xml
+    assert 'failures="1"' in junit_xml(ledger, "blocked").decode()

@@ -9,6 +9,7 @@ def make_addons() -> list:
     from .annotate import FlowIndex
     from .commands import CorsCommands
     from .fixer import CorsFixer
+    from .gate import CorsGate
     from .observer import CorsObserver
     from .terminal import CorsTerminal
     from .view import CorsDisplay
@@ -17,4 +18,6 @@ def make_addons() -> list:
     flows = FlowIndex()  # recent flows by id: re-annotated when a later flow completes them
     fixer = CorsFixer()
     observer = CorsObserver(analysis, flows, fixer)
-    return [fixer, observer, CorsDisplay(flows), CorsCommands(analysis, flows, observer), CorsTerminal(analysis)]
+    # The gate last: its `done` reads what the observer's `done` got from the analysis worker.
+    return [fixer, observer, CorsDisplay(flows), CorsCommands(analysis, flows, observer), CorsTerminal(analysis),
+            CorsGate(analysis, observer)]

@@ -24,6 +24,8 @@ class Entry:
     conditional: bool
     fix: str  # the first required fix step, or the reason's general fix
     example: str  # "METHOD url"
+    cond_reason: str | None = None  # allowed, but blocked with this reason if the page sends credentials
+    cond_fix: str = ""
 
 
 @dataclass(slots=True)
@@ -50,6 +52,7 @@ class Ledger:
         self.entries: OrderedDict[str, Entry] = OrderedDict()
         self._retired_counts: Counter = Counter()
         self._retired_groups: dict[tuple, Group] = {}
+        self._retired_conditional: dict[tuple, Group] = {}  # allowed only without credentials
         self.dropped = 0  # blocked flows whose group could not be kept (more than max_groups groups)
 
     def ingest(self, v: Verdict) -> None:
@@ -61,6 +64,7 @@ class Ledger:
         fix = steps[0].text() if steps else ""
         if len(steps) > 1:
             fix += f" (+{len(steps) - 1} more)"
+        cond = v.conditional if v.verdict != "blocked" else None
         self.entries[flow_id] = Entry(
             origin=v.origin or "null",
             target=target_of(v.url),
@@ -71,6 +75,8 @@ class Ledger:
             # A server error or an unreachable server comes first: the CORS headers are missing because of it.
             fix=v.cause or fix,
             example=f"{v.method} {v.url}",
+            cond_reason=cond.get("reason") if cond else None,
+            cond_fix="; ".join(cond.get("fix") or ()) if cond else "",
         )
         self.entries.move_to_end(flow_id)
         while len(self.entries) > self.capacity:
@@ -79,15 +85,18 @@ class Ledger:
 
     def _retire(self, e: Entry) -> None:
         self._count(self._retired_counts, e)
-        if e.blocked:
-            key = (e.origin, e.target, e.reason or "no response")
-            g = self._retired_groups.get(key)
-            if g is not None:
-                g.count += 1
-            elif len(self._retired_groups) < self.max_groups:
-                self._retired_groups[key] = Group(e.origin, e.target, key[2], 1, e.fix, e.example)
-            else:
-                self.dropped += 1
+        grouped = _grouping(e)
+        if grouped is None:
+            return
+        groups = self._retired_groups if e.blocked else self._retired_conditional
+        key, fix = grouped
+        g = groups.get(key)
+        if g is not None:
+            g.count += 1
+        elif len(groups) < self.max_groups:
+            groups[key] = Group(e.origin, e.target, key[2], 1, fix, e.example)
+        else:
+            self.dropped += 1
 
     @staticmethod
     def _count(c: Counter, e: Entry) -> None:
@@ -102,6 +111,7 @@ class Ledger:
         self.entries.clear()
         self._retired_counts.clear()
         self._retired_groups.clear()
+        self._retired_conditional.clear()
         self.dropped = 0
         return n
 
@@ -111,21 +121,33 @@ class Ledger:
             self._count(c, e)
         return c
 
-    def groups(self) -> list[Group]:
-        """Blocked flows grouped by (page origin, target, reason), most frequent first."""
+    def groups(self, conditional: bool = False) -> list[Group]:
+        """Blocked flows grouped by (page origin, target, reason), most frequent first; with
+        `conditional`, the flows allowed only without credentials, by the reason they would fail with."""
+        retired = self._retired_conditional if conditional else self._retired_groups
         out: dict[tuple, Group] = {
-            k: Group(g.origin, g.target, g.reason, g.count, g.fix, g.example) for k, g in self._retired_groups.items()
+            k: Group(g.origin, g.target, g.reason, g.count, g.fix, g.example) for k, g in retired.items()
         }
         for e in self.entries.values():
-            if not e.blocked:
+            grouped = _grouping(e)
+            if grouped is None or e.blocked == conditional:
                 continue
-            key = (e.origin, e.target, e.reason or "no response")
+            key, fix = grouped
             g = out.get(key)
             if g is None:
-                out[key] = Group(e.origin, e.target, key[2], 1, e.fix, e.example)
+                out[key] = Group(e.origin, e.target, key[2], 1, fix, e.example)
             else:
                 g.count += 1
         return sorted(out.values(), key=lambda g: (-g.count, g.origin, g.target, g.reason))
+
+
+def _grouping(e: Entry) -> tuple[tuple, str] | None:
+    """(group key, fix) of a blocked flow or of one allowed only without credentials; None otherwise."""
+    if e.blocked:
+        return (e.origin, e.target, e.reason or "no response"), e.fix
+    if e.conditional and e.cond_reason:
+        return (e.origin, e.target, e.cond_reason), e.cond_fix
+    return None
 
 
 def report_lines(ledger: Ledger) -> list[str]:

@@ -25,7 +25,7 @@ from .offload import AnalysisWorker, worker_command
 from .options import ANALYSIS_CHOICES, LOG_CHOICES, choice, reported
 from .report import ReportWriter, check_writable
 from .snapshot import Capture, capture, record_of
-from .terminal import in_mitmdump, summary_due, verbose
+from .terminal import in_mitmdump, stopping, summary_due, verbose
 
 if TYPE_CHECKING:
     from .fixer import CorsFixer
@@ -62,6 +62,7 @@ class CorsObserver:
         self.capture_early = True  # see _capture_early
         self._updates_wanted: bool | None = None  # does any addon have `update` (a View)? asked once
         self.worker: AnalysisWorker | None = None
+        self.worker_exit: int | None = None  # the analysis worker's exit status, once it finished
 
     @property
     def decided(self) -> int:
@@ -195,7 +196,15 @@ class CorsObserver:
 
     def done(self) -> None:
         if self.worker is not None:
-            self.worker.close({"summary": summary_due()})
+            # The worker keeps the session's ledger: it prints the summary and finishes the session
+            # for mitm/gate.py (the JUnit file, cors_fail_on), which reads its exit status.
+            opts = ctx.options
+            end = stopping()  # not a hot reload of the script
+            self.worker_exit = self.worker.close({
+                "summary": summary_due(),
+                "junit": opts.cors_junit.strip() if end and "cors_junit" in opts else "",
+                "fail_on": opts.cors_fail_on if end and "cors_fail_on" in opts else "off",
+            })
             self.worker = None
         self.analysis.close()
 

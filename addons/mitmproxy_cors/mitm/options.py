@@ -22,6 +22,7 @@ logger = logging.getLogger("mitmproxy_cors")
 LOG_CHOICES = ("blocked", "cors", "off")
 ANALYSIS_CHOICES = ("auto", "inline", "worker")
 SUMMARY_CHOICES = ("on", "off")
+FAIL_ON_CHOICES = ("off", "blocked", "conditional")
 
 
 def choice(option: str, value: str, choices: Sequence[str]) -> str:

@@ -49,8 +49,12 @@ def summary_due() -> bool:
         return False
     if not verbose():
         return False
+    return stopping()
+
+
+def stopping() -> bool:
+    """Is the proxy stopping? A hot reload of the script also runs `done`, mid-session."""
     should_exit = getattr(ctx.master, "should_exit", None)
-    # A hot reload of the script is not the end of the session: no table mid-session.
     return should_exit is None or should_exit.is_set()
 
 

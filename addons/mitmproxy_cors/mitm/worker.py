@@ -14,7 +14,8 @@ Protocol on stdin: frames of a 4-byte little-endian length and a `marshal`led li
   ("flow", record)    one finished flow
   ("clear",)          cors.clear
   ("report",)         cors.report: its lines go back as one frame on the reply pipe
-  ("finish", {...})   the proxy is stopping: print the summary if asked, then exit
+  ("finish", {...})   the proxy is stopping: print the summary if asked, write the JUnit file
+                      (`junit`), then exit, with GATE_TRIPPED when the session fails `fail_on`
 End of input without "finish" (the proxy died): exit once all is written. SIGINT and SIGTERM are
 ignored: Ctrl-C reaches the whole process group, and the proxy still has flows to hand over then.
 
@@ -31,6 +32,7 @@ import sys
 from typing import BinaryIO
 
 from .analysis import Analysis
+from .gate import GATE_TRIPPED, finish_session
 from .ledger import report_lines
 from .report import ReportWriter
 from .terminal import print_summary, terminal_console, verdict_line
@@ -51,6 +53,7 @@ class WorkerAnalysis:
         self.report_spec = ""
         self.verbose = True
         self.out = out  # a rich Console; made on first use
+        self.exit_status = 0
 
     @property
     def decided(self) -> int:
@@ -76,7 +79,8 @@ class WorkerAnalysis:
             except (OSError, ValueError):
                 pass
         elif kind == "finish":
-            self.finish(bool(msg[1].get("summary")))
+            cfg = msg[1]
+            self.exit_status = self.finish(bool(cfg.get("summary")), cfg.get("junit") or "", cfg.get("fail_on") or "off")
             return False
         return True
 
@@ -106,12 +110,15 @@ class WorkerAnalysis:
         except (OSError, ValueError):
             pass
 
-    def finish(self, summary: bool) -> None:
+    def finish(self, summary: bool, junit: str = "", fail_on: str = "off") -> int:
+        """The end of the session; returns the exit status (GATE_TRIPPED: it fails `fail_on`)."""
         if summary:
             print_summary(self._console(), self.analysis.ledger)
         if self.internal_errors:
             logger.error("mitmproxy-cors: %d flow(s) could not be decided", self.internal_errors)
         self.analysis.close()
+        tripped = finish_session(self.analysis, junit, fail_on)
+        return GATE_TRIPPED if tripped and fail_on != "off" else 0
 
 
 def read_frames(stream: BinaryIO):
@@ -149,7 +156,7 @@ def main() -> int:
     for messages in read_frames(sys.stdin.buffer):
         for msg in messages:
             if not worker.handle(msg):
-                return 0
+                return worker.exit_status
     worker.analysis.close()  # the proxy went away without saying goodbye
     return 0
 

@@ -1,0 +1,128 @@
+"""The CI gate: `cors_fail_on` makes mitmdump exit with status 1 when the session saw flows the
+browser blocks; `cors_junit` writes the outcome as JUnit XML (mitm/junit.py) when the proxy stops.
+
+The decision is taken from the session's ledger where it is kept: in the proxy, or in mitmdump's
+analysis worker, which writes the JUnit file itself, prints why, and tells the proxy through its exit
+status (GATE_TRIPPED). mitmdump has no way for an addon to set its exit status: once every addon's
+`done` has run, an `atexit` handler ends the process with status 1 (after flushing logs and output).
+Only in mitmdump: the console and mitmweb are stopped by a person, not by a CI job.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import sys
+
+from mitmproxy import ctx, exceptions
+
+from .analysis import Analysis
+from .junit import write_junit
+from .options import FAIL_ON_CHOICES, choice, reported
+from .report import check_writable
+from .terminal import in_mitmdump, stopping
+
+logger = logging.getLogger("mitmproxy_cors")
+
+GATE_TRIPPED = 3  # the analysis worker's exit status when the session failed the gate
+
+
+def failing(analysis: Analysis, fail_on: str) -> int:
+    """How many flows of the session fail `cors_fail_on`."""
+    if fail_on == "off":
+        return 0
+    c = analysis.ledger.counts()
+    return c["blocked"] + (c["conditional"] if fail_on == "conditional" else 0)
+
+
+def gate_message(analysis: Analysis, fail_on: str) -> str:
+    c = analysis.ledger.counts()
+    what = f"{c['blocked']} flow(s) blocked by CORS"
+    if fail_on == "conditional" and c["conditional"]:
+        what += f", {c['conditional']} blocked if the page sends credentials"
+    return f"mitmproxy-cors: {what} (cors_fail_on={fail_on}): exit status 1"
+
+
+def finish_session(analysis: Analysis, junit: str, fail_on: str) -> bool:
+    """Write the JUnit file if asked; True when the session fails the gate (and say why on stderr)."""
+    if junit:
+        try:
+            write_junit(junit, analysis.ledger, fail_on)
+        except OSError as e:
+            logger.error("cors_junit: cannot write %r: %s", junit, e.strerror or e)
+    if failing(analysis, fail_on):
+        print(gate_message(analysis, fail_on), file=sys.stderr, flush=True)
+        return True
+    return False
+
+
+def _exit_with(status: int) -> None:
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(status)
+
+
+class CorsGate:
+    name = "cors-gate"
+
+    def __init__(self, analysis: Analysis, observer) -> None:
+        self.analysis = analysis
+        self.observer = observer  # mitm/observer.py: its analysis worker's exit status, in mitmdump
+        self.fail_on = "off"
+        self.junit = ""
+        self._exit_registered = False
+
+    def load(self, loader) -> None:
+        loader.add_option(
+            "cors_fail_on", str, "off",
+            "mitmdump: exit with status 1 when the session saw flows the browser blocks ('blocked'), or "
+            "also flows blocked only if the page sends credentials ('conditional'); 'off': always 0. "
+            "For CI: live, or with -r on a saved capture.",
+            choices=FAIL_ON_CHOICES,
+        )
+        loader.add_option(
+            "cors_junit", str, "",
+            "Write the session's CORS outcome as JUnit XML to this path when the proxy stops "
+            "(blocked groups are failures). Empty: none.",
+        )
+
+    def configure(self, updated: set[str]) -> None:
+        with reported(updated):
+            if "cors_fail_on" in updated:
+                self.fail_on = choice("cors_fail_on", ctx.options.cors_fail_on, FAIL_ON_CHOICES)
+            if "cors_junit" in updated:
+                path = ctx.options.cors_junit.strip()
+                problem = check_writable(path) if path else None
+                if problem:
+                    raise exceptions.OptionsError(f"cors_junit: cannot write {path!r}: {problem}")
+                self.junit = path
+
+    def worker_finish(self) -> dict:
+        """What the analysis worker needs to finish the session as the proxy would."""
+        return {"junit": self.junit, "fail_on": self.fail_on}
+
+    def done(self) -> None:
+        if not stopping():
+            return  # a hot reload of the script, not the end of the session
+        if self.analysis.offloaded:
+            status = self.observer.worker_exit
+            if status == GATE_TRIPPED:
+                tripped = True
+            elif status == 0:
+                tripped = False
+            else:  # the worker died or was stopped: nothing tells that the session passed
+                tripped = self.fail_on != "off"
+                if tripped:
+                    print("mitmproxy-cors: the analysis worker did not finish, so no verdict can pass "
+                          f"cors_fail_on={self.fail_on}: exit status 1", file=sys.stderr, flush=True)
+        else:
+            tripped = finish_session(self.analysis, self.junit, self.fail_on)
+        if tripped and self.fail_on != "off" and in_mitmdump() and not self._exit_registered:
+            self._exit_registered = True
+            atexit.register(_exit_with, 1)
+
