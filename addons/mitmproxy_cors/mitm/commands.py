@@ -21,7 +21,7 @@ from .analysis import Analysis
 from .ledger import report_lines
 from .annotate import FlowIndex
 from .snapshot import exchange_of_record, record_of
-from .view import WRAP, flow_finder
+from .view import flow_finder, wrap_width
 
 EXPLAIN_LIMIT = 50
 
@@ -64,7 +64,9 @@ class CorsCommands:
                 out.append("")
                 out.append("-" * 60)
             out.append(f"{f.request.method} {f.request.pretty_url}  [flow {f.id[:8]}]")
-            out.extend(explain.plain(explain.wrap(explain.story(f, self.find, self.flows.line_of(f)), WRAP)))
+            lines = explain.story(f, self.find, self.flows.line_of(f))
+            width = wrap_width(command=True)
+            out.extend(explain.plain(explain.wrap(lines, width) if width else lines))
         if len(good) > EXPLAIN_LIMIT:
             out.append("")
             out.append(f"... {len(good) - EXPLAIN_LIMIT} more flows not shown: narrow the selection "

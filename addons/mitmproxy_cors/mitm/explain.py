@@ -228,6 +228,10 @@ def story(f: mflow.Flow, find: FindFlow = lambda _id: None, line: dict | None = 
         out.append(("warn", f"  underneath: {v['cause']}"))
     if v.get("conditional"):
         out.append(("warn", f"  {v['conditional'].get('message')}"))
+    fix = _fix_lines(v)  # what to change comes right after the verdict; the evidence follows
+    if fix:
+        out.append(("text", ""))
+        out.extend(fix)
     out.append(("text", ""))
     out.extend(_request_lines(f, v))
     if v.get("checks"):
@@ -241,10 +245,6 @@ def story(f: mflow.Flow, find: FindFlow = lambda _id: None, line: dict | None = 
     if cache:
         out.append(("text", ""))
         out.extend(cache)
-    fix = _fix_lines(v)
-    if fix:
-        out.append(("text", ""))
-        out.extend(fix)
     extra = [("warn", f"  warning: {w}") for w in v.get("warnings") or []]
     extra += [("text", f"  note: {n}") for n in v.get("notes") or []]
     if v.get("firefox_note"):

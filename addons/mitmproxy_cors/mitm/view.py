@@ -13,6 +13,7 @@ Detail tab, the event log, and the command `cors.explain @focus` (docs/front-end
 from __future__ import annotations
 
 import logging
+import math
 import re
 
 from mitmproxy import contentviews, ctx, exceptions, http
@@ -28,6 +29,23 @@ VIEW_NAME = "CORS"
 PRIORITY_EMPTY = 0.2  # beats Raw (0.1 on 12) and "No content" (11) for empty bodies
 PRIORITY_BODY = 0.05  # never beats a real body's own view
 WRAP = 90  # columns; mitmweb shows the text in a <pre> that does not wrap (half of a 1800 px window)
+
+
+def wrap_width(command: bool = False) -> int | None:
+    """Columns to fold the explanation at. The console's flow view wraps each line to the width it
+    has (folding at 90 first made it wrap twice at 80 columns): none. A command's answer shows in the
+    console's data viewer, which cuts lines anywhere, mid-word: fold at its width (80% of the
+    terminal, less the frame). WRAP elsewhere (mitmweb, which does not wrap)."""
+    try:
+        master = ctx.master
+        if type(master).__name__ != "ConsoleMaster":
+            return WRAP
+        if not command:
+            return None
+        cols, _rows = master.ui.get_cols_rows()
+        return max(40, math.ceil(cols * 0.8) - 2)
+    except Exception:  # no running master, or no screen yet
+        return WRAP
 
 
 def flow_finder(flows: FlowIndex):
@@ -79,7 +97,7 @@ if hasattr(contentviews, "Contentview"):  # mitmproxy >= 12
             f = metadata.flow
             if f is None:
                 return "CORS: this view explains HTTP flows; no flow was given."
-            return explain.text(f, self.find, width=WRAP, line=self.line_of(f))
+            return explain.text(f, self.find, width=wrap_width(), line=self.line_of(f))
 
         def render_priority(self, data: bytes, metadata: contentviews.Metadata) -> float:
             if metadata.http_message is None:
@@ -98,7 +116,10 @@ else:  # mitmproxy 11
         def __call__(self, data: bytes, *, content_type=None, flow=None, http_message=None, **unknown):
             if flow is None:
                 return "CORS", contentviews.format_text("CORS: this view explains HTTP flows; no flow was given.")
-            lines = explain.wrap(explain.story(flow, self.find, self.line_of(flow)), WRAP)
+            lines = explain.story(flow, self.find, self.line_of(flow))
+            width = wrap_width()
+            if width:
+                lines = explain.wrap(lines, width)
             # 11's web UI drops empty lines: keep the blank separators with a space.
             return _description(flow), ([(_STYLE_11.get(style, "text"), text or " ")] for style, text in lines)
 
