@@ -92,6 +92,27 @@ def test_unreachable_server_is_missing_allow_origin_with_the_proxy_502_as_cause(
     assert "Connect call failed" in v.cause
 
 
+def test_the_proxys_502_advises_the_connection_not_a_header():
+    """The server was never reached: no Access-Control-Allow-Origin on it would change anything."""
+    v = Wire().observe(cors_request("GET", URL), error="[Errno 111] Connect call failed",
+                       proxy_answered_error=True).verdict
+    assert v.fix == ()
+    assert "no CORS header can fix this" in v.cause and "Access-Control-Allow-Origin:" not in v.summary()
+
+
+@pytest.mark.parametrize("error", ["Certificate verify failed: self-signed certificate",
+                                   "Certificate verify failed: unable to get local issuer certificate"])
+def test_an_untrusted_dev_certificate_names_the_proxy_setting(error):
+    """A local HTTPS server with a self-signed or mkcert certificate: mitmproxy refuses it and
+    answers 502 itself; the fix is mitmproxy's --ssl-insecure (or trusting the dev CA)."""
+    for req in (cors_request("GET", URL), preflight_request(URL, "PUT")):
+        v = Wire().observe(req, error=error, proxy_answered_error=True).verdict
+        assert v.reason in ("MissingAllowOriginHeader", "PreflightMissingAllowOriginHeader")  # as Chromium says
+        assert v.fix == ()
+        assert "--ssl-insecure" in v.cause and "ssl_verify_upstream_trusted_ca" in v.cause
+        assert "--ssl-insecure" in v.summary()
+
+
 def test_unreachable_server_on_a_preflight_is_preflight_missing_allow_origin():
     w = Wire()
     v = w.observe(preflight_request(URL, "PUT"), error="[Errno 111] Connect call failed",

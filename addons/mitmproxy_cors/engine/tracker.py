@@ -384,9 +384,21 @@ def _response_view(ex: Exchange) -> _ResponseView | None:
     if ex.response is not None:
         return _ResponseView(ex.response.status, ex.response.headers, None)
     if ex.proxy_answered_error:
-        return _ResponseView(502, _EMPTY, f"the proxy could not reach the server ({ex.error}) and "
-                                          "answered 502 Bad Gateway itself, without CORS headers")
+        return _ResponseView(502, _EMPTY, proxy_error_cause(ex.error))
     return None
+
+
+def proxy_error_cause(error: str | None) -> str:
+    """Why the browser got the proxy's own 502, and what fixes it: never a CORS header, since the
+    server was not reached. An upstream certificate the proxy does not trust (a dev server's
+    self-signed or mkcert certificate) is fixed in the proxy's settings."""
+    text = f"the proxy could not reach the server ({error}) and answered 502 Bad Gateway itself, without CORS headers"
+    low = (error or "").lower()
+    if "certificate" in low and ("verif" in low or "self-signed" in low or "self signed" in low):
+        return (text + "; mitmproxy does not trust the server's TLS certificate (a self-signed or mkcert "
+                "development certificate?): start it with --ssl-insecure, or with --set "
+                "ssl_verify_upstream_trusted_ca=<the CA's .pem>; no CORS header can fix this")
+    return text + "; no CORS header can fix this: check that the server runs at this address"
 
 
 def _verdict(ex: Exchange, facts: RequestFacts, kind: str, omit: Outcome, include: Outcome, creds: str,
@@ -449,7 +461,9 @@ def _judge(outcome: Outcome, kind: str, url: str, origin: str | None, initiator:
         cause = _real_cause(view, reason)
         if cause:
             message += f" (Underneath: {cause}.)"
-    return _Judgement("blocked", message, warnings, reason, parameter, firefox_reason, fix_steps(failures),
+    # The proxy answered for a server it could not reach: the fix is the connection, not a header.
+    steps = () if view is not None and view.cause else fix_steps(failures)
+    return _Judgement("blocked", message, warnings, reason, parameter, firefox_reason, steps,
                       failures, cause, firefox_note)
 
 
