@@ -189,12 +189,18 @@ def _logged(caplog):
     return [r.getMessage() for r in caplog.records if r.name.startswith("mitmproxy_cors")]
 
 
-async def test_cors_log_blocked_logs_only_blocked_flows(cors, caplog):
+async def test_cors_log_blocked_logs_blocked_flows_and_those_blocked_with_credentials(cors, caplog):
     caplog.set_level("INFO", logger="mitmproxy_cors")
     await cors.run(cors_get(URL + "/blocked", status=200))
-    await cors.run(cors_get(URL + "/allowed", status=200, resp_headers=[("Access-Control-Allow-Origin", "*")]))
+    await cors.run(cors_get(URL + "/star", status=200, resp_headers=[("Access-Control-Allow-Origin", "*")]))
+    await cors.run(cors_get(URL + "/allowed", status=200, resp_headers=[("Access-Control-Allow-Origin", PAGE),
+                                                                         ("Access-Control-Allow-Credentials", "true"),
+                                                                         ("Vary", "Origin")]))
     logged = _logged(caplog)
     assert any("/blocked" in m and "MissingAllowOriginHeader" in m for m in logged)
+    # the login case: allowed only because no cookie was sent yet; never to be missed
+    assert any("/star" in m and "CORS blocked if the page sends credentials: WildcardOriginNotAllowed" in m
+               for m in logged)
     assert not any("/allowed" in m for m in logged)
 
 

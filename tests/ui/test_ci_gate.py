@@ -74,7 +74,7 @@ def test_conditional_also_fails_flows_blocked_only_with_credentials(servers, tmp
         out = dump.stop()
         assert dump.proc.returncode == status, out
         suite = junit(report)
-        [case] = [c for c in suite if c.get("name").startswith("allowed only without credentials:")]
+        [case] = [c for c in suite if c.get("name").startswith("blocked if the page sends credentials:")]
         assert case.get("name").endswith(": WildcardOriginNotAllowed")
         assert (case.find("failure") is not None) == (fail_on == "conditional")
     assert "0 flow(s) blocked by CORS, 1 blocked if the page sends credentials (cors_fail_on=conditional)" in out

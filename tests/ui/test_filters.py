@@ -37,8 +37,9 @@ PORTABLE = {
     "~marker no_entry": {"blocked", "preflight"},
     "~marker warning": {"warning"},
     "~marked": {"blocked", "preflight", "warning"},
-    '~comment "CORS blocked"': {"blocked", "preflight"},
-    '~comment "(?i)cors blocked"': {"blocked", "preflight"},
+    '~comment "CORS blocked"': {"blocked", "preflight", "warning"},  # also "blocked if the page sends credentials"
+    '~comment "CORS blocked:"': {"blocked", "preflight"},
+    '~comment "(?i)cors blocked"': {"blocked", "preflight", "warning"},
     "~comment Preflight": {"preflight"},
     '~comment "^CORS "': {"blocked", "preflight", "warning", "allowed"},
     "~meta \"'kind': 'preflight'\"": {"preflight"},
@@ -58,7 +59,7 @@ async def test_lowercase_comment_filter_differs_between_11_and_12(flows):
     """`~comment "cors blocked"`: 12 ignores case, 11 does not: the docs say to write the case
     of the comment ("CORS blocked") or add (?i)."""
     _stack, fl = flows
-    expected = {"blocked", "preflight"} if V12 else set()
+    expected = {"blocked", "preflight", "warning"} if V12 else set()
     assert matching(fl, '~comment "cors blocked"') == expected
 
 
@@ -67,7 +68,7 @@ async def test_view_filter_lists_only_blocked_flows(flows):
     stack, fl = flows
     stack.tctx.options.view_filter = "~marker no_entry"
     assert {f.id for f in stack.view} == {fl["blocked"].id, fl["preflight"].id}
-    stack.tctx.options.view_filter = '~comment "CORS blocked" & ~m GET'
+    stack.tctx.options.view_filter = '~comment "CORS blocked:" & ~m GET'
     assert [f.id for f in stack.view] == [fl["blocked"].id]
     stack.tctx.options.view_filter = ""
     assert len(stack.view) == 5

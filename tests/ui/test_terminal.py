@@ -45,15 +45,17 @@ async def test_cors_log_decides_which_lines(stack):
     buf = terminal(stack, color=False)
     stack.feed(cors_get("/ok", resp=FINE))
     assert buf.getvalue() == ""  # default cors_log=blocked
+    stack.feed(cors_get("/cond0", resp={"Access-Control-Allow-Origin": "*"}))  # ... and blocked with credentials
+    assert "CORS BLOCKED IF CREDENTIALS GET" in buf.getvalue()
     stack.tctx.configure(stack.observer, cors_log="cors")
     stack.feed(cors_get("/ok2", resp=FINE), cors_get("/cond", resp={"Access-Control-Allow-Origin": "*"}))
     lines = buf.getvalue().splitlines()
-    assert "CORS allowed GET" in lines[0]
-    assert "CORS allowed* GET" in lines[1] and "blocked with WildcardOriginNotAllowed if the page sends credentials" \
-        in lines[1]
+    assert "CORS allowed GET" in lines[1]
+    assert "CORS BLOCKED IF CREDENTIALS GET" in lines[2] and \
+        "blocked with WildcardOriginNotAllowed if the page sends credentials" in lines[2]
     stack.tctx.configure(stack.observer, cors_log="off")
     stack.feed(cors_get("/bad", resp={}))
-    assert len(buf.getvalue().splitlines()) == 2
+    assert len(buf.getvalue().splitlines()) == 3
 
 
 async def test_summary_table_at_done(stack):
@@ -131,3 +133,19 @@ async def test_flows_allowed_only_without_credentials_are_grouped_after_folding(
     xml = junit_xml(ledger, "conditional").decode()
     assert 'failures="2"' in xml and "(5 flow(s))" in xml
     assert 'failures="1"' in junit_xml(ledger, "blocked").decode()
+
+
+async def test_the_login_case_is_listed_by_the_summary_and_cors_report(stack):
+    """Allowed only because no cookie went with the request: listed after the blocked groups, worded
+    as the block it becomes."""
+    from mitmproxy_cors.mitm.ledger import report_lines
+
+    stack.feed(cors_get("/none", resp={}), cors_get("/star", resp={"Access-Control-Allow-Origin": "*"}))
+    table = Console(width=300, record=True)
+    table.print(summary_table(stack.ledger))
+    text = table.export_text()
+    assert "CORS summary: 1 blocked of 2 CORS flow(s), 1 blocked if the page sends credentials" in text
+    assert "WildcardOriginNotAllowed if the page sends credentials" in text
+    lines = report_lines(stack.ledger)
+    assert lines[0] == "cors.report: 1 blocked of 2 CORS flow(s), 1 blocked if the page sends credentials, in 2 group(s):"
+    assert any(x.endswith(f"{PAGE} -> {API}  WildcardOriginNotAllowed if the page sends credentials") for x in lines)

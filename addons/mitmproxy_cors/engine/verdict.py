@@ -189,12 +189,16 @@ class Verdict(NamedTuple):
                 head += f" [{self.cause}]"
             return head
         if self.kind in ("preflight", "actual", "simple"):
-            head = f"CORS allowed ({self.kind})"
             if self.conditional:
-                head += (
-                    f"; blocked with {self.conditional['reason']} if the page sends credentials"
-                )
-            elif self.warnings:
+                # Allowed only because the page sent no credentials (the login case): worded as the
+                # block it becomes, so that it is never read as a pass.
+                head = f"CORS blocked if the page sends credentials: {self.conditional['reason']}"
+                steps = list(self.conditional.get("fix") or ())
+                if steps:
+                    head += "; " + ", ".join(steps[:3]) + (f", +{len(steps) - 3} more" if len(steps) > 3 else "")
+                return head
+            head = f"CORS allowed ({self.kind})"
+            if self.warnings:
                 head += f"; warning: {self.warnings[0]}"
             return head
         return f"CORS n/a: {self.kind}"

@@ -1,7 +1,7 @@
 """The session's CORS outcome as JUnit XML (`cors_junit`), the report CI systems read.
 
 One test case per group of the summary (page origin -> target, reason): a group of blocked flows
-is a failure; a group allowed only without credentials is a failure under `cors_fail_on=conditional`
+is a failure; a group blocked only if the page sends credentials is a failure under `cors_fail_on=conditional`
 and a passing case that says so otherwise; one passing case counts the allowed CORS flows. No CORS
 flow at all is a skipped case: the browser's requests probably did not go through the proxy.
 The same function runs wherever the session's ledger is (the proxy, or mitmdump's analysis worker).
@@ -29,7 +29,7 @@ def junit_xml(ledger: Ledger, fail_on: str, now: float | None = None) -> bytes:
         failures += 1
     strict = fail_on == "conditional"
     for g in ledger.groups(conditional=True):
-        cases.append(_case(f"allowed only without credentials: {g.origin} -> {g.target}: {g.reason}", g,
+        cases.append(_case(f"blocked if the page sends credentials: {g.origin} -> {g.target}: {g.reason}", g,
                            f"blocked with {g.reason} if the page sends credentials ({g.count} flow(s))",
                            failure=strict))
         failures += strict

@@ -156,13 +156,14 @@ def report_lines(ledger: Ledger) -> list[str]:
     if not c["cors"]:
         return ["cors.report: no CORS flows seen yet (cross-origin requests with an Origin header)."]
     head = (f"cors.report: {c['blocked']} blocked of {c['cors']} CORS flow(s)"
-            + (f", {c['conditional']} allowed only without credentials" if c["conditional"] else ""))
+            + (f", {c['conditional']} blocked if the page sends credentials" if c["conditional"] else ""))
     groups = ledger.groups()
-    if not groups:
+    conditional = ledger.groups(conditional=True)
+    if not groups and not conditional:
         return [head + ": nothing blocked."]
-    out = [head + f", in {len(groups)} group(s):"]
-    for g in groups:
-        out.append(f"{g.count:>5} x  {g.origin} -> {g.target}  {g.reason}")
+    out = [head + f", in {len(groups) + len(conditional)} group(s):"]
+    for g, suffix in [(g, "") for g in groups] + [(g, " if the page sends credentials") for g in conditional]:
+        out.append(f"{g.count:>5} x  {g.origin} -> {g.target}  {g.reason}{suffix}")
         if g.fix:
             out.append(f"          fix: {g.fix}")
         out.append(f"          e.g. {g.example}")

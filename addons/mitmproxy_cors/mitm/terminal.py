@@ -69,7 +69,9 @@ def verdict_line(v: Verdict, client: tuple | None = None, now: float | None = No
     line.append(" ")
     if v.blocked:
         line.append("CORS BLOCKED", style="bold white on red")
-    elif v.conditional or v.warnings:
+    elif v.conditional:
+        line.append("CORS BLOCKED IF CREDENTIALS", style="bold black on yellow")
+    elif v.warnings:
         line.append("CORS allowed*", style="bold black on yellow")
     elif v.cors_relevant:
         line.append("CORS allowed", style="bold green")
@@ -108,10 +110,11 @@ def summary_table(ledger: Ledger) -> Table | Text:
     if not c["cors"]:
         return Text("CORS summary: no cross-origin requests seen.", style="dim")
     groups = ledger.groups()
+    conditional = ledger.groups(conditional=True)
     title = f"CORS summary: {c['blocked']} blocked of {c['cors']} CORS flow(s)"
     if c["conditional"]:
-        title += f", {c['conditional']} allowed only without credentials"
-    if not groups:
+        title += f", {c['conditional']} blocked if the page sends credentials"
+    if not groups and not conditional:
         return Text(title + ": nothing blocked.", style="green")
     table = Table(title=title, title_style="bold", show_lines=False, expand=False)
     table.add_column("count", justify="right", style="bold")
@@ -121,6 +124,9 @@ def summary_table(ledger: Ledger) -> Table | Text:
     table.add_column("fix", style="cyan", overflow="fold")
     for g in groups:
         table.add_row(str(g.count), g.origin, g.target, g.reason, g.fix)
+    for g in conditional:
+        table.add_row(str(g.count), g.origin, g.target, Text(f"{g.reason} if the page sends credentials",
+                                                             style="yellow"), g.fix)
     return table
 
 
