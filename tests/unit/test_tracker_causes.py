@@ -10,7 +10,7 @@ own 502 without CORS headers, which Chromium reports as MissingAllowOriginHeader
 
 import pytest
 
-from .wire import API, PAGE, Wire, acam, acao, cors_request, preflight_request, request
+from .wire import API, PAGE, Wire, acam, acao, cors_request, preflight_request, request, response
 
 URL = API + "/api"
 
@@ -136,3 +136,14 @@ def test_request_the_client_abandoned_is_not_called_a_cors_block():
     v = w.observe(cors_request("GET", URL), error="Client disconnected.").verdict
     assert v.reason is None
     assert not v.summary().startswith("CORS blocked")
+
+
+def test_a_cross_origin_font_is_never_credentialed_so_a_wildcard_is_no_warning():
+    """CSS Fonts fetch with credentials 'same-origin': Access-Control-Allow-Origin: * on a font is
+    fine for every page, not 'blocked if the page sends credentials'."""
+    font = request("GET", URL, ("Origin", PAGE), ("Sec-Fetch-Mode", "cors"), ("Sec-Fetch-Dest", "font"))
+    v = Wire().observe(font, response(200, acao("*"))).verdict
+    assert (v.verdict, v.kind, v.conditional) == ("allowed", "simple", None)
+    assert v.credentials == "omit" and "same-origin" in v.credentials_source
+    fetch = cors_request("GET", URL)
+    assert Wire().observe(fetch, response(200, acao("*"))).verdict.conditional is not None

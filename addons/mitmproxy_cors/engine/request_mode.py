@@ -127,4 +127,8 @@ def credentials_evidence(req: RequestSnapshot, acrh: Sequence[str] | None) -> tu
         return "include", "the request carries Sec-Fetch-Storage-Access"
     if "authorization" in h and (acrh is None or "authorization" not in acrh):
         return "include", "Authorization was sent without the page asking the preflight for it (HTTP auth cache)"
+    if (normalized(h.get("sec-fetch-dest")) or "").lower() == "font":
+        # CSS Fonts: a font is fetched in cors mode with credentials 'same-origin', whatever the page
+        # does: a cross-origin font never carries credentials, so it can never fail for them.
+        return "omit", "a web font is fetched with credentials 'same-origin' (CSS Fonts): never with credentials across origins"
     return "unknown", "no Cookie or cached Authorization on the wire: credentials 'omit', 'same-origin', or 'include' with no cookie to send"
