@@ -73,14 +73,33 @@ class Decision:
         return fix_for(self.exchange, self.verdict, self.patch)
 
     def flow_line(self) -> dict:
-        """What the flow carries (`flow.metadata["cors"]`): the report line without the parts derived
-        from the exchange (`cors_fix`, `checks`, `preflight_needed_for`). Those cost more than the
-        verdict, and in the proxy only the content view and `cors.explain` read them: they render them
-        from the Decision when asked (mitm/annotate.py keeps it beside the flow)."""
-        line = self._verdict_fields()
+        """What the flow carries (`flow.metadata["cors"]`): a digest of the report line, the fields of
+        the verdict a filter or a glance at the console's Detail tab needs (docs/report-schema.md). The
+        whole line (messages, fix steps, checks, the server configuration) costs more than the verdict
+        and made the Detail tab forty lines long: the content view and `cors.explain` render it from
+        the Decision when asked (mitm/annotate.py keeps what it takes beside the flow)."""
+        v = self.verdict
+        cond = v.conditional
+        line = {
+            "verdict": v.verdict,
+            "reason": v.reason,
+            "failed_parameter": v.failed_parameter,
+            "kind": v.kind,
+            "summary": v.summary(),
+            "credentials": v.credentials,
+            "conditional": {"reason": cond["reason"], "failed_parameter": cond["failed_parameter"]} if cond else None,
+            "warnings": list(v.warnings),
+            "paired_flow_id": v.paired_flow_id,
+            "redirected_from": v.redirected_from,
+            "method": v.method,
+            "url": v.url,
+            "origin": v.origin,
+            "flow_id": v.flow_id,
+            "update": self.update,
+        }
         if self.patch is not None:
             line["cors_patch"] = self.patch
-        if self.verdict.kind in CHECKED_KINDS:
+        if v.kind in CHECKED_KINDS:
             resp = self.exchange.response
             line["status"] = resp.status if resp is not None else None
         return line

@@ -18,9 +18,12 @@ class Harness:
     observer: CorsObserver
 
     async def run(self, f: http.HTTPFlow) -> dict | None:
-        """All hooks of one flow, as mitmproxy fires them; returns what the addon stored on the flow."""
+        """All hooks of one flow, as mitmproxy fires them; returns the flow's whole report line as the
+        view and cors.explain render it (the flow itself carries a digest of it), None if none."""
         await self.tctx.cycle(self.observer, f)
-        return f.metadata.get("cors")
+        if f.metadata.get("cors") is None:
+            return None
+        return self.observer.flows.line_of(f)
 
 
 @pytest.fixture

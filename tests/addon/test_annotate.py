@@ -80,6 +80,18 @@ async def test_same_origin_flow_is_not_marked(cors):
     assert f.comment == "" and f.marked == ""
 
 
+async def test_metadata_is_a_digest_of_the_report_line(cors):
+    """The flow carries what filters and the Detail tab need, the same values as the report line."""
+    f = cors_get(URL, status=200)
+    line = await cors.run(f)
+    digest = f.metadata["cors"]
+    assert list(digest) == ["verdict", "reason", "failed_parameter", "kind", "summary", "credentials", "conditional",
+                            "warnings", "paired_flow_id", "redirected_from", "method", "url", "origin", "flow_id",
+                            "update", "status"]
+    assert all(digest[k] == line[k] for k in digest if k != "conditional")
+    assert len(repr(digest)) < 600  # a few lines in the console's Detail tab, not forty
+
+
 async def test_metadata_has_the_report_fields(cors):
     f = cors_get(URL, status=200)
     meta = await cors.run(f)
