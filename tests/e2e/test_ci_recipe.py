@@ -57,4 +57,4 @@ def test_the_job_fails_when_chromium_blocked_the_pages_api_call(servers, tmp_pat
         assert f"CORS BLOCKED GET {api} from {page}" in out  # mitmdump's line in the job's log
         [case] = failures
         assert case.get("name") == f"blocked: {page} -> {servers.api.origin()}: MissingAllowOriginHeader"
-        assert f"fix: add Access-Control-Allow-Origin: {page}" in case.find("failure").text
+        assert f"fix: on the actual response: add Access-Control-Allow-Origin: {page}" in case.find("failure").text

@@ -51,7 +51,7 @@ def test_blocked_flows_fail_the_run_and_the_junit_report(servers, tmp_path, anal
     api, page = servers.api.origin(), servers.page.origin()
     mismatch = failures[f"blocked: {page} -> {api}: AllowOriginMismatch"]
     assert mismatch.get("type") == "AllowOriginMismatch"
-    assert f"fix: set Access-Control-Allow-Origin: {page}" in mismatch.text
+    assert f"fix: on the actual response: set Access-Control-Allow-Origin: {page}" in mismatch.text
     assert f"blocked: {page} -> {api}: PreflightMissingAllowOriginHeader" in failures
     assert [c.get("name") for c in suite if c.find("failure") is None] == ["allowed CORS flows: 1"]
 

@@ -77,7 +77,7 @@ async def test_report_groups_by_origin_target_and_reason(stack):
     lines = stack.run("cors.report")
     assert lines[0] == "cors.report: 4 blocked of 5 CORS flow(s), in 3 group(s):"
     assert lines[1] == f"    2 x  {PAGE} -> {API}  MissingAllowOriginHeader"
-    assert lines[2] == f"          fix: add Access-Control-Allow-Origin: {PAGE}"
+    assert lines[2] == f"          fix: on the actual response: add Access-Control-Allow-Origin: {PAGE}"
     assert lines[3] == f"          e.g. GET {API}/a"
     assert f"    1 x  {PAGE} -> {API}  PreflightMissingAllowOriginHeader" in lines
 

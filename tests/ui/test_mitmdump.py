@@ -34,8 +34,8 @@ def test_lines_and_summary(servers, tmp_path):
     page, api = servers.page.origin(), servers.api.origin()
     assert dump.proc.returncode == 0, out
     assert f"CORS BLOCKED OPTIONS {api}/c/t/pre?p_status=204 from {page} (preflight)  " \
-           "PreflightMissingAllowOriginHeader  fix: add Access-Control-Allow-Origin" in out
-    assert "AllowOriginMismatch ('http://evil.test')  fix: set Access-Control-Allow-Origin: " + page in out
+           "PreflightMissingAllowOriginHeader  fix: on the preflight response: add Access-Control-Allow-Origin" in out
+    assert "AllowOriginMismatch ('http://evil.test')  fix: on the actual response: set Access-Control-Allow-Origin: " + page in out
     assert "CORS allowed" not in out  # cors_log=blocked by default
     assert "CORS summary: 2 blocked of 3 CORS flow(s)" in out
     assert "│ PreflightMissingAllowOriginHeader │" in out

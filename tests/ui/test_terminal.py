@@ -38,7 +38,7 @@ async def test_plain_text_when_not_a_terminal(stack):
     out = buf.getvalue()
     assert "\x1b[" not in out
     assert (f"CORS BLOCKED OPTIONS {API}/p from {PAGE} (preflight)  PreflightMissingAllowOriginHeader  "
-            f"fix: add Access-Control-Allow-Origin: {PAGE}; add Access-Control-Allow-Methods: PUT") in out
+            f"fix: on the preflight response: add Access-Control-Allow-Origin: {PAGE}, add Access-Control-Allow-Methods: PUT") in out
 
 
 async def test_cors_log_decides_which_lines(stack):

@@ -231,3 +231,17 @@ def test_preflight_variants_of_the_access_check():
 def test_firefox_reason_of_nothing_is_none():
     assert firefox_reason(None) is None
     assert firefox_reason("NotAReason") is None
+
+
+def test_the_one_line_fix_names_the_response_to_change():
+    """The comment, mitmdump's line and the summary say which response each step changes."""
+    from mitmproxy_cors.engine.verdict import FixStep, steps_text
+
+    steps = [FixStep("redirect", "add", "Access-Control-Allow-Origin", "http://a"),
+             FixStep("preflight", "add", "Access-Control-Allow-Origin", "http://a"),
+             FixStep("preflight", "add", "Access-Control-Allow-Methods", "PUT"),
+             FixStep("actual", "status", None, "200")]
+    assert steps_text(steps) == ("on the redirect response: add Access-Control-Allow-Origin: http://a; "
+                                 "on the preflight response: add Access-Control-Allow-Origin: http://a, "
+                                 "add Access-Control-Allow-Methods: PUT; "
+                                 "on the actual response: answer the actual with status 200")

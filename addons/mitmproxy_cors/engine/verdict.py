@@ -40,6 +40,24 @@ class FixStep:
                 "value": self.value, "why": self.why, "required": self.required}
 
 
+_ON_RESPONSE = {"preflight": "on the preflight response", "actual": "on the actual response",
+                "redirect": "on the redirect response"}
+
+
+def steps_text(steps) -> str:
+    """Fix steps in one line, each run of steps on one response after the response it changes:
+    `on the preflight response: add A, add B; on the actual response: add C`."""
+    parts: list[str] = []
+    current = None
+    for s in steps:
+        if s.response != current:
+            current = s.response
+            parts.append(f"{_ON_RESPONSE.get(current, f'on the {current} response')}: {s.text()}")
+        else:
+            parts[-1] += ", " + s.text()
+    return "; ".join(parts)
+
+
 class _WorkedOutOnce:
     """Slots a `Failure` fills when it is made: not fields, since they are not part of its value.
 
@@ -182,7 +200,7 @@ class Verdict(NamedTuple):
                 head += f" ({self.failed_parameter})"
             steps = [s for s in self.fix if s.required]
             if steps:
-                head += "; " + ", ".join(s.text() for s in steps[:3])
+                head += "; " + steps_text(steps[:3])
                 if len(steps) > 3:
                     head += f", +{len(steps) - 3} more"
             if self.cause:

@@ -11,7 +11,7 @@ from collections import Counter, OrderedDict
 from dataclasses import dataclass
 
 from ..engine.origin import origin_of_url
-from ..engine.verdict import Verdict
+from ..engine.verdict import Verdict, steps_text
 
 
 @dataclass(slots=True)  # not frozen: a frozen dataclass is several times slower to build, once per flow
@@ -61,7 +61,7 @@ class Ledger:
             self.entries.pop(flow_id, None)
             return
         steps = [s for s in v.fix if s.required]
-        fix = steps[0].text() if steps else ""
+        fix = steps_text(steps[:1]) if steps else ""
         if len(steps) > 1:
             fix += f" (+{len(steps) - 1} more)"
         cond = v.conditional if v.verdict != "blocked" else None

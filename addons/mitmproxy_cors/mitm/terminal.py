@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..engine.verdict import Verdict
+from ..engine.verdict import Verdict, steps_text
 from .ledger import Ledger, target_of
 from .options import SUMMARY_CHOICES, choice, reported
 
@@ -88,10 +88,10 @@ def verdict_line(v: Verdict, client: tuple | None = None, now: float | None = No
             line.append(v.reason, style="bold red")
             if v.failed_parameter:
                 line.append(f" ('{v.failed_parameter}')", style="red")
-        steps = [s.text() for s in v.fix if s.required]
+        steps = [s for s in v.fix if s.required]
         if steps:
             line.append("  fix: ", style="bold")
-            line.append("; ".join(steps[:3]) + (f" (+{len(steps) - 3} more)" if len(steps) > 3 else ""),
+            line.append(steps_text(steps[:3]) + (f" (+{len(steps) - 3} more)" if len(steps) > 3 else ""),
                         style="cyan")
         if v.cause:
             line.append(f"  [{v.cause}]", style="yellow")
