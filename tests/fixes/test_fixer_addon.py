@@ -405,3 +405,18 @@ async def test_a_flow_patched_before_patching_was_turned_off_is_still_finished(p
     meta = f.metadata["cors_patch"]
     assert meta["patched"] and not [k for k in meta if k.startswith("_")]
     assert "secret" not in str(f.metadata)
+
+
+async def test_with_patching_on_the_summary_says_what_the_server_alone_blocks(proxy):
+    """'0 blocked' through cors_fix must not read as a fixed server."""
+    from mitmproxy_cors.mitm.ledger import report_lines
+    from mitmproxy_cors.mitm.terminal import summary_table
+
+    proxy.set(cors_fix="~all")
+    for i in range(2):
+        f = await proxy.exchange(cors_req(), response(200, NO_CORS, b"ok"))
+        assert f.metadata["cors"]["verdict"] == "allowed" and f.metadata["cors_patch"]["patched"]
+    ledger = proxy.observer.analysis.ledger
+    head = "0 blocked of 2 CORS flow(s) through the proxy's patches (the server alone: 2 blocked, 2 patched)"
+    assert report_lines(ledger)[0] == f"cors.report: {head}: nothing blocked."
+    assert summary_table(ledger).plain == f"CORS summary: {head}: nothing blocked."

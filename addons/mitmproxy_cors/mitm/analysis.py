@@ -58,7 +58,7 @@ class Analysis:
             for line in lines:
                 self.report.write(line)
         for d in decisions:
-            self.ledger.ingest(d.verdict)
+            self.ledger.ingest(d.verdict, d.patch)
         v = result.decision.verdict
         if self.print_line is not None and wants_line(self.log_level, v):
             self.print_line(v, peer_of_record(record))

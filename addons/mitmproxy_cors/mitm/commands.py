@@ -102,7 +102,7 @@ class CorsCommands:
                 if other is not None:
                     self.flows.annotate(other, d, record if other is f else None)
                     changed[other.id] = other
-                self.analysis.ledger.ingest(d.verdict)
+                self.analysis.ledger.ingest(d.verdict, d.patch)
         if changed:
             ctx.master.addons.trigger(hooks.UpdateHook(list(changed.values())))
         verdicts = [explain.verdict_of(f) for f in done]

@@ -26,6 +26,7 @@ class Entry:
     example: str  # "METHOD url"
     cond_reason: str | None = None  # allowed, but blocked with this reason if the page sends credentials
     cond_fix: str = ""
+    server_blocked: bool = False  # the proxy patched it (cors_fix, cors_policy) and the server alone is blocked
 
 
 @dataclass(slots=True)
@@ -55,7 +56,8 @@ class Ledger:
         self._retired_conditional: dict[tuple, Group] = {}  # allowed only without credentials
         self.dropped = 0  # blocked flows whose group could not be kept (more than max_groups groups)
 
-    def ingest(self, v: Verdict) -> None:
+    def ingest(self, v: Verdict, patch: dict | None = None) -> None:
+        """`patch`: the Decision's patch record, when the proxy changed the response."""
         flow_id = v.flow_id
         if not (v.cors_relevant or v.blocked):
             self.entries.pop(flow_id, None)
@@ -77,6 +79,8 @@ class Ledger:
             example=f"{v.method} {v.url}",
             cond_reason=cond.get("reason") if cond else None,
             cond_fix="; ".join(cond.get("fix") or ()) if cond else "",
+            server_blocked=bool(patch and patch.get("patched")
+                                and (patch.get("server") or {}).get("verdict") == "blocked"),
         )
         self.entries.move_to_end(flow_id)
         while len(self.entries) > self.capacity:
@@ -104,6 +108,10 @@ class Ledger:
         c["blocked" if e.blocked else "allowed"] += 1
         if e.conditional and not e.blocked:
             c["conditional"] += 1
+        if e.server_blocked:
+            c["patched"] += 1  # blocked as the server answers, allowed (or not) through the proxy's patch
+        if e.blocked or e.server_blocked:
+            c["server_blocked"] += 1
 
     def clear(self) -> int:
         n = len(self.entries)
@@ -150,12 +158,20 @@ def _grouping(e: Entry) -> tuple[tuple, str] | None:
     return None
 
 
+def patched_text(c: Counter) -> str:
+    """How many the server alone blocks, when the proxy patched some (cors_fix, cors_policy): "0
+    blocked" must not read as a fixed server."""
+    if not c["patched"]:
+        return ""
+    return f" through the proxy's patches (the server alone: {c['server_blocked']} blocked, {c['patched']} patched)"
+
+
 def report_lines(ledger: Ledger) -> list[str]:
     """The text of `cors.report`."""
     c = ledger.counts()
     if not c["cors"]:
         return ["cors.report: no CORS flows seen yet (cross-origin requests with an Origin header)."]
-    head = (f"cors.report: {c['blocked']} blocked of {c['cors']} CORS flow(s)"
+    head = (f"cors.report: {c['blocked']} blocked of {c['cors']} CORS flow(s)" + patched_text(c)
             + (f", {c['conditional']} blocked if the page sends credentials" if c["conditional"] else ""))
     groups = ledger.groups()
     conditional = ledger.groups(conditional=True)

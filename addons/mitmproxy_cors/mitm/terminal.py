@@ -22,7 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..engine.verdict import Verdict, steps_text
-from .ledger import Ledger, target_of
+from .ledger import Ledger, patched_text, target_of
 from .options import SUMMARY_CHOICES, choice, reported
 
 if TYPE_CHECKING:
@@ -111,7 +111,7 @@ def summary_table(ledger: Ledger) -> Table | Text:
         return Text("CORS summary: no cross-origin requests seen.", style="dim")
     groups = ledger.groups()
     conditional = ledger.groups(conditional=True)
-    title = f"CORS summary: {c['blocked']} blocked of {c['cors']} CORS flow(s)"
+    title = f"CORS summary: {c['blocked']} blocked of {c['cors']} CORS flow(s)" + patched_text(c)
     if c["conditional"]:
         title += f", {c['conditional']} blocked if the page sends credentials"
     if not groups and not conditional:
