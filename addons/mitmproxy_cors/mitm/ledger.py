@@ -79,8 +79,7 @@ class Ledger:
             example=f"{v.method} {v.url}",
             cond_reason=cond.get("reason") if cond else None,
             cond_fix="; ".join(cond.get("fix") or ()) if cond else "",
-            server_blocked=bool(patch and patch.get("patched")
-                                and (patch.get("server") or {}).get("verdict") == "blocked"),
+            server_blocked=_server_blocked(patch),
         )
         self.entries.move_to_end(flow_id)
         while len(self.entries) > self.capacity:
@@ -147,6 +146,15 @@ class Ledger:
             else:
                 g.count += 1
         return sorted(out.values(), key=lambda g: (-g.count, g.origin, g.target, g.reason))
+
+
+def _server_blocked(patch: dict | None) -> bool:
+    """The proxy patched the response, and the server's own one is blocked as sent (not only if the
+    page sends credentials)."""
+    if not patch or not patch.get("patched"):
+        return False
+    server = patch.get("server") or {}
+    return server.get("verdict") == "blocked" and not server.get("only_with_credentials")
 
 
 def _grouping(e: Entry) -> tuple[tuple, str] | None:
