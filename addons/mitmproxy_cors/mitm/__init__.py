@@ -17,7 +17,8 @@ def make_addons() -> list:
     analysis = Analysis()  # the pipeline and its outputs: report, ledger, terminal line
     flows = FlowIndex()  # recent flows by id: re-annotated when a later flow completes them
     fixer = CorsFixer()
-    observer = CorsObserver(analysis, flows, fixer)
+    gate = CorsGate(analysis)  # cors_fail_on, cors_junit
+    observer = CorsObserver(analysis, flows, fixer, gate)
     # The gate last: its `done` reads what the observer's `done` got from the analysis worker.
     return [fixer, observer, CorsDisplay(flows), CorsCommands(analysis, flows, observer), CorsTerminal(analysis),
-            CorsGate(analysis, observer)]
+            gate]

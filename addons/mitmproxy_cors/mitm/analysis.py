@@ -41,6 +41,7 @@ class Analysis:
         self.decided = 0
         self.internal_errors = 0
         self.offloaded = False  # mitmdump's analysis worker holds this session's verdicts
+        self.worker_exit: int | None = None  # its exit status once it finished (mitm/gate.py reads it)
 
     def handle(self, record: tuple) -> tuple[Decision, ...]:
         """Decide one finished flow; returns its Decision and the updated earlier ones (the proxy

@@ -15,12 +15,12 @@ import logging
 import os
 import sys
 
-from mitmproxy import ctx, exceptions
+from mitmproxy import ctx
 
 from .analysis import Analysis
 from .junit import write_junit
 from .options import FAIL_ON_CHOICES, choice, reported
-from .report import check_writable
+from .report import writable
 from .terminal import in_mitmdump, stopping
 
 logger = logging.getLogger("mitmproxy_cors")
@@ -28,33 +28,24 @@ logger = logging.getLogger("mitmproxy_cors")
 GATE_TRIPPED = 3  # the analysis worker's exit status when the session failed the gate
 
 
-def failing(analysis: Analysis, fail_on: str) -> int:
-    """How many flows of the session fail `cors_fail_on`."""
-    if fail_on == "off":
-        return 0
-    c = analysis.ledger.counts()
-    return c["blocked"] + (c["conditional"] if fail_on == "conditional" else 0)
-
-
-def gate_message(analysis: Analysis, fail_on: str) -> str:
-    c = analysis.ledger.counts()
-    what = f"{c['blocked']} flow(s) blocked by CORS"
-    if fail_on == "conditional" and c["conditional"]:
-        what += f", {c['conditional']} blocked if the page sends credentials"
-    return f"mitmproxy-cors: {what} (cors_fail_on={fail_on}): exit status 1"
-
-
 def finish_session(analysis: Analysis, junit: str, fail_on: str) -> bool:
-    """Write the JUnit file if asked; True when the session fails the gate (and say why on stderr)."""
+    """Write the JUnit file if asked; True when the session fails `fail_on` (and say why on stderr)."""
     if junit:
         try:
             write_junit(junit, analysis.ledger, fail_on)
         except OSError as e:
             logger.error("cors_junit: cannot write %r: %s", junit, e.strerror or e)
-    if failing(analysis, fail_on):
-        print(gate_message(analysis, fail_on), file=sys.stderr, flush=True)
-        return True
-    return False
+    if fail_on == "off":
+        return False
+    c = analysis.ledger.counts()
+    conditional = c["conditional"] if fail_on == "conditional" else 0
+    if not c["blocked"] + conditional:
+        return False
+    what = f"{c['blocked']} flow(s) blocked by CORS"
+    if conditional:
+        what += f", {conditional} blocked if the page sends credentials"
+    print(f"mitmproxy-cors: {what} (cors_fail_on={fail_on}): exit status 1", file=sys.stderr, flush=True)
+    return True
 
 
 def _exit_with(status: int) -> None:
@@ -70,9 +61,8 @@ def _exit_with(status: int) -> None:
 class CorsGate:
     name = "cors-gate"
 
-    def __init__(self, analysis: Analysis, observer) -> None:
+    def __init__(self, analysis: Analysis) -> None:
         self.analysis = analysis
-        self.observer = observer  # mitm/observer.py: its analysis worker's exit status, in mitmdump
         self.fail_on = "off"
         self.junit = ""
         self._exit_registered = False
@@ -96,11 +86,7 @@ class CorsGate:
             if "cors_fail_on" in updated:
                 self.fail_on = choice("cors_fail_on", ctx.options.cors_fail_on, FAIL_ON_CHOICES)
             if "cors_junit" in updated:
-                path = ctx.options.cors_junit.strip()
-                problem = check_writable(path) if path else None
-                if problem:
-                    raise exceptions.OptionsError(f"cors_junit: cannot write {path!r}: {problem}")
-                self.junit = path
+                self.junit = writable("cors_junit", ctx.options.cors_junit.strip())
 
     def worker_finish(self) -> dict:
         """What the analysis worker needs to finish the session as the proxy would."""
@@ -110,7 +96,7 @@ class CorsGate:
         if not stopping():
             return  # a hot reload of the script, not the end of the session
         if self.analysis.offloaded:
-            status = self.observer.worker_exit
+            status = self.analysis.worker_exit
             if status == GATE_TRIPPED:
                 tripped = True
             elif status == 0:
@@ -122,7 +108,7 @@ class CorsGate:
                           f"cors_fail_on={self.fail_on}: exit status 1", file=sys.stderr, flush=True)
         else:
             tripped = finish_session(self.analysis, self.junit, self.fail_on)
-        if tripped and self.fail_on != "off" and in_mitmdump() and not self._exit_registered:
+        if tripped and in_mitmdump() and not self._exit_registered:
             self._exit_registered = True
             atexit.register(_exit_with, 1)
 

@@ -15,7 +15,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from mitmproxy import ctx, exceptions, hooks, http
+from mitmproxy import ctx, hooks, http
 
 from ..engine.verdict import Verdict
 from .addon_chain import FLOW_HOOKS, any_addon_with, flows_kept, foreign_addons_with
@@ -23,12 +23,13 @@ from .analysis import Analysis
 from .annotate import FlowIndex
 from .offload import AnalysisWorker, worker_command
 from .options import ANALYSIS_CHOICES, LOG_CHOICES, choice, reported
-from .report import ReportWriter, check_writable
+from .report import ReportWriter, writable
 from .snapshot import Capture, capture, record_of
 from .terminal import in_mitmdump, stopping, summary_due, verbose
 
 if TYPE_CHECKING:
     from .fixer import CorsFixer
+    from .gate import CorsGate
 
 logger = logging.getLogger("mitmproxy_cors")
 
@@ -50,7 +51,7 @@ class CorsObserver:
     PENDING_REQUESTS = 10_000
 
     def __init__(self, analysis: Analysis | None = None, flows: FlowIndex | None = None,
-                 fixer: CorsFixer | None = None) -> None:
+                 fixer: CorsFixer | None = None, gate: CorsGate | None = None) -> None:
         self.analysis = analysis if analysis is not None else Analysis()
         self.flows = flows if flows is not None else FlowIndex()
         self.fixer = fixer  # its cors_policy may change requests: then they are captured early
@@ -62,7 +63,7 @@ class CorsObserver:
         self.capture_early = True  # see _capture_early
         self._updates_wanted: bool | None = None  # does any addon have `update` (a View)? asked once
         self.worker: AnalysisWorker | None = None
-        self.worker_exit: int | None = None  # the analysis worker's exit status, once it finished
+        self.gate = gate  # mitm/gate.py: what the analysis worker needs to finish the session
 
     @property
     def decided(self) -> int:
@@ -102,10 +103,7 @@ class CorsObserver:
             if "cors_analysis" in updated else None
         spec = None
         if "cors_report" in updated:
-            spec = ctx.options.cors_report.strip()
-            problem = check_writable(spec) if spec else None
-            if problem:
-                raise exceptions.OptionsError(f"cors_report: cannot write {spec!r}: {problem}")
+            spec = writable("cors_report", ctx.options.cors_report.strip())
         if level is not None:
             self.analysis.log_level = level
         if mode is not None:
@@ -198,13 +196,10 @@ class CorsObserver:
         if self.worker is not None:
             # The worker keeps the session's ledger: it prints the summary and finishes the session
             # for mitm/gate.py (the JUnit file, cors_fail_on), which reads its exit status.
-            opts = ctx.options
-            end = stopping()  # not a hot reload of the script
-            self.worker_exit = self.worker.close({
-                "summary": summary_due(),
-                "junit": opts.cors_junit.strip() if end and "cors_junit" in opts else "",
-                "fail_on": opts.cors_fail_on if end and "cors_fail_on" in opts else "off",
-            })
+            finish = {"summary": summary_due()}
+            if self.gate is not None and stopping():  # not a hot reload of the script
+                finish.update(self.gate.worker_finish())
+            self.analysis.worker_exit = self.worker.close(finish)
             self.worker = None
         self.analysis.close()
 
@@ -266,14 +261,16 @@ class CorsObserver:
         if record is None:
             return
         changed = []
-        for d in self.analysis.handle(record):
+        decisions = self.analysis.handle(record)
+        if not decisions:  # the pipeline failed on it (and said so): still judged, not to be judged again
+            self.flows.add(f)
+        for d in decisions:  # this flow's decision first, then the earlier flows it completes
             other = f if d.flow_id == f.id else self.flows.get(d.flow_id)
             if other is None:
                 continue
             self.flows.annotate(other, d, record if other is f else None)
             if other is not f:
                 changed.append(other)
-        self.flows.add(f)
         if changed and self._updates_wanted is None:
             self._updates_wanted = any_addon_with("update")
         if changed and self._updates_wanted:  # triggering walks the whole chain: ask first

@@ -16,6 +16,8 @@ import logging
 import os
 from typing import IO
 
+from mitmproxy import exceptions
+
 logger = logging.getLogger(__name__)
 
 
@@ -38,6 +40,14 @@ def check_writable(spec: str) -> str | None:
     if not os.path.exists(path) and not os.access(folder, os.W_OK):
         return f"cannot create files in {folder}"
     return None
+
+
+def writable(option: str, spec: str) -> str:
+    """`spec` if it is empty or can be written, else an OptionsError naming the option."""
+    problem = check_writable(spec) if spec else None
+    if problem:
+        raise exceptions.OptionsError(f"{option}: cannot write {spec!r}: {problem}")
+    return spec
 
 
 class ReportWriter:
