@@ -191,7 +191,13 @@ def render() -> str:
         out += ["```", ""]
         if example.note:
             out += [example.note, ""]
-        out.append(f"The addon's comment on this flow: `{v.summary()}`")
+        if example.conditional and v.credentials_risk is None:
+            flagged = v._replace(conditional={**v.conditional, "evidence": "shown"}).summary()
+            out.append(f"The addon's comment on this flow: `{v.summary()}` on its own; `{flagged}` once the session "
+                       "suggests the page sends credentials (the server's Access-Control-Allow-Credentials: true, or "
+                       "cookies this host set or received).")
+        else:
+            out.append(f"The addon's comment on this flow: `{v.summary()}`")
         out += ["", f"**Fix.** {r.fix}"]
         if steps:
             out.append("For the example:")

@@ -41,6 +41,8 @@ from .server.snippets import Needs, aggregate, policy_for, render_all
 CHECKED_KINDS = ("preflight", "actual", "simple")  # the kinds the browser runs CORS checks on
 SECRET_HEADERS = frozenset({"cookie", "set-cookie", "authorization", "proxy-authorization"})
 REDACTED = "(redacted)"
+NOT_IN_CAPTURE_FIX = ("the capture holds no response to judge (a browser's HAR): record the page through the "
+                      "proxy to get the browser's reason and the server's fix")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +89,8 @@ class Decision:
             "kind": v.kind,
             "summary": v.summary(),
             "credentials": v.credentials,
-            "conditional": {"reason": cond["reason"], "failed_parameter": cond["failed_parameter"]} if cond else None,
+            "conditional": ({"reason": cond["reason"], "failed_parameter": cond["failed_parameter"],
+                             "evidence": cond["evidence"]} if cond else None),
             "warnings": list(v.warnings),
             "paired_flow_id": v.paired_flow_id,
             "redirected_from": v.redirected_from,
@@ -102,6 +105,8 @@ class Decision:
         if v.kind in CHECKED_KINDS:
             resp = self.exchange.response
             line["status"] = resp.status if resp is not None else None
+        if v.not_in_capture:
+            line["not_in_capture"] = True
         return line
 
     def report_line(self) -> dict:
@@ -157,6 +162,7 @@ class Decision:
             "unexposed_headers": list(v.unexposed_headers) if v.unexposed_headers is not None else None,
             "summary": v.summary(),
             "update": self.update,
+            **({"not_in_capture": True} if v.not_in_capture else {}),
         }
 
 
@@ -193,6 +199,8 @@ def fix_for(ex: Exchange, v: Verdict, patch: dict | None) -> dict | None:
     """`cors_fix` for a flow the browser blocks (or that got no response): the server configuration
     that makes it pass, judged on the server's own response, or why none can."""
     if ex.response is None:
+        if ex.not_in_capture and v.kind in CHECKED_KINDS:
+            return {"requirement": None, "configs": None, "not_fixable": NOT_IN_CAPTURE_FIX}
         if classify(ex.request).kind not in ("preflight", "cors"):
             return None
         why = (f"no response from the server ({ex.error if ex.error is not None else 'unknown error'}): "
@@ -220,6 +228,8 @@ def requirement_for(ex: Exchange) -> Requirement | None:
     if server is None and ex.response is not None:  # answered by a policy: the server never saw it
         server = (204, Headers())
     if server is None:
+        if ex.not_in_capture:
+            return None  # nothing the server sent is known: no requirement to add
         r = Requirement("preflight" if kind == "preflight" else "actual", ex.request.url,
                         ex.request.headers.get("Origin") or "null", ex.request.method)
         r.problem = f"no response from the server ({ex.error or 'none yet'}): no CORS header can fix that"

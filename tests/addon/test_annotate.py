@@ -36,8 +36,9 @@ async def test_allowed_flow_gets_an_allowed_comment_and_no_marker(cors):
 
 async def test_conditionally_blocked_flow_gets_a_warning_marker(cors):
     # ACAO `*` fails only when the credentials mode is 'include' (https://fetch.spec.whatwg.org/#cors-check);
-    # nothing on the wire says which mode the page used (docs/proxy-limits.md, "Credentials").
-    f = cors_get(URL, status=200, resp_headers=[("Access-Control-Allow-Origin", "*")])
+    # nothing on the wire says which mode the page used (docs/proxy-limits.md, "Credentials"); the
+    # server's own Allow-Credentials: true says the page is expected to send them.
+    f = cors_get(URL, status=200, resp_headers=[("Access-Control-Allow-Origin", "*"), ("Access-Control-Allow-Credentials", "true")])
     meta = await cors.run(f)
     assert meta["verdict"] == "allowed"
     assert meta["conditional"]["reason"] == "WildcardOriginNotAllowed"
@@ -47,7 +48,7 @@ async def test_conditionally_blocked_flow_gets_a_warning_marker(cors):
 
 async def test_markers_are_valid_mitmproxy_markers(cors):
     blocked = cors_get(URL, status=200)
-    warned = cors_get(URL, status=200, resp_headers=[("Access-Control-Allow-Origin", "*")])
+    warned = cors_get(URL, status=200, resp_headers=[("Access-Control-Allow-Origin", "*"), ("Access-Control-Allow-Credentials", "true")])
     await cors.run(blocked)
     await cors.run(warned)
     for f in (blocked, warned):
@@ -107,7 +108,8 @@ async def test_metadata_has_the_report_fields(cors):
 
 async def test_preflight_is_reannotated_when_its_actual_request_arrives(cors):
     pre = preflight(URL, "PUT", status=204, resp_headers=[("Access-Control-Allow-Origin", "*"),
-                                                          ("Access-Control-Allow-Methods", "PUT")],
+                                                          ("Access-Control-Allow-Methods", "PUT"),
+                                                          ("Access-Control-Allow-Credentials", "true")],
                     t=1000.0)
     pre_meta = await cors.run(pre)
     assert pre_meta["conditional"] is not None

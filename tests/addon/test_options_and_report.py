@@ -70,7 +70,8 @@ async def test_report_line_values(cors, tmp_path):
     # the flow carries a digest of the line
     digest = json.loads(json.dumps(f.metadata["cors"]))
     assert all(digest[k] == line[k] for k in digest if k != "conditional")
-    assert digest["conditional"] == {"reason": "WildcardOriginNotAllowed", "failed_parameter": ""}
+    assert digest["conditional"] == {"reason": "WildcardOriginNotAllowed", "failed_parameter": "",
+                                     "evidence": line["conditional"]["evidence"]}
 
 
 async def test_blocked_report_line_has_reason_fix_and_firefox_reason(cors, tmp_path):
@@ -193,7 +194,9 @@ def _logged(caplog):
 async def test_cors_log_blocked_logs_blocked_flows_and_those_blocked_with_credentials(cors, caplog):
     caplog.set_level("INFO", logger="mitmproxy_cors")
     await cors.run(cors_get(URL + "/blocked", status=200))
-    await cors.run(cors_get(URL + "/star", status=200, resp_headers=[("Access-Control-Allow-Origin", "*")]))
+    await cors.run(cors_get(URL + "/star", status=200, resp_headers=[("Access-Control-Allow-Origin", "*"),
+                                                                      ("Access-Control-Allow-Credentials", "true")]))
+    await cors.run(cors_get(URL + "/public", status=200, resp_headers=[("Access-Control-Allow-Origin", "*")]))
     await cors.run(cors_get(URL + "/allowed", status=200, resp_headers=[("Access-Control-Allow-Origin", PAGE),
                                                                          ("Access-Control-Allow-Credentials", "true"),
                                                                          ("Vary", "Origin")]))
@@ -203,6 +206,7 @@ async def test_cors_log_blocked_logs_blocked_flows_and_those_blocked_with_creden
     assert any("/star" in m and "CORS blocked if the page sends credentials: WildcardOriginNotAllowed" in m
                for m in logged)
     assert not any("/allowed" in m for m in logged)
+    assert not any("/public" in m for m in logged)  # '*' and nothing suggesting credentials: a public API
 
 
 async def test_cors_log_cors_logs_every_cors_flow_but_not_others(cors, caplog):

@@ -3,6 +3,7 @@ and through the analysis worker), `cors_junit` writes what CI systems read."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import xml.etree.ElementTree as ET
 
@@ -27,9 +28,11 @@ def blocked_traffic(dump: Proc, servers) -> None:
 
 
 def conditional_traffic(dump: Proc, servers) -> None:
-    """Allowed as sent, blocked if the page sends credentials (Access-Control-Allow-Origin: *)."""
+    """Allowed as sent, blocked if the page sends credentials (Access-Control-Allow-Origin: * from a
+    server that also says Allow-Credentials: true), and a public API (*, no credentials) that is fine."""
     h = {"Origin": servers.page.origin(), "Sec-Fetch-Mode": "cors"}
-    dump.request(api_url(servers.api.origin(), "/c/g/star", {"acao": "*"}), headers=h)
+    dump.request(api_url(servers.api.origin(), "/c/g/star", {"acao": "*", "acac": "true"}), headers=h)
+    dump.request(api_url(servers.api.origin(), "/c/g/public", {"acao": "*"}), headers=h)
 
 
 def junit(path) -> ET.Element:
@@ -113,3 +116,46 @@ def test_bad_values_stop_mitmdump_with_one_line(tmp_path):
         dump.proc.wait(30)
         out = dump.output()
         assert dump.proc.returncode == 1 and says in out and "Traceback" not in out, out
+
+
+def _har_entry(method: str, url: str, status: int, request_headers, response_headers=(), **extra) -> dict:
+    return {"startedDateTime": "2026-12-07T05:00:00.000Z", "time": 12.0,
+            "request": {"method": method, "url": url, "httpVersion": "HTTP/1.1", "headers":
+                        [{"name": k, "value": v} for k, v in request_headers], "queryString": [], "cookies": [],
+                        "headersSize": -1, "bodySize": 0},
+            "response": {"status": status, "statusText": "", "httpVersion": "", "headers":
+                         [{"name": k, "value": v} for k, v in response_headers], "cookies": [],
+                         "content": {"size": 0, "mimeType": "x-unknown"}, "redirectURL": "", "headersSize": -1,
+                         "bodySize": -1, **extra},
+            "cache": {}, "timings": {"send": 0, "wait": 0, "receive": 0}}
+
+
+@pytest.mark.parametrize("analysis", ["inline", "worker"])
+def test_a_devtools_har_with_failed_requests_is_not_an_all_clear(tmp_path, analysis):
+    """DevTools exports a request it failed with status 0, no response header and the page's own
+    headers; the preflight it never got past is not in the file (tests/e2e/test_browser_har.py
+    does the same with a HAR Chromium recorded)."""
+    page, api = "http://localhost:8000", "http://localhost:9000"
+    sent_by_page = [("Referer", page + "/"), ("User-Agent", "Mozilla/5.0 Chrome/156")]
+    har = tmp_path / "devtools.har"
+    har.write_text(json.dumps({"log": {"version": "1.2", "creator": {"name": "WebInspector"}, "entries": [
+        _har_entry("GET", page + "/", 200, [("Accept", "text/html")], [("Content-Type", "text/html")]),
+        _har_entry("PUT", api + "/items/1", 0, sent_by_page + [("Content-Type", "application/json")],
+                   _error="net::ERR_FAILED"),
+        _har_entry("GET", api + "/ok", 200, [("Origin", page), ("Sec-Fetch-Mode", "cors")],
+                   [("Access-Control-Allow-Origin", page), ("Access-Control-Allow-Credentials", "true"),
+                    ("Vary", "Origin")]),
+    ]}}))
+    junit_path = tmp_path / "junit.xml"
+    proc = subprocess.run([str(BIN / "mitmdump"), "-n", "-r", str(har), "-s", str(ADDON),
+                           "--set", f"cors_analysis={analysis}", "--set", "cors_fail_on=blocked",
+                           "--set", f"cors_junit={junit_path}"], capture_output=True, text=True, timeout=60)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1, out
+    assert (f"CORS UNKNOWN PUT {api}/items/1 from {page}  no response in the capture (status 0): it needed "
+            "a preflight (method PUT; headers content-type), which the capture does not hold") in out
+    assert "0 blocked of 2 CORS flow(s), 1 with no response in the capture" in out
+    assert "1 with no response in the capture (blocked or failed in the browser) (cors_fail_on=blocked)" in out
+    suite = junit(junit_path)
+    failure = [c for c in suite if c.find("failure") is not None]
+    assert [c.get("name") for c in failure] == [f"no response in the capture; it needed a preflight: {page} -> {api}"]

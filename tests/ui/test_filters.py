@@ -12,6 +12,8 @@ from .helpers import V12
 from mitmproxy import flowfilter
 
 FINE = {"Access-Control-Allow-Origin": PAGE, "Access-Control-Allow-Credentials": "true", "Vary": "Origin"}
+# "*" from a server that says Allow-Credentials: true: fine as sent, blocked if the page sends credentials.
+STAR_CREDS = {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Credentials": "true"}
 
 
 @pytest.fixture
@@ -19,7 +21,7 @@ async def flows(stack):
     fl = {
         "blocked": cors_get("/blocked", resp={"Access-Control-Allow-Origin": "http://evil.test"}),
         "preflight": preflight("/pre", "PUT", resp={}),
-        "warning": cors_get("/warn", resp={"Access-Control-Allow-Origin": "*"}),
+        "warning": cors_get("/warn", resp=STAR_CREDS),
         "allowed": cors_get("/fine", resp=FINE),
         "same": make_flow("GET", "http://api.test:8000/same", {}, 200, {}, body=b"x"),
     }

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .scenarios import SCENARIOS, scenario_url
@@ -28,6 +29,11 @@ from .servers import DemoServers
 
 REPO = Path(__file__).resolve().parents[3]
 ADDON = REPO / "cors_addon.py"
+# The report's kinds in plain words, for the demo's table.
+KIND_WORDS = {"preflight": "preflight (OPTIONS)", "actual": "request after its preflight",
+              "simple": "request needing no preflight", "not-cors": "not CORS", "no-cors": "no-cors load",
+              "same-origin": "same-origin"}
+
 console = Console(width=None if sys.stdout.isatty() else 120)
 
 
@@ -172,8 +178,12 @@ def run_headless(servers: DemoServers, proxy_port: int, report: str, fixing: boo
         table.add_column("kind")
         table.add_column("verdict", ratio=4, overflow="fold")
         for d in mine:
-            colour = "red" if d["verdict"] == "blocked" else ("yellow" if d["conditional"] or d["warnings"] else "green")
-            text = f"[{colour}]{d['summary']}[/{colour}]"
+            flagged = (d["conditional"] or {}).get("evidence") or d["warnings"]
+            colour = "red" if d["verdict"] == "blocked" else ("yellow" if flagged else "green")
+            text = f"[{colour}]{escape(d['summary'])}[/{colour}]"
+            if d["verdict"] == "blocked" and d["reason"]:
+                # The sentence DevTools' console prints for it, the one developers search for.
+                text += f"\n[dim]console: {escape(d['message'])}[/dim]"
             if d["cause"]:
                 text += f"\n[dim]underneath: {d['cause']}[/dim]"
             patch = d.get("cors_patch") or {}
@@ -182,7 +192,7 @@ def run_headless(servers: DemoServers, proxy_port: int, report: str, fixing: boo
                 text += f"\n[cyan]patched by the proxy; the server alone: {server}[/cyan]"
             if d.get("unexposed_headers"):
                 text += f"\n[dim]hidden from the page: {', '.join(d['unexposed_headers'])}[/dim]"
-            table.add_row(f"{d['method']} {d['url'].split('?')[0]}", d["kind"], text)
+            table.add_row(f"{d['method']} {d['url'].split('?')[0]}", KIND_WORDS.get(d["kind"], d["kind"]), text)
         console.print(table)
         mark = "[green]agrees[/green]" if same else "[red]DIFFERS[/red]"
         console.print(f"  Chromium (DevTools): [bold]{chromium}[/bold]   addon: [bold]{addon}[/bold]   {mark}\n")

@@ -25,7 +25,7 @@ from typing import NamedTuple
 from .model import Exchange, Headers
 from .preflight_check import CHROMIUM_MAX_AGE_CAP, parse_max_age
 from .redirect_check import REDIRECT_STATUSES
-from .safelist import cors_unsafe_request_header_names, is_cors_safelisted_method
+from .safelist import cors_unsafe_request_header_names, is_cors_safelisted_method, preflight_reasons
 from .verdict import Verdict
 
 ACAO = "Access-Control-Allow-Origin"
@@ -90,13 +90,7 @@ def seen_text(headers: Headers | None, name: str) -> str:
 def preflight_needed_for(ex: Exchange) -> tuple[str, ...]:
     """Why a CORS request needed a preflight: its unsafe method and headers (empty: it needed none)."""
     req = ex.request
-    why = []
-    if not is_cors_safelisted_method(req.method):
-        why.append(f"method {req.method}")
-    unsafe = cors_unsafe_request_header_names(req.headers)
-    if unsafe:
-        why.append("headers " + ", ".join(unsafe))
-    return tuple(why)
+    return preflight_reasons(req.method, cors_unsafe_request_header_names(req.headers))
 
 
 def checks_of(ex: Exchange, v: Verdict) -> tuple[Check, ...]:

@@ -173,6 +173,10 @@ class Exchange:
 
     `proxy_answered_error` says the proxy sent the browser its own error page (mitmproxy answers
     a failed upstream connection with a 502 that carries no CORS headers).
+
+    `not_in_capture` says the exchange comes from a capture that recorded the request but no
+    response: a browser's HAR stores a request the browser blocked or that failed (status 0 or -1, no
+    headers), and leaves its preflight out. What the browser judged is not in the file.
     """
 
     id: str
@@ -181,3 +185,4 @@ class Exchange:
     error: str | None = None
     proxy_answered_error: bool = False
     extra: dict = field(default_factory=dict)
+    not_in_capture: bool = False

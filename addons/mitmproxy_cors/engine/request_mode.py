@@ -69,6 +69,10 @@ def _kind(req: RequestSnapshot, origin_value: str | None, origin: Origin | None,
         return "not-cors", "unknown", f"Origin '{origin_value}' is not a serialized origin", []
     if target is None:
         return "not-cors", "unknown", "the URL has no origin", []
+    if target.scheme not in ("http", "https"):
+        # Only a file can hold these (a browser's HAR lists chrome:// and extension loads): the
+        # browser serves such schemes itself, and no server's CORS headers bear on them.
+        return "not-cors", "unknown", f"a {target.scheme}: URL, which no server answers", []
 
     if sfm:
         source = _SFM_SOURCE.get(sfm) or f"Sec-Fetch-Mode: {sfm}"

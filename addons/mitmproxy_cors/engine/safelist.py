@@ -196,3 +196,13 @@ def needs_preflight(method: str, unsafe_header_names: Sequence[str]) -> bool:
     """Main fetch (https://fetch.spec.whatwg.org/#main-fetch): a CORS request is preflighted when its
     method or a header is unsafe."""
     return not is_cors_safelisted_method(method) or bool(unsafe_header_names)
+
+
+def preflight_reasons(method: str, unsafe_header_names: Sequence[str]) -> tuple[str, ...]:
+    """Why a CORS request needs a preflight, in words: its unsafe method and headers (empty: none)."""
+    why = []
+    if not is_cors_safelisted_method(method):
+        why.append(f"method {method}")
+    if unsafe_header_names:
+        why.append("headers " + ", ".join(unsafe_header_names))
+    return tuple(why)

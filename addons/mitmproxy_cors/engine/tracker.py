@@ -44,7 +44,7 @@ from .preflight_check import PreflightResult, check_preflight_both
 from .reasons import REASONS, console_text
 from .redirect_check import redirect_location, taints_origin, userinfo_failure
 from .request_mode import RequestFacts, classify, credentials_evidence
-from .safelist import CHROMIUM_ONLY_SAFELISTED, needs_preflight
+from .safelist import CHROMIUM_ONLY_SAFELISTED, cors_unsafe_request_header_names, needs_preflight, preflight_reasons
 from .verdict import Failure, FixStep, Outcome, Verdict, fix_steps
 
 _EMPTY = Headers()
@@ -109,13 +109,19 @@ class Tracker:
         # Headers of validated CORS responses (ETag/Last-Modified), for judging a later 304: the
         # browser's HTTP cache merges the 304 into its copy and CORS-checks the result.
         self._validated: OrderedDict[tuple, Headers] = OrderedDict()
+        # Hosts (and cookie Domains) that set or received cookies this session, with what showed it:
+        # the evidence that a page talking to them sends credentials (`_credentials_hint`).
+        self._cookies: OrderedDict[str, str] = OrderedDict()
 
     # -- public -----------------------------------------------------------------------------
 
     def observe(self, ex: Exchange) -> Observation:
         facts = classify(ex.request)
+        self._note_cookies(ex, facts)
         view = _response_view(ex)
         if view is None:
+            if ex.not_in_capture:
+                return Observation(_not_in_capture(ex, facts))
             return Observation(self._no_response(ex, facts))
         if facts.kind == "preflight":
             return self._preflight(ex, facts, view)
@@ -125,12 +131,14 @@ class Tracker:
 
     def state_size(self) -> dict[str, int]:
         return {"pending_preflights": len(self._pending), "redirect_hops": len(self._redirects),
-                "validated_responses": len(self._validated), "preflight_cache": len(self.cache)}
+                "validated_responses": len(self._validated), "preflight_cache": len(self.cache),
+                "cookie_hosts": len(self._cookies)}
 
     def clear(self) -> None:
         self._pending.clear()
         self._redirects.clear()
         self._validated.clear()
+        self._cookies.clear()
         self.cache.clear()
 
     # -- kinds ------------------------------------------------------------------------------
@@ -151,7 +159,8 @@ class Tracker:
         else:
             notes = ()
         v = _verdict(ex, facts, "preflight", omit, include, "unknown",
-                     "a preflight never carries credentials; the actual request's mode decides", view, notes)
+                     "a preflight never carries credentials; the actual request's mode decides", view, notes,
+                     self._credentials_hint(facts, view.headers) if omit.failures != include.failures else None)
         if never_sent:
             self.cache.erase((req.client, origin, req.url))
         else:
@@ -285,7 +294,9 @@ class Tracker:
             mode=facts.mode, mode_source=facts.mode_source, initiator=facts.initiator,
             reason=judged.reason, failed_parameter=judged.failed_parameter,
             firefox_reason=judged.firefox_reason, message=message, fix=judged.fix, failures=judged.failures,
-            conditional=_conditional(omit, include, creds, facts.initiator),
+            conditional=_conditional(omit, include, creds, facts.initiator,
+                                     self._credentials_hint(facts, view.headers)
+                                     if creds == "unknown" and omit.failures != include.failures else None),
             paired_flow_id=paired_flow_id, redirected_from=redirected_from, preflight_cache=cache_info,
             cause=judged.cause, warnings=warnings, notes=tuple(notes), firefox_note=firefox_note,
             exposed_headers=exposed, unexposed_headers=unexposed,
@@ -334,6 +345,48 @@ class Tracker:
 
     # -- helpers ----------------------------------------------------------------------------
 
+    def _note_cookies(self, ex: Exchange, facts: RequestFacts) -> None:
+        """Remember hosts that received or set cookies: the session's evidence of credentials."""
+        target = facts.target
+        resp = ex.response
+        sets = resp is not None and "set-cookie" in resp.headers.by_name
+        if target is None or not (sets or "cookie" in ex.request.headers.by_name):
+            return
+        host = target.host
+        if "cookie" in ex.request.headers.by_name:
+            self._remember_cookies(host, f"requests to {host} carry cookies (flow {ex.id[:8]})")
+        if sets:
+            for value in resp.headers.get_all("Set-Cookie"):
+                domain = _cookie_domain(value) or host
+                self._remember_cookies(domain, f"{host} sets cookies (flow {ex.id[:8]})")
+
+    def _remember_cookies(self, key: str, why: str) -> None:
+        if key not in self._cookies:
+            self._cookies[key] = why
+            while len(self._cookies) > self.capacity:
+                self._cookies.popitem(last=False)
+
+    def _credentials_hint(self, facts: RequestFacts, headers: Headers) -> str | None:
+        """What in the session suggests the page sends credentials to this server (None: nothing).
+
+        A response that fails only for credentialed requests is flagged when something does: the
+        server's own Access-Control-Allow-Credentials: true, or cookies this host set or received.
+        A public API ('*', no Allow-Credentials, no cookies) called without them is not."""
+        if normalized(headers.by_name.get("access-control-allow-credentials")) == "true":
+            return "the server sends Access-Control-Allow-Credentials: true"
+        host = facts.target.host if facts.target is not None else ""
+        cookies = self._cookies
+        if not cookies or not host:
+            return None
+        why = cookies.get(host)
+        if why is None and not host.startswith("["):
+            labels = host.split(".")
+            for i in range(1, len(labels) - 1):
+                why = cookies.get(".".join(labels[i:]))
+                if why is not None:
+                    break
+        return why
+
     def _merge_revalidation(self, req, view: _ResponseView) -> tuple[_ResponseView, str]:
         """A 304 to a revalidation is merged into the browser's cached copy, and that is CORS-checked."""
         stored = self._validated.get((req.client, req.url))
@@ -365,6 +418,79 @@ class Tracker:
         if item is not None and item.time < now - self.pair_window:
             return None
         return item
+
+
+def _not_in_capture(ex: Exchange, facts: RequestFacts) -> Verdict:
+    """A request the capture holds without a response (a browser's HAR: blocked or failed in the
+    browser). Never an all-clear: what can be told from the request alone is said, the rest is
+    named as missing from the file."""
+    req = ex.request
+    kind, origin, source = _kind_in_capture(req, facts)
+    recorded = f"no response in the capture ({ex.error})" if ex.error else "no response in the capture"
+    why = ()
+    if kind == "actual":
+        why = preflight_reasons(req.method, facts.unsafe_headers if facts.kind == "cors"
+                                else cors_unsafe_request_header_names(req.headers))
+        cause = f"{recorded}: it needed a preflight ({'; '.join(why)}), which the capture does not hold"
+        guess = ("It needed a preflight (" + "; ".join(why) + "): most likely the preflight failed and the "
+                 "browser never sent this request (a preflight answered with an error status, or without "
+                 "the Access-Control-Allow-Origin, -Methods or -Headers it needed).")
+    elif kind == "simple":
+        cause = f"{recorded}: the browser blocked the response or the request failed"
+        guess = ("It needed no preflight: most likely the server answered and the browser blocked the "
+                 "response (no or another Access-Control-Allow-Origin, '*' for a credentialed request, a "
+                 "redirect without CORS headers), or the request failed on the network.")
+    elif kind == "preflight":
+        cause = f"{recorded}: the preflight failed, or its answer was not recorded"
+        guess = "The preflight's answer is not in the file, so its checks cannot be made."
+    elif kind == "same-origin":
+        cause = f"{recorded}: the request failed in the browser (same-origin: not a CORS error)"
+        guess = "A same-origin request is not CORS-checked: the failure has another cause."
+    elif kind == "no-cors":
+        cause = f"{recorded}: a no-cors load failed (not a CORS error)"
+        guess = "A no-cors load is not CORS-checked: the failure has another cause."
+    elif facts.mode == "navigate":
+        cause = f"{recorded}: a navigation failed (not a CORS error)"
+        guess = "Navigations are not CORS-checked."
+    else:
+        cause = f"{recorded}: neither Origin nor Referer says which page made it"
+        guess = "Without the page's origin, whether CORS applied cannot be told."
+    message = ("The capture holds this request but no response: a browser's HAR records a request that "
+               "the browser blocked, or that failed, this way, without the response headers the browser "
+               "judged and without the preflight. " + guess + " Record the page through the proxy "
+               "(mitmdump -s cors_addon.py) for the browser's reason and the fix: mitmproxy's own "
+               "captures hold every preflight and response.")
+    return Verdict(
+        flow_id=ex.id, kind=kind, verdict="blocked", method=req.method, url=req.url, origin=origin,
+        time=req.timestamp, mode=facts.mode, mode_source=source, initiator=facts.initiator,
+        credentials_source="the capture holds only the headers the page set, not the cookies the browser added",
+        cause=cause, message=message, not_in_capture=True)
+
+
+def _kind_in_capture(req, facts: RequestFacts) -> tuple[str, str | None, str]:
+    """(kind, page origin, how it was told) for a request recorded without a response. A browser's
+    HAR keeps only the headers the page set for such a request (Chromium's provisional headers: no
+    Origin, no Sec-Fetch-*), so the page's origin comes from the Referer when Origin is absent."""
+    if facts.kind == "preflight":
+        return "preflight", facts.origin_header, facts.mode_source
+    if facts.kind == "cors":
+        kind = "actual" if needs_preflight(req.method, facts.unsafe_headers) else "simple"
+        return kind, facts.origin_header, facts.mode_source
+    if facts.kind != "not-cors" or facts.mode != "unknown" or facts.origin_header is not None:
+        return facts.kind, facts.origin_header, facts.mode_source
+    referer = req.headers.get("Referer")
+    page = origin_of_url(referer) if referer else None
+    target = facts.target
+    if page is None or page.opaque or target is None:
+        return "not-cors", None, "no Origin, no Sec-Fetch-* and no Referer in the capture"
+    source = "the page's origin from the Referer (the capture holds only the headers the page set)"
+    idx = req.headers.by_name
+    if "upgrade-insecure-requests" in idx or (normalized(idx.get("accept")) or "").lower().startswith("text/html"):
+        return "not-cors", page.serialize(), "Accept: text/html or Upgrade-Insecure-Requests: a navigation"
+    if page.same_origin(target):
+        return "same-origin", page.serialize(), source + ", the target's own"
+    unsafe = cors_unsafe_request_header_names(req.headers)
+    return ("actual" if needs_preflight(req.method, unsafe) else "simple"), page.serialize(), source
 
 
 _NOT_CHECKED_MESSAGES = {
@@ -402,7 +528,8 @@ def proxy_error_cause(error: str | None) -> str:
 
 
 def _verdict(ex: Exchange, facts: RequestFacts, kind: str, omit: Outcome, include: Outcome, creds: str,
-             creds_source: str, view: _ResponseView, notes: tuple[str, ...] = ()) -> Verdict:
+             creds_source: str, view: _ResponseView, notes: tuple[str, ...] = (),
+             credentials_hint: str | None = None) -> Verdict:
     """The verdict on a checked response that nothing but its own checks bear on."""
     req = ex.request
     judged = _judge(include if creds == "include" else omit, kind, req.url, facts.origin_header,
@@ -413,7 +540,7 @@ def _verdict(ex: Exchange, facts: RequestFacts, kind: str, omit: Outcome, includ
         mode=facts.mode, mode_source=facts.mode_source, initiator=facts.initiator,
         reason=judged.reason, failed_parameter=judged.failed_parameter, firefox_reason=judged.firefox_reason,
         message=judged.message, fix=judged.fix, failures=judged.failures,
-        conditional=_conditional(omit, include, creds, facts.initiator),
+        conditional=_conditional(omit, include, creds, facts.initiator, credentials_hint),
         cause=judged.cause, warnings=judged.warnings, notes=notes, firefox_note=judged.firefox_note)
 
 
@@ -484,15 +611,27 @@ def _real_cause(view: _ResponseView, reason: str) -> str | None:
     return None
 
 
-def _conditional(omit: Outcome, include: Outcome, creds: str, initiator: str) -> dict | None:
+def _conditional(omit: Outcome, include: Outcome, creds: str, initiator: str,
+                 evidence: str | None = None) -> dict | None:
     """The verdict under credentials 'include', for a flow whose credentials mode is unknown, when
-    it differs: a dict of its own for each verdict, from a remembered reading."""
+    it differs: a dict of its own for each verdict, from a remembered reading. `evidence`: what in
+    the session suggests the page sends credentials (front ends flag the flow only then)."""
     if creds != "unknown" or (include.reason, include.parameter) == (omit.reason, omit.parameter):
         return None
     verdict, reason, parameter, firefox_reason, message, fix = _reading_with_credentials(
         include.failures, initiator)
     return {"verdict": verdict, "reason": reason, "failed_parameter": parameter,
-            "firefox_reason": firefox_reason, "message": message, "fix": list(fix)}
+            "firefox_reason": firefox_reason, "message": message, "fix": list(fix), "evidence": evidence}
+
+
+def _cookie_domain(set_cookie: str) -> str | None:
+    """The Domain attribute of a Set-Cookie value, lowercased without its leading dot."""
+    for part in set_cookie.split(";")[1:]:
+        name, _, value = part.partition("=")
+        if name.strip().lower() == "domain":
+            value = value.strip().lstrip(".").lower()
+            return value or None
+    return None
 
 
 # A server that fails under credentials fails the same way on every response.

@@ -179,6 +179,9 @@ class Verdict(NamedTuple):
     firefox_note: str | None = None
     exposed_headers: tuple[str, ...] | None = None
     unexposed_headers: tuple[str, ...] | None = None
+    # The capture holds the request but no response (a browser's HAR): the browser blocked it or it
+    # failed, and what the browser judged is not in the file. `verdict` is "blocked", `reason` None.
+    not_in_capture: bool = False
 
     @property
     def blocked(self) -> bool:
@@ -187,11 +190,21 @@ class Verdict(NamedTuple):
         return self.verdict == "blocked" and self.reason is not None
 
     @property
+    def credentials_risk(self) -> dict | None:
+        """`conditional` when something in the session suggests the page sends credentials (its
+        `evidence`): the flows every front end flags as blocked if the page sends credentials. A
+        public API ('*', no Allow-Credentials, no cookies) called without them is not flagged."""
+        c = self.conditional
+        return c if c is not None and c.get("evidence") else None
+
+    @property
     def cors_relevant(self) -> bool:
         return self.kind in ("preflight", "actual", "simple")
 
     def summary(self) -> str:
         """One line for flow.comment and logs."""
+        if self.not_in_capture:
+            return f"CORS unknown: {self.cause}"
         if self.verdict == "blocked" and self.reason is None:
             return f"CORS n/a: {self.cause or 'the request failed'}"
         if self.verdict == "blocked":
@@ -207,11 +220,12 @@ class Verdict(NamedTuple):
                 head += f" [{self.cause}]"
             return head
         if self.kind in ("preflight", "actual", "simple"):
-            if self.conditional:
+            risk = self.credentials_risk
+            if risk:
                 # Allowed only because the page sent no credentials (the login case): worded as the
                 # block it becomes, so that it is never read as a pass.
-                head = f"CORS blocked if the page sends credentials: {self.conditional['reason']}"
-                steps = list(self.conditional.get("fix") or ())
+                head = f"CORS blocked if the page sends credentials: {risk['reason']}"
+                steps = list(risk.get("fix") or ())
                 if steps:
                     head += "; " + ", ".join(steps[:3]) + (f", +{len(steps) - 3} more" if len(steps) > 3 else "")
                 return head

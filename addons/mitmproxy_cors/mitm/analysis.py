@@ -28,7 +28,8 @@ LinePrinter = Callable[[Verdict, "tuple | None"], None]
 def wants_line(level: str, v: Verdict) -> bool:
     """`cors_log`: which verdicts get a line (`blocked` includes those blocked if the page sends
     credentials: allowed as sent, but never to be missed)."""
-    return level != "off" and (v.blocked or bool(v.conditional) or (level == "cors" and v.cors_relevant))
+    return level != "off" and (v.blocked or v.credentials_risk is not None or v.not_in_capture
+                               or (level == "cors" and v.cors_relevant))
 
 
 class Analysis:

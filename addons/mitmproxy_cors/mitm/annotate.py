@@ -80,7 +80,8 @@ def annotate(f: http.HTTPFlow, line: dict) -> None:
     """Store a Decision's line on its flow and set our comment and marker from it."""
     f.metadata[METADATA_KEY] = line
     kind, verdict = line["kind"], line["verdict"]
-    if not (kind in ("preflight", "actual", "simple") or verdict == "blocked" and line["reason"]):
+    if not (kind in ("preflight", "actual", "simple") or verdict == "blocked" and line["reason"]
+            or line.get("not_in_capture") and line["origin"] is None):
         return
     patch = line.get("cors_patch")
     # A comment the user wrote stays; ours is replaced as the verdict evolves.
@@ -94,7 +95,7 @@ def annotate(f: http.HTTPFlow, line: dict) -> None:
         f.comment = line["summary"]
     if verdict == "blocked" and line["reason"]:
         f.marked = MARK_BLOCKED
-    elif line["conditional"] or line["warnings"]:
+    elif (line["conditional"] or {}).get("evidence") or line["warnings"] or line.get("not_in_capture"):
         f.marked = MARK_WARNING
     elif f.marked in _OUR_MARKS:
         f.marked = ""

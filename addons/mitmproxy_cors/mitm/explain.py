@@ -46,6 +46,8 @@ def is_cors(v: dict | None) -> bool:
 
 
 def title(v: dict) -> Line:
+    if v.get("not_in_capture"):
+        return ("title-warn", "CORS UNKNOWN: the capture holds this request without a response")
     if v["verdict"] == "blocked" and (v.get("reason") or v.get("kind") in ("preflight", "actual", "simple")):
         text = "CORS BLOCKED"
         if v.get("reason"):
@@ -56,7 +58,7 @@ def title(v: dict) -> Line:
             text += " (no response reached the browser)"
         return ("title-blocked", text)
     if v.get("kind") in ("preflight", "actual", "simple"):
-        if v.get("conditional"):
+        if (v.get("conditional") or {}).get("evidence"):
             return ("title-warn", f"CORS allowed, but blocked with {v['conditional']['reason']} if the page "
                                   "sends credentials")
         if v.get("warnings"):
@@ -143,6 +145,8 @@ def _pair_lines(f: http.HTTPFlow, v: dict, find: FindFlow) -> list[Line]:
             out.append(("text", f"  preflight (cached {cache.get('age')} s earlier): " + describe_flow(find(pid), pid)))
         elif pid:
             out.append(("text", "  preflight: " + describe_flow(find(pid), pid)))
+        elif v.get("not_in_capture"):
+            out.append(("text", "  preflight: none in the capture (a browser's HAR leaves preflights out)"))
         else:
             out.append(("text", "  preflight: none seen by the proxy"))
     if v.get("redirected_from"):
@@ -165,6 +169,8 @@ _CACHE_TEXT = {
 
 def _cache_lines(v: dict) -> list[Line]:
     kind = v.get("kind")
+    if v.get("not_in_capture"):
+        return []
     if kind == "actual":
         cache = v.get("preflight_cache") or {}
         state = cache.get("state")
@@ -226,8 +232,14 @@ def story(f: mflow.Flow, find: FindFlow = lambda _id: None, line: dict | None = 
         out.append(("text", f"  {v['message']}"))
     if v.get("cause") and v["cause"] not in (v.get("message") or ""):
         out.append(("warn", f"  underneath: {v['cause']}"))
-    if v.get("conditional"):
-        out.append(("warn", f"  {v['conditional'].get('message')}"))
+    cond = v.get("conditional")
+    if cond and cond.get("evidence"):
+        out.append(("warn", f"  {cond.get('message')}"))
+        out.append(("warn", f"  What suggests the page sends credentials: {cond['evidence']}."))
+    elif cond:
+        out.append(("text", f"  {cond.get('message')} Nothing in this session suggests the page sends "
+                            "credentials (no Access-Control-Allow-Credentials: true, no cookies set or sent for "
+                            "this host), so the flow is not flagged."))
     fix = _fix_lines(v)  # what to change comes right after the verdict; the evidence follows
     if fix:
         out.append(("text", ""))

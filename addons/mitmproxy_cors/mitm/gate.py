@@ -39,11 +39,14 @@ def finish_session(analysis: Analysis, junit: str, fail_on: str) -> bool:
         return False
     c = analysis.ledger.counts()
     conditional = c["conditional"] if fail_on == "conditional" else 0
-    if not c["blocked"] + conditional:
+    # A request a browser's HAR holds without a response is never an all-clear.
+    if not c["blocked"] + conditional + c["unknown"]:
         return False
     what = f"{c['blocked']} flow(s) blocked by CORS"
     if conditional:
         what += f", {conditional} blocked if the page sends credentials"
+    if c["unknown"]:
+        what += f", {c['unknown']} with no response in the capture (blocked or failed in the browser)"
     print(f"mitmproxy-cors: {what} (cors_fail_on={fail_on}): exit status 1", file=sys.stderr, flush=True)
     return True
 

@@ -2,7 +2,8 @@
 
 One test case per group of the summary (page origin -> target, reason): a group of blocked flows
 is a failure; a group blocked only if the page sends credentials is a failure under `cors_fail_on=conditional`
-and a passing case that says so otherwise; one passing case counts the allowed CORS flows. No CORS
+and a passing case that says so otherwise; a group of requests the capture holds without a response
+(a browser's HAR) is a failure, since nothing says they passed; one passing case counts the allowed CORS flows. No CORS
 flow at all is a skipped case: the browser's requests probably did not go through the proxy.
 The same function runs wherever the session's ledger is (the proxy, or mitmdump's analysis worker).
 """
@@ -28,7 +29,11 @@ def junit_xml(ledger: Ledger, fail_on: str, now: float | None = None) -> bytes:
                            f"CORS blocked: {g.reason} ({g.count} flow(s))", failure=True))
         failures += 1
     strict = fail_on == "conditional"
-    for g in ledger.groups(conditional=True):
+    for g in ledger.groups("unknown"):  # never an all-clear
+        cases.append(_case(f"{g.reason}: {g.origin} -> {g.target}", g,
+                           f"{g.reason} ({g.count} flow(s)): blocked or failed in the browser", failure=True))
+        failures += 1
+    for g in ledger.groups("conditional"):
         cases.append(_case(f"blocked if the page sends credentials: {g.origin} -> {g.target}: {g.reason}", g,
                            f"blocked with {g.reason} if the page sends credentials ({g.count} flow(s))",
                            failure=strict))

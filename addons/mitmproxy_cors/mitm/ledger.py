@@ -27,6 +27,7 @@ class Entry:
     cond_reason: str | None = None  # allowed, but blocked with this reason if the page sends credentials
     cond_fix: str = ""
     server_blocked: bool = False  # the proxy patched it (cors_fix, cors_policy) and the server alone is blocked
+    unknown: bool = False  # no response in the capture (a browser's HAR): neither allowed nor known blocked
 
 
 @dataclass(slots=True)
@@ -54,32 +55,37 @@ class Ledger:
         self._retired_counts: Counter = Counter()
         self._retired_groups: dict[tuple, Group] = {}
         self._retired_conditional: dict[tuple, Group] = {}  # allowed only without credentials
+        self._retired_unknown: dict[tuple, Group] = {}  # no response in the capture
         self.dropped = 0  # blocked flows whose group could not be kept (more than max_groups groups)
 
     def ingest(self, v: Verdict, patch: dict | None = None) -> None:
         """`patch`: the Decision's patch record, when the proxy changed the response."""
         flow_id = v.flow_id
-        if not (v.cors_relevant or v.blocked):
+        # A request a browser's HAR holds without a response is never an all-clear: counted when it
+        # was cross-origin, or when the capture does not say which page made it.
+        unknown = v.not_in_capture and (v.cors_relevant or v.origin is None)
+        if not (v.cors_relevant or v.blocked or unknown):
             self.entries.pop(flow_id, None)
             return
         steps = [s for s in v.fix if s.required]
         fix = steps_text(steps[:1]) if steps else ""
         if len(steps) > 1:
             fix += f" (+{len(steps) - 1} more)"
-        cond = v.conditional if v.verdict != "blocked" else None
+        cond = v.credentials_risk if v.verdict != "blocked" else None
         self.entries[flow_id] = Entry(
             origin=v.origin or "null",
             target=target_of(v.url),
             reason=v.reason,
             kind=v.kind,
-            blocked=v.verdict == "blocked",
-            conditional=bool(v.conditional),
+            blocked=v.verdict == "blocked" and not v.not_in_capture,
+            conditional=cond is not None,
             # A server error or an unreachable server comes first: the CORS headers are missing because of it.
             fix=v.cause or fix,
             example=f"{v.method} {v.url}",
             cond_reason=cond.get("reason") if cond else None,
             cond_fix="; ".join(cond.get("fix") or ()) if cond else "",
             server_blocked=_server_blocked(patch),
+            unknown=unknown,
         )
         self.entries.move_to_end(flow_id)
         while len(self.entries) > self.capacity:
@@ -91,8 +97,8 @@ class Ledger:
         grouped = _grouping(e)
         if grouped is None:
             return
-        groups = self._retired_groups if e.blocked else self._retired_conditional
         key, fix = grouped
+        groups = self._retired_by(_which(e))
         g = groups.get(key)
         if g is not None:
             g.count += 1
@@ -104,7 +110,7 @@ class Ledger:
     @staticmethod
     def _count(c: Counter, e: Entry) -> None:
         c["cors"] += 1
-        c["blocked" if e.blocked else "allowed"] += 1
+        c["unknown" if e.unknown else "blocked" if e.blocked else "allowed"] += 1
         if e.conditional and not e.blocked:
             c["conditional"] += 1
         if e.server_blocked:
@@ -119,6 +125,7 @@ class Ledger:
         self._retired_counts.clear()
         self._retired_groups.clear()
         self._retired_conditional.clear()
+        self._retired_unknown.clear()
         self.dropped = 0
         return n
 
@@ -128,16 +135,21 @@ class Ledger:
             self._count(c, e)
         return c
 
-    def groups(self, conditional: bool = False) -> list[Group]:
-        """Blocked flows grouped by (page origin, target, reason), most frequent first; with
-        `conditional`, the flows allowed only without credentials, by the reason they would fail with."""
-        retired = self._retired_conditional if conditional else self._retired_groups
+    def _retired_by(self, which: str) -> dict[tuple, Group]:
+        return {"blocked": self._retired_groups, "conditional": self._retired_conditional,
+                "unknown": self._retired_unknown}[which]
+
+    def groups(self, which: str = "blocked") -> list[Group]:
+        """Flows grouped by (page origin, target, reason), most frequent first: `blocked` ones;
+        `conditional`: allowed only without credentials, by the reason they would fail with;
+        `unknown`: held by the capture without a response."""
         out: dict[tuple, Group] = {
-            k: Group(g.origin, g.target, g.reason, g.count, g.fix, g.example) for k, g in retired.items()
+            k: Group(g.origin, g.target, g.reason, g.count, g.fix, g.example)
+            for k, g in self._retired_by(which).items()
         }
         for e in self.entries.values():
             grouped = _grouping(e)
-            if grouped is None or e.blocked == conditional:
+            if grouped is None or _which(e) != which:
                 continue
             key, fix = grouped
             g = out.get(key)
@@ -157,8 +169,23 @@ def _server_blocked(patch: dict | None) -> bool:
     return server.get("verdict") == "blocked" and not server.get("only_with_credentials")
 
 
+_UNKNOWN_REASON = {"actual": "no response in the capture; it needed a preflight",
+                   "simple": "no response in the capture",
+                   "preflight": "a preflight with no response in the capture",
+                   "": "no response in the capture; the page is unknown"}
+UNKNOWN_FIX = ("record the page through the proxy: a browser's HAR holds neither the preflight nor the "
+               "response the browser judged")
+
+
+def _which(e: Entry) -> str:
+    return "unknown" if e.unknown else "blocked" if e.blocked else "conditional"
+
+
 def _grouping(e: Entry) -> tuple[tuple, str] | None:
-    """(group key, fix) of a blocked flow or of one allowed only without credentials; None otherwise."""
+    """(group key, fix) of a blocked flow, one allowed only without credentials, or one the capture
+    holds without a response; None otherwise."""
+    if e.unknown:
+        return (e.origin, e.target, _UNKNOWN_REASON.get(e.kind, _UNKNOWN_REASON[""])), UNKNOWN_FIX
     if e.blocked:
         return (e.origin, e.target, e.reason or "no response"), e.fix
     if e.conditional and e.cond_reason:
@@ -174,19 +201,31 @@ def patched_text(c: Counter) -> str:
     return f" through the proxy's patches (the server alone: {c['server_blocked']} blocked, {c['patched']} patched)"
 
 
+def counts_text(c: Counter) -> str:
+    """`3 blocked of 9 CORS flow(s)...`: the head of the summary, `cors.report` and the gate."""
+    text = f"{c['blocked']} blocked of {c['cors']} CORS flow(s)" + patched_text(c)
+    if c["conditional"]:
+        text += f", {c['conditional']} blocked if the page sends credentials"
+    if c["unknown"]:
+        text += (f", {c['unknown']} with no response in the capture (blocked or failed in the browser; "
+                 "a browser's HAR does not hold why)")
+    return text
+
+
 def report_lines(ledger: Ledger) -> list[str]:
     """The text of `cors.report`."""
     c = ledger.counts()
     if not c["cors"]:
         return ["cors.report: no CORS flows seen yet (cross-origin requests with an Origin header)."]
-    head = (f"cors.report: {c['blocked']} blocked of {c['cors']} CORS flow(s)" + patched_text(c)
-            + (f", {c['conditional']} blocked if the page sends credentials" if c["conditional"] else ""))
+    head = "cors.report: " + counts_text(c)
     groups = ledger.groups()
-    conditional = ledger.groups(conditional=True)
-    if not groups and not conditional:
+    conditional = ledger.groups("conditional")
+    unknown = ledger.groups("unknown")
+    if not groups and not conditional and not unknown:
         return [head + ": nothing blocked."]
-    out = [head + f", in {len(groups) + len(conditional)} group(s):"]
-    for g, suffix in [(g, "") for g in groups] + [(g, " if the page sends credentials") for g in conditional]:
+    out = [head + f", in {len(groups) + len(conditional) + len(unknown)} group(s):"]
+    for g, suffix in ([(g, "") for g in groups] + [(g, " if the page sends credentials") for g in conditional]
+                      + [(g, "") for g in unknown]):
         out.append(f"{g.count:>5} x  {g.origin} -> {g.target}  {g.reason}{suffix}")
         if g.fix:
             out.append(f"          fix: {g.fix}")

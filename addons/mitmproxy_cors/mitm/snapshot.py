@@ -111,19 +111,27 @@ def exchange_of(f: http.HTTPFlow, c: Capture | None = None) -> Exchange:
 # one costs a few attribute reads. The proxy judges a record itself or hands it to the analysis
 # worker (mitm/analysis.py): the same record, the same pipeline. Fields, by index (R_REQUEST: the
 # Capture's fields, as a tuple; R_PATCH: the fixer's `cors_patch`, when the proxy changed the response):
-R_ID, R_REQUEST, R_STATUS, R_RESP_FIELDS, R_RESP_TIME, R_ERROR, R_PROXY_ANSWERED, R_PATCH = range(8)
+# R_NOT_IN_CAPTURE: a flow read from a file whose response is only a placeholder (see `_not_in_capture`).
+R_ID, R_REQUEST, R_STATUS, R_RESP_FIELDS, R_RESP_TIME, R_ERROR, R_PROXY_ANSWERED, R_PATCH, R_NOT_IN_CAPTURE = range(9)
 
 
 def record_of(f: http.HTTPFlow, c: Capture | None = None) -> tuple:
-    """`c`: the request as `requestheaders` captured it (else as it is now)."""
+    """`c`: the request as `requestheaders` captured it (else as it is now).
+
+    A flow read from a file (not live) whose response has status 0 or below and no header is a
+    browser HAR's entry for a request the browser blocked or that failed (DevTools writes status 0,
+    Playwright -1, mitmproxy's HAR reader keeps it): no server answered it that way, so it is
+    judged as a request without a response in the capture, never as a response."""
     req = _request_fields(f) if c is None else tuple(c)
     resp = f.response
     err = f.error
     patch = f.metadata.get(PATCH_KEY) if f.metadata else None
     if resp is not None:
+        if resp.status_code <= 0 and not f.live and not resp.data.headers.fields:
+            return (f.id, req, None, None, None, f"status {resp.status_code}", False, patch, True)
         return (f.id, req, resp.status_code, resp.data.headers.fields, resp.timestamp_start or req[C_TIMESTAMP],
-                err.msg if err else None, False, patch)
-    return (f.id, req, None, None, None, err.msg if err else None, _proxy_answered(err), patch)
+                err.msg if err else None, False, patch, False)
+    return (f.id, req, None, None, None, err.msg if err else None, _proxy_answered(err), patch, False)
 
 
 def peer_of_record(r: tuple) -> tuple | None:
@@ -136,4 +144,4 @@ def exchange_of_record(r: tuple) -> Exchange:
     if r[R_STATUS] is not None:
         response = ResponseSnapshot(r[R_STATUS], Headers.from_bytes(r[R_RESP_FIELDS]), r[R_RESP_TIME])
     return Exchange(r[R_ID], request, response, r[R_ERROR], proxy_answered_error=r[R_PROXY_ANSWERED],
-                    extra={PATCH_KEY: r[R_PATCH]} if r[R_PATCH] else {})
+                    extra={PATCH_KEY: r[R_PATCH]} if r[R_PATCH] else {}, not_in_capture=r[R_NOT_IN_CAPTURE])

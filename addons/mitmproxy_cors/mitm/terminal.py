@@ -22,7 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..engine.verdict import Verdict, steps_text
-from .ledger import Ledger, patched_text, target_of
+from .ledger import Ledger, counts_text, target_of
 from .options import SUMMARY_CHOICES, choice, reported
 
 if TYPE_CHECKING:
@@ -67,9 +67,11 @@ def verdict_line(v: Verdict, client: tuple | None = None, now: float | None = No
     if client:
         line.append(f"[{client[0]}:{client[1]}]", style="dim yellow")
     line.append(" ")
-    if v.blocked:
+    if v.not_in_capture:
+        line.append("CORS UNKNOWN", style="bold black on yellow")
+    elif v.blocked:
         line.append("CORS BLOCKED", style="bold white on red")
-    elif v.conditional:
+    elif v.credentials_risk:
         line.append("CORS BLOCKED IF CREDENTIALS", style="bold black on yellow")
     elif v.warnings:
         line.append("CORS allowed*", style="bold black on yellow")
@@ -82,7 +84,9 @@ def verdict_line(v: Verdict, client: tuple | None = None, now: float | None = No
         line.append(f" from {v.origin}", style="dim")
     if v.kind == "preflight":
         line.append(" (preflight)", style="dim")
-    if v.blocked:
+    if v.not_in_capture:
+        line.append(f"  {v.cause}", style="yellow")
+    elif v.blocked:
         if v.reason:
             line.append("  ")
             line.append(v.reason, style="bold red")
@@ -95,11 +99,13 @@ def verdict_line(v: Verdict, client: tuple | None = None, now: float | None = No
                         style="cyan")
         if v.cause:
             line.append(f"  [{v.cause}]", style="yellow")
-    elif v.conditional:
-        line.append(f"  blocked with {v.conditional['reason']} if the page sends credentials", style="yellow")
-        if v.conditional.get("fix"):
+    elif v.credentials_risk:
+        risk = v.credentials_risk
+        line.append(f"  blocked with {risk['reason']} if the page sends credentials ({risk['evidence']})",
+                    style="yellow")
+        if risk.get("fix"):
             line.append("  fix: ", style="bold")
-            line.append("; ".join(v.conditional["fix"][:3]), style="cyan")
+            line.append("; ".join(risk["fix"][:3]), style="cyan")
     elif v.warnings:
         line.append(f"  warning: {v.warnings[0]}", style="yellow")
     return line
@@ -110,11 +116,10 @@ def summary_table(ledger: Ledger) -> Table | Text:
     if not c["cors"]:
         return Text("CORS summary: no cross-origin requests seen.", style="dim")
     groups = ledger.groups()
-    conditional = ledger.groups(conditional=True)
-    title = f"CORS summary: {c['blocked']} blocked of {c['cors']} CORS flow(s)" + patched_text(c)
-    if c["conditional"]:
-        title += f", {c['conditional']} blocked if the page sends credentials"
-    if not groups and not conditional:
+    conditional = ledger.groups("conditional")
+    unknown = ledger.groups("unknown")
+    title = "CORS summary: " + counts_text(c)
+    if not groups and not conditional and not unknown:
         return Text(title + ": nothing blocked.", style="green")
     table = Table(title=title, title_style="bold", show_lines=False, expand=False)
     table.add_column("count", justify="right", style="bold")
@@ -127,6 +132,8 @@ def summary_table(ledger: Ledger) -> Table | Text:
     for g in conditional:
         table.add_row(str(g.count), g.origin, g.target, Text(f"{g.reason} if the page sends credentials",
                                                              style="yellow"), g.fix)
+    for g in unknown:
+        table.add_row(str(g.count), g.origin, g.target, Text(g.reason, style="yellow"), g.fix)
     return table
 
 
