@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 import time
 from collections.abc import Sequence
 
-from mitmproxy import command, ctx, exceptions, flow, flowfilter, http
+from mitmproxy import command, ctx, exceptions, flow, flowfilter, http, types
 
 from ..engine.model import Headers
 from ..engine.request_mode import classify
@@ -401,16 +402,20 @@ class CorsFixer:
     # -- commands -------------------------------------------------------------------------------------
 
     @command.command("cors.fix")
-    def fix(self, flows: Sequence[flow.Flow], framework: str = "all") -> Sequence[str]:
-        """The smallest server CORS configuration that makes all these flows pass.
+    def fix(self, flows: Sequence[flow.Flow], framework: str = "all", path: types.Path = "") -> Sequence[str]:
+        """The server CORS configuration that makes all these flows pass, keeping what the server's
+        own CORS headers already allow; with a path, also written there (never over an existing file).
 
         framework: all, express, flask, starlette (fastapi), django, spring, aspnet, go, nginx.
-        Example: cors.fix @marked flask
+        Example: cors.fix @marked flask cors_config.py
         """
         fw = "all" if framework.strip().lower() in ("", "all") else framework_name(framework)
         if fw is None:
             raise exceptions.CommandError(f"cors.fix: unknown framework {framework!r}; one of all, "
                                           + ", ".join(FRAMEWORKS))
+        target = os.path.expanduser(path.strip()) if path and path.strip() else ""
+        if target:  # before the work: a bad path is one clear error, not a late surprise
+            _check_new_file(target)
         requirements = []
         for f in flows:
             if not isinstance(f, http.HTTPFlow):
@@ -423,14 +428,24 @@ class CorsFixer:
             if r is not None:
                 requirements.append(r)
         if not requirements:
-            return [f"cors.fix: no CORS requests among the {len(flows)} flow(s)"]
+            return [f"cors.fix: no CORS requests among the {len(flows)} flow(s)"
+                    + ("; nothing written" if target else "")]
         needs = aggregate(requirements)
         if fw == "all":
             text = report(needs)
         else:
             text = render(policy_for(needs), fw, needs) + "\n".join(problems_text(needs))
-        logger.info("cors.fix: %s configuration for %d CORS flow(s)", fw, needs.flows)
-        return text.rstrip("\n").split("\n")
+        text = text.rstrip("\n") + "\n"
+        lines = text.rstrip("\n").split("\n")
+        if target:
+            write_new_file(target, text)
+            lines.append(f"cors.fix: written to {target}")
+        if needs.existing:
+            logger.warning("cors.fix: the server already sends CORS headers on %d response(s): remove that "
+                           "code before pasting the configuration (see the output)", len(needs.existing))
+        logger.info("cors.fix: %s configuration for %d CORS flow(s)%s", fw, needs.flows,
+                    f", written to {target}" if target else "")
+        return lines
 
     @command.command("cors.fix.off")
     def fix_off(self) -> None:
@@ -449,6 +464,57 @@ def _others_may_patch() -> bool:
     except Exception:  # no options: assume so
         return True
     return foreign_addons_with(("responseheaders", "response"))
+
+
+def _check_new_file(path: str) -> None:
+    """A CommandError unless `path` names a file that does not exist yet in a writable folder."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        problem = "it is a directory"
+    elif os.path.lexists(path):
+        problem = "the file exists; cors.fix never overwrites a file: remove it or name another"
+    elif not os.path.isdir(folder):
+        problem = f"no such directory: {folder}"
+    elif not os.access(folder, os.W_OK | os.X_OK):
+        problem = f"cannot create files in {folder}"
+    else:
+        return
+    raise exceptions.CommandError(f"cors.fix: cannot write {path}: {problem}")
+
+
+def write_new_file(path: str, text: str) -> None:
+    """Write `text` to a new file at `path`, atomically: a temporary file in the same folder, then a
+    hard link, which fails rather than replace a file that appeared meanwhile. Never a partial file."""
+    _check_new_file(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".cors-fix-", suffix=".tmp")
+    except OSError as e:
+        raise exceptions.CommandError(f"cors.fix: cannot write {path}: {e.strerror or e}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 is for the temporary file, not the result
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            raise exceptions.CommandError(f"cors.fix: cannot write {path}: the file exists; cors.fix never "
+                                          "overwrites a file: remove it or name another") from None
+        except OSError:  # a filesystem without hard links: rename, after one more look
+            if os.path.lexists(path):
+                raise exceptions.CommandError(f"cors.fix: cannot write {path}: the file exists") from None
+            os.rename(tmp, path)
+    except OSError as e:
+        raise exceptions.CommandError(f"cors.fix: cannot write {path}: {e.strerror or e}") from None
+    finally:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
 
 
 def requirement_of(f: http.HTTPFlow):

@@ -32,7 +32,8 @@ from ..engine.request_mode import classify, credentials_evidence
 from ..engine.safelist import is_cors_safelisted_method, needs_preflight
 from ..engine.syntax import is_token, split_list
 from ..engine.verdict import Outcome
-from .headers import ACAC, ACAH, ACAM, ACAO, ACAPN, ACEH, ACRPN, add_vary, get_all, set_header
+from .headers import (ACAC, ACAH, ACAM, ACAO, ACAPN, ACEH, ACRPN, CORS_RESPONSE_HEADERS, add_vary, get_all,
+                      set_header)
 
 # Not worth exposing when '*' has to be replaced by a list.
 _NOT_EXPOSED_BY_WILDCARD = frozenset({
@@ -41,6 +42,9 @@ _NOT_EXPOSED_BY_WILDCARD = frozenset({
     "access-control-allow-methods", "access-control-allow-headers", "access-control-max-age",
     "access-control-allow-private-network",
 }) | NEVER_EXPOSED | SAFELISTED_RESPONSE_HEADERS
+
+
+_CORS_LOWER = frozenset(h.lower() for h in CORS_RESPONSE_HEADERS)
 
 
 @dataclass
@@ -74,17 +78,23 @@ class Requirement:
     preflighted: bool = False
     notes: list[str] = field(default_factory=list)
     problem: str | None = None  # set when no server CORS configuration can make it pass
+    # The CORS headers the server itself sent on this response: existing CORS code that a pasted
+    # configuration must replace (Flask-CORS skips responses that already have them) and must not narrow.
+    server_cors: list[tuple[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         # by hand: dataclasses.asdict deep-copies field by field, and this runs for every blocked flow
         return {"kind": self.kind, "url": self.url, "origin": self.origin, "method": self.method,
                 "headers": list(self.headers), "credentials": self.credentials, "expose": list(self.expose),
                 "private_network": self.private_network, "preflighted": self.preflighted,
-                "notes": list(self.notes), "problem": self.problem}
+                "notes": list(self.notes), "problem": self.problem,
+                "server_cors": [list(x) for x in self.server_cors]}
 
     @classmethod
     def from_dict(cls, d: dict) -> Requirement:
-        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+        r = cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+        r.server_cors = [tuple(x) for x in r.server_cors]
+        return r
 
 
 @dataclass
@@ -139,7 +149,7 @@ def _plan_preflight(req: RequestSnapshot, facts, status: int, headers: Headers) 
     private = (req.headers.get(ACRPN) or "").lower() == "true"
     requirement = Requirement("preflight", req.url, origin, method, asked,
                               credentials=True if server.only_with_credentials else None,
-                              private_network=private, preflighted=True)
+                              private_network=private, preflighted=True, server_cors=cors_fields(headers))
     if redirected:
         requirement.notes.append("the preflight was redirected: answer OPTIONS before any redirect "
                                  "(trailing slash, http->https, login)")
@@ -206,7 +216,7 @@ def _plan_actual(req: RequestSnapshot, facts, status: int, headers: Headers) -> 
     requirement = Requirement(
         "actual", req.url, origin, req.method, unsafe if needs_preflight(req.method, unsafe) else [],
         credentials=True if (creds == "include" or server.only_with_credentials) else None,
-        preflighted=needs_preflight(req.method, unsafe))
+        preflighted=needs_preflight(req.method, unsafe), server_cors=cors_fields(headers))
     if origin == "null":
         requirement.notes.append("Origin: null (a redirect crossed origins, or a sandboxed/opaque page): "
                                  "allowing 'null' lets any such page read it; better avoid the redirect")
@@ -238,6 +248,13 @@ def _plan_actual(req: RequestSnapshot, facts, status: int, headers: Headers) -> 
     p.action, p.headers = "patch", fields
     p.why = "response headers corrected by the proxy"
     return p
+
+
+def cors_fields(headers: Headers) -> list[tuple[str, str]]:
+    """The response's own CORS header fields, as sent (names of CORS_RESPONSE_HEADERS only)."""
+    if not any(name in _CORS_LOWER for name in headers.names()):
+        return []  # the common case: one look at the index
+    return [(k, v) for k, v in headers.fields if k.lower() in _CORS_LOWER]
 
 
 def _fix_expose(fields: list[tuple[str, str]]) -> str | None:

@@ -2,7 +2,17 @@
 
 `aggregate` merges per-flow `Requirement`s (from `fix_plan`) into `Needs`; `policy_for` turns them
 into a `Policy` (exact origins, the methods and request headers seen, credentials when the wire
-shows them); `render` prints a policy for one framework, respecting that library's semantics:
+shows them); `render` prints a policy for one framework, respecting that library's semantics.
+
+When the server's own responses already carry CORS headers, that CORS code must go before the
+snippet is pasted (Flask-CORS, for one, leaves alone any response that already has
+Access-Control-Allow-Origin), so the output says so first and lists those responses; and the
+configuration keeps everything those headers allowed (origins, methods, request and exposed
+headers, credentials, max age, private network), so that nothing working today stops working.
+Wildcards stay where the server used them, except ``*`` for origins once credentials are in play,
+which browsers refuse: the origins seen are listed instead.
+
+The frameworks:
 
 * express  Express ``cors`` 2.8: ``origin`` array (strings compared exactly, RegExp tested) is
   echoed with Vary: Origin; ``origin: true`` reflects any origin; every OPTIONS is answered 204.
@@ -28,11 +38,15 @@ Pure: no mitmproxy, no I/O.
 from __future__ import annotations
 
 import json
+import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from ..engine.origin import parse_origin_header
+from ..engine.syntax import is_token, split_list
 from .fix_plan import Requirement
 from .framework_options import flask_cors_kwargs, starlette_kwargs
+from .headers import ACAC, ACAH, ACAM, ACAO, ACAPN, ACEH, ACMA
 from .policy import Policy
 
 FRAMEWORKS = ("express", "flask", "starlette", "django", "spring", "aspnet", "go", "nginx")
@@ -49,6 +63,40 @@ TITLES = {
 ALIASES = {"fastapi": "starlette", "flask-cors": "flask", "django-cors-headers": "django", "rs/cors": "go",
            "rs-cors": "go", "asp.net": "aspnet", "dotnet": "aspnet", "node": "express", "cors": "express"}
 _STANDARD_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+# Methods browsers upper-case before sending: a server's "put" meant PUT.
+_NORMALIZED_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"})
+_WIDTH = 100  # the warning is wrapped: it becomes comment lines of a file the user keeps
+_LISTED_GROUPS = 12  # distinct header sets listed in the warning
+_LISTED_EXAMPLES = 3  # requests named per header set
+
+# Where CORS code that a pasted configuration must replace usually lives, per framework.
+EXISTING_PLACES = {
+    "express": "res.setHeader()/res.header('Access-Control-...') in middleware or routes, another cors() "
+               "(app.use or per route), app.options() handlers",
+    "flask": "@cross_origin decorators, an earlier CORS(app), after_request hooks or views that set "
+             "Access-Control-* headers",
+    "starlette": "another CORSMiddleware, an @app.middleware('http') or BaseHTTPMiddleware that sets "
+                 "Access-Control-* headers, routes that set them",
+    "django": "middleware or views that set response['Access-Control-...'], another CORS app, "
+              "CORS_* settings already there",
+    "spring": "@CrossOrigin annotations, WebMvcConfigurer.addCorsMappings, a CorsFilter bean or a servlet "
+              "filter that sets Access-Control-* headers",
+    "aspnet": "other AddCors/UseCors policies, [EnableCors] attributes, middleware that appends "
+              "Access-Control-* headers",
+    "go": "handlers or middleware calling w.Header().Set(\"Access-Control-...\"), another CORS wrapper "
+          "(gorilla/handlers.CORS)",
+    "nginx": "other add_header Access-Control-* lines (this server {} or the http {} block), and the app "
+             "behind it (proxy_hide_header below hides only its Allow-Origin, Allow-Credentials and "
+             "Expose-Headers)",
+}
+_EXISTING_EFFECT = {
+    "flask": "Flask-CORS leaves alone any response that already has Access-Control-Allow-Origin",
+    "nginx": "the app's or another block's headers can win",
+}
+_ANY_PLACE = ("a decorator such as @cross_origin/@CrossOrigin, a middleware or after_request hook, "
+              "hand-written header code in the app")
+_PROXY_PLACE = ("a reverse proxy, CDN or API gateway in front of the app (nginx add_header, Apache "
+                "Header set, a gateway's CORS setting)")
 
 
 @dataclass
@@ -62,26 +110,44 @@ class Needs:
     notes: list[str] = field(default_factory=list)
     problems: list[tuple[str, str]] = field(default_factory=list)  # (url, why no configuration helps)
     flows: int = 0
+    # The server's own CORS headers (new fields go last: pipeline rebuilds Needs from a tuple of fields).
+    # existing: (kind, method, url, header fields) of each response that carried CORS headers.
+    existing: list[tuple[str, str, str, tuple[tuple[str, str], ...]]] = field(default_factory=list)
+    kept: list[tuple[str, str]] = field(default_factory=list)  # (what, value) taken from those headers
+    wildcards: list[str] = field(default_factory=list)  # "origin", "method", "header" kept as '*'
+    max_age: int | None = None
 
     def summary_lines(self) -> list[str]:
         creds = "yes" if self.credentials else "none seen on the wire"
+        any_ = "* (any, as the server sent)"
         lines = [
-            f"origins: {', '.join(self.origins) or '(none)'}",
-            f"methods: {', '.join(self.methods) or '(none)'}",
-            f"request headers: {', '.join(self.headers) or '(none beyond the safelisted ones)'}",
+            f"origins: {any_ if 'origin' in self.wildcards else ', '.join(self.origins) or '(none)'}",
+            f"methods: {any_ if 'method' in self.wildcards else ', '.join(self.methods) or '(none)'}",
+            "request headers: " + (any_ if "header" in self.wildcards
+                                   else ", ".join(self.headers) or "(none beyond the safelisted ones)"),
             f"credentials: {creds}",
         ]
         if self.expose:
             lines.append(f"exposed response headers: {', '.join(self.expose)}")
+        if self.max_age is not None:
+            lines.append(f"preflight max age: {self.max_age} s")
         if self.private_network:
             lines.append("private network access: asked")
+        if self.kept:
+            lines.append("kept from the server's own CORS headers: " + _kept_text(self.kept))
         return lines
 
 
-def aggregate(requirements: Iterable[Requirement]) -> Needs:
+def aggregate(requirements: Iterable[Requirement], keep_existing: bool = True) -> Needs:
+    """What the flows need; with `keep_existing`, merged with what the server's own CORS headers
+    already allow (never narrower than today's)."""
     n = Needs()
     for r in requirements:
         n.flows += 1
+        if r.server_cors:
+            entry = (r.kind, r.method, r.url, tuple((k, v) for k, v in r.server_cors))
+            if entry not in n.existing:
+                n.existing.append(entry)
         if r.problem:
             n.problems.append((r.url, r.problem))
             continue
@@ -101,6 +167,8 @@ def aggregate(requirements: Iterable[Requirement]) -> Needs:
         for note in r.notes:
             if note not in n.notes:
                 n.notes.append(note)
+    if keep_existing and n.existing:
+        _keep_existing(n)
     order = {m: i for i, m in enumerate(_STANDARD_METHODS)}
     n.methods.sort(key=lambda m: (order.get(m, len(order)), m))
     n.origins.sort(key=lambda o: (o == "null", o))
@@ -109,10 +177,138 @@ def aggregate(requirements: Iterable[Requirement]) -> Needs:
     return n
 
 
+def _keep_existing(n: Needs) -> None:
+    """Merge what the server's own CORS headers allowed into `n` (rules of the Fetch CORS protocol:
+    lists of tokens, one origin or '*', credentials only as 'true')."""
+    star_origin, refused_null = False, False
+    wild_expose = False
+
+    def keep(what: str, value: str, target: list[str]) -> None:
+        if value not in target:
+            target.append(value)
+            if (what, value) not in n.kept:
+                n.kept.append((what, value))
+
+    for _kind, _method, _url, fields in n.existing:
+        for name, value in fields:
+            low = name.lower()
+            items = split_list(value)
+            if low == ACAO.lower():
+                for item in items:
+                    if item == "*":
+                        star_origin = True
+                    elif item == "null":
+                        refused_null = True
+                    else:  # a trailing slash or upper case never matched, but says which origin was meant
+                        origin = parse_origin_header(item)
+                        if origin is not None and not origin.opaque:
+                            keep("origin", origin.serialize(), n.origins)
+            elif low == ACAM.lower():
+                for item in items:
+                    if item == "*":
+                        _add(n.wildcards, "method")
+                    elif is_token(item):
+                        keep("method", item.upper() if item.upper() in _NORMALIZED_METHODS else item, n.methods)
+            elif low == ACAH.lower():
+                for item in items:
+                    if item == "*":
+                        _add(n.wildcards, "header")
+                    elif is_token(item):
+                        keep("request header", item.lower(), n.headers)
+            elif low == ACEH.lower():
+                for item in items:
+                    if item == "*":
+                        wild_expose = True
+                    elif is_token(item):
+                        keep("exposed header", item.lower(), n.expose)
+            elif low == ACAC.lower() and value.strip().lower() == "true":
+                if not n.credentials:
+                    n.credentials = True
+                    n.kept.append(("credentials", "true"))
+            elif low == ACMA.lower() and value.strip().isdigit():
+                seconds = int(value.strip())
+                if n.max_age is None or seconds > n.max_age:
+                    n.max_age = seconds
+            elif low == ACAPN.lower() and value.strip().lower() == "true" and not n.private_network:
+                n.private_network = True
+                n.kept.append(("private network", "true"))
+    if n.max_age is not None:
+        n.kept.append(("max age", str(n.max_age)))
+    if star_origin and n.credentials:
+        _add(n.notes, "the server sent Access-Control-Allow-Origin: * but credentials are in play (a cookie, "
+                      "HTTP auth or Access-Control-Allow-Credentials: true): browsers refuse '*' with "
+                      "credentials, so the origins seen are listed instead; add any other site that must read "
+                      "these responses")
+    elif star_origin:
+        _add(n.wildcards, "origin")
+    if refused_null:
+        _add(n.notes, "the server sent Access-Control-Allow-Origin: null: not kept, since it would let any "
+                      "sandboxed page or cross-origin redirect read the responses")
+    if wild_expose:
+        if n.credentials:
+            _add(n.notes, "the server sent Access-Control-Expose-Headers: *, a literal name once credentials are "
+                          "in play: the response headers seen are listed instead")
+        else:
+            _add(n.expose, "*")
+            n.kept.append(("exposed header", "*"))
+    if n.credentials and ("method" in n.wildcards or "header" in n.wildcards):
+        _add(n.notes, "the server sent '*' for methods or request headers, a literal name once credentials are "
+                      "in play: the configuration below allows any by listing or echoing them")
+
+
+def _add(target: list[str], value: str) -> None:
+    if value not in target:
+        target.append(value)
+
+
+def _kept_text(kept: list[tuple[str, str]]) -> str:
+    groups: dict[str, list[str]] = {}
+    for what, value in kept:
+        groups.setdefault(what, []).append(value)
+    return "; ".join(f"{what} {', '.join(values)}" if values != ["true"] else what
+                     for what, values in groups.items())
+
+
+def existing_lines(needs: Needs, framework: str | None = None) -> list[str]:
+    """The warning `cors.fix` says first when the server's responses already carry CORS headers:
+    remove that code, where it may live, and which responses carried which headers."""
+    if not needs.existing:
+        return []
+    place = EXISTING_PLACES.get(framework or "", _ANY_PLACE)
+    effect = _EXISTING_EFFECT.get(framework or "", "the old headers can win (Flask-CORS, for one, leaves "
+                                  "alone any response that already has Access-Control-Allow-Origin)")
+    prose = [
+        f"WARNING: the server already sends CORS headers ({len(needs.existing)} response(s) below). Remove "
+        f"that CORS code before adding this configuration, or the pasted configuration may do nothing: "
+        f"{effect}, or both are sent and browsers refuse two Access-Control-Allow-Origin values.",
+        f"Look for it in: {place}; and in {_PROXY_PLACE}.",
+        "This configuration keeps what those headers allowed, so requests that work today keep working.",
+    ]
+    out = [line for para in prose for line in textwrap.wrap(para, _WIDTH, subsequent_indent="  ")]
+    out.append("Responses that carried CORS headers:")
+    groups: dict[tuple[tuple[str, str], ...], list[str]] = {}
+    for kind, method, url, fields in needs.existing:
+        what = f"preflight for {method} {url}" if kind == "preflight" else f"{method} {url}"
+        groups.setdefault(fields, []).append(what)
+    for i, (fields, requests) in enumerate(groups.items()):
+        if i == _LISTED_GROUPS:
+            out.append(f"  ... and {len(groups) - i} more set(s) of headers")
+            break
+        shown = ", ".join(requests[:_LISTED_EXAMPLES])
+        more = f" and {len(requests) - _LISTED_EXAMPLES} more" if len(requests) > _LISTED_EXAMPLES else ""
+        out.append(f"  {shown}{more}:")
+        out += textwrap.wrap("; ".join(f"{k}: {v}" for k, v in fields), _WIDTH, initial_indent="    ",
+                             subsequent_indent="      ", break_on_hyphens=False)
+    return out
+
+
 def policy_for(n: Needs) -> Policy:
-    return Policy(scope="~all", name="cors.fix", allow_origins=tuple(n.origins), allow_methods=tuple(n.methods),
-                  allow_headers=tuple(n.headers), allow_credentials=bool(n.credentials),
-                  expose_headers=tuple(n.expose), allow_private_network=n.private_network)
+    return Policy(scope="~all", name="cors.fix",
+                  allow_origins=("*",) if "origin" in n.wildcards else tuple(n.origins),
+                  allow_methods=("*",) if "method" in n.wildcards else tuple(n.methods),
+                  allow_headers=("*",) if "header" in n.wildcards else tuple(n.headers),
+                  allow_credentials=bool(n.credentials), expose_headers=tuple(n.expose),
+                  max_age=n.max_age, allow_private_network=n.private_network)
 
 
 def framework_name(name: str) -> str | None:
@@ -126,7 +322,7 @@ def render(policy: Policy, framework: str, needs: Needs | None = None, summary: 
     fw = framework_name(framework)
     if fw is None:
         raise ValueError(f"unknown framework {framework!r}; one of {', '.join(FRAMEWORKS)}")
-    return _RENDERERS[fw](policy, _Context(needs, summary))
+    return _RENDERERS[fw](policy, _Context(needs, summary, fw))
 
 
 def render_all(policy: Policy, needs: Needs | None = None, summary: bool = True) -> dict[str, str]:
@@ -134,9 +330,13 @@ def render_all(policy: Policy, needs: Needs | None = None, summary: bool = True)
 
 
 def report(needs: Needs, frameworks: Iterable[str] = FRAMEWORKS) -> str:
-    """Every framework's snippet with a summary and what no configuration can fix."""
+    """Every framework's snippet with a summary and what no configuration can fix; the server's
+    existing CORS headers, if any, first."""
     policy = policy_for(needs)
-    out = [f"Smallest CORS configuration for {needs.flows} flow(s)"]
+    out = existing_lines(needs)
+    if out:
+        out.append("")
+    out.append(_title(needs))
     out += ["  " + line for line in needs.summary_lines()]
     for fw in frameworks:
         out += ["", f"=== {TITLES[fw]} ===", render(policy, fw, needs, summary=False).rstrip()]
@@ -175,6 +375,14 @@ def _q(value: str) -> str:
 class _Context:
     needs: Needs | None
     summary: bool
+    framework: str | None = None
+
+
+def _title(needs: Needs) -> str:
+    if needs.existing:
+        return (f"CORS configuration for {needs.flows} flow(s) seen through the proxy, keeping what the "
+                "server's own CORS headers allow:")
+    return f"Smallest CORS configuration for {needs.flows} flow(s) seen through the proxy:"
 
 
 def _header(ctx: _Context, prefix: str) -> list[str]:
@@ -182,9 +390,13 @@ def _header(ctx: _Context, prefix: str) -> list[str]:
     if needs is None:
         return []
     out = []
-    if ctx.summary:
-        out.append(f"{prefix} Smallest CORS configuration for {needs.flows} flow(s) seen through the proxy:")
+    if ctx.summary:  # the warning comes first: a pasted snippet next to old CORS code may do nothing
+        out += [f"{prefix} {line}" for line in existing_lines(needs, ctx.framework)]
+        out.append(f"{prefix} {_title(needs)}")
         out += [f"{prefix}   {line}" for line in needs.summary_lines()]
+    elif needs.existing:
+        out.append(f"{prefix} First remove the server's existing CORS code (see above): "
+                   f"{EXISTING_PLACES.get(ctx.framework or '', _ANY_PLACE)}.")
     for note in needs.notes:
         out.append(f"{prefix} note: {note}")
     return out
