@@ -14,7 +14,7 @@ async def test_blocked_flow_gets_comment_marker_and_metadata(cors):
     assert meta["reason"] == "MissingAllowOriginHeader"
     assert meta["failed_parameter"] == ""
     assert f.marked == ":no_entry:"
-    assert f.comment.startswith("CORS blocked: MissingAllowOriginHeader")
+    assert f.comment.startswith("MissingAllowOriginHeader — CORS blocked: ")
     # The comment says what to change.
     assert "Access-Control-Allow-Origin" in f.comment
 
@@ -22,7 +22,7 @@ async def test_blocked_flow_gets_comment_marker_and_metadata(cors):
 async def test_blocked_comment_names_the_failed_parameter(cors):
     f = cors_get(URL, status=200, resp_headers=[("Access-Control-Allow-Origin", "http://other.test")])
     await cors.run(f)
-    assert f.comment.startswith("CORS blocked: AllowOriginMismatch (http://other.test)")
+    assert f.comment.startswith("AllowOriginMismatch (http://other.test) — CORS blocked: ")
 
 
 async def test_allowed_flow_gets_an_allowed_comment_and_no_marker(cors):

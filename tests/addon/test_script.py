@@ -60,7 +60,7 @@ async def test_script_decides_flows_through_all_its_hooks(script):
     await tctx.cycle(mod, f)
     assert f.metadata["cors"]["reason"] == "MissingAllowOriginHeader"
     assert f.marked == ":no_entry:"
-    assert f.comment.startswith("CORS blocked: MissingAllowOriginHeader")
+    assert f.comment.startswith("MissingAllowOriginHeader — CORS blocked: ")
 
 
 async def test_script_pairs_preflight_and_actual(script):

@@ -128,7 +128,7 @@ def test_console(tmp_path):
                 assert "No content" in screen and "CORS BLOCKED" not in screen
             keep(screen, "response")
             tm.keys("Tab")
-            screen = tm.wait_for("Comment: CORS blocked: PreflightMissingAllowOriginHeader")
+            screen = tm.wait_for("Comment: PreflightMissingAllowOriginHeader — CORS blocked: fix")
             assert "Metadata:" in screen
             keep(screen, "detail")
             tm.command("cors.explain @focus")  # the same from the flow view

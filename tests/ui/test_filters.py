@@ -23,6 +23,7 @@ async def flows(stack):
         "preflight": preflight("/pre", "PUT", resp={}),
         "warning": cors_get("/warn", resp=STAR_CREDS),
         "allowed": cors_get("/fine", resp=FINE),
+        "allowed-preflight": preflight("/ok", "PUT", resp={**FINE, "Access-Control-Allow-Methods": "PUT"}),
         "same": make_flow("GET", "http://api.test:8000/same", {}, 200, {}, body=b"x"),
     }
     stack.feed(*fl.values())
@@ -42,12 +43,14 @@ PORTABLE = {
     '~comment "CORS blocked"': {"blocked", "preflight", "warning"},  # also "blocked if the page sends credentials"
     '~comment "CORS blocked:"': {"blocked", "preflight"},
     '~comment "(?i)cors blocked"': {"blocked", "preflight", "warning"},
-    "~comment Preflight": {"preflight"},
-    '~comment "^CORS "': {"blocked", "preflight", "warning", "allowed"},
-    "~meta \"'kind': 'preflight'\"": {"preflight"},
+    # Blocked comments start with the reason, and every preflight reason with "Preflight"; without
+    # the caret mitmproxy 12 (case-insensitive) would also list "CORS allowed (preflight)".
+    "~comment ^Preflight": {"preflight"},
+    "~comment CORS": {"blocked", "preflight", "warning", "allowed", "allowed-preflight"},
+    "~meta \"'kind': 'preflight'\"": {"preflight", "allowed-preflight"},
     "~meta \"'reason': 'AllowOriginMismatch'\"": {"blocked"},
     "~marker no_entry & ~m OPTIONS": {"preflight"},
-    "!~marker no_entry & ~comment CORS": {"warning", "allowed"},
+    "!~marker no_entry & ~comment CORS": {"warning", "allowed", "allowed-preflight"},
 }
 
 
@@ -73,7 +76,7 @@ async def test_view_filter_lists_only_blocked_flows(flows):
     stack.tctx.options.view_filter = '~comment "CORS blocked:" & ~m GET'
     assert [f.id for f in stack.view] == [fl["blocked"].id]
     stack.tctx.options.view_filter = ""
-    assert len(stack.view) == 5
+    assert len(stack.view) == 6
 
 
 async def test_commands_take_the_recipes_as_flow_specs(flows):

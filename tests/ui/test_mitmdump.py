@@ -179,6 +179,23 @@ def test_flow_detail_shows_the_cors_view_so_flows_are_judged_in_the_proxy(server
     assert "PreflightMissingAllowOriginHeader" in out and "CORS summary: 2 blocked of 3 CORS flow(s)" in out
 
 
+@pytest.mark.parametrize("expr, listed", [
+    ('~comment "CORS blocked"', {"/c/t/pre", "/c/t/mismatch"}),
+    ('~comment "CORS blocked:"', {"/c/t/pre", "/c/t/mismatch"}),
+    ("~comment ^Preflight", {"/c/t/pre"}),
+    ("~marker no_entry", {"/c/t/pre", "/c/t/mismatch"}),
+])
+def test_mitmdumps_own_filter_lists_what_the_docs_say(servers, tmp_path, expr, listed):
+    """docs/filtering.md: `mitmdump ... '<filter>'` prints only the matching flows. The filter reads our
+    annotations, so flows are judged in the proxy (the worker does not annotate them)."""
+    dump = Proc("mitmdump", ["--set", "cors_log=off", "--set", "cors_summary=off", expr], tmp_path).start()
+    traffic(dump, servers)
+    assert not [c for c in _children(dump.proc.pid) if "mitmproxy_cors" in c]
+    out = dump.stop()
+    printed = {path for path in ("/c/t/pre", "/c/t/mismatch", "/c/t/ok") if f"{path}" in out}
+    assert printed == listed, out
+
+
 def test_a_script_of_yours_reads_the_verdict_in_mitmdump(servers, tmp_path):
     """Another script with flow hooks might read metadata["cors"]: then no worker, the flows carry it."""
     seen = tmp_path / "seen.txt"
@@ -209,3 +226,16 @@ def test_sigterm_to_the_whole_process_group_loses_no_verdict(servers, tmp_path):
             os.killpg(dump.proc.pid, signal.SIGKILL)
     assert dump.proc.returncode == 0, dump.output()
     assert len(_report(report)) == 3, dump.output()
+
+
+def test_reading_a_file_the_dumper_filter_lists_the_blocked_flows(servers, tmp_path):
+    """docs/filtering.md: with -r, `--set dumper_filter=...` (the positional filter would also decide
+    which flows are read, before they are annotated)."""
+    saved = tmp_path / "flows.mitm"
+    dump = Proc("mitmdump", ["-w", str(saved)], tmp_path).start()
+    traffic(dump, servers)
+    dump.stop()
+    out = subprocess.run([str(BIN / "mitmdump"), "-n", "-r", str(saved), "-s", str(ADDON), "--set", "cors_log=off",
+                          "--set", "cors_summary=off", "--set", 'dumper_filter=~comment "CORS blocked:"'],
+                         cwd=REPO, capture_output=True, text=True, timeout=60).stdout
+    assert "/c/t/pre" in out and "/c/t/mismatch" in out and "/c/t/ok" not in out, out

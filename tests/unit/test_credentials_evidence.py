@@ -25,7 +25,7 @@ def test_the_servers_own_allow_credentials_flags_it():
     v = Wire().fetch("GET", API + "/me", resp_headers=[("Access-Control-Allow-Origin", "*"),
                                                        ("Access-Control-Allow-Credentials", "true")]).verdict
     assert v.credentials_risk["evidence"] == "the server sends Access-Control-Allow-Credentials: true"
-    assert v.summary().startswith("CORS blocked if the page sends credentials: WildcardOriginNotAllowed")
+    assert v.summary().startswith("WildcardOriginNotAllowed — CORS blocked if the page sends credentials")
 
 
 def test_cookies_the_host_set_in_another_flow_flag_it():

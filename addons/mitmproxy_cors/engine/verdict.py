@@ -208,26 +208,32 @@ class Verdict(NamedTuple):
         if self.verdict == "blocked" and self.reason is None:
             return f"CORS n/a: {self.cause or 'the request failed'}"
         if self.verdict == "blocked":
-            head = f"CORS blocked: {self.reason}"
+            # The reason first: mitmweb's comment column shows only the first twenty characters or so.
+            # "CORS blocked:" stays in every blocked comment (the filter the docs teach).
+            head = self.reason
             if self.failed_parameter:
                 head += f" ({self.failed_parameter})"
+            head += " — CORS blocked: "
             steps = [s for s in self.fix if s.required]
             if steps:
-                head += "; " + steps_text(steps[:3])
+                head += "fix " + steps_text(steps[:3])
                 if len(steps) > 3:
                     head += f", +{len(steps) - 3} more"
-            if self.cause:
-                head += f" [{self.cause}]"
+                if self.cause:
+                    head += f" [{self.cause}]"
+            else:
+                entry = REASONS.get(self.reason)
+                head += self.cause or (entry.fix if entry else "see the flow's CORS view")
             return head
         if self.kind in ("preflight", "actual", "simple"):
             risk = self.credentials_risk
             if risk:
                 # Allowed only because the page sent no credentials (the login case): worded as the
                 # block it becomes, so that it is never read as a pass.
-                head = f"CORS blocked if the page sends credentials: {risk['reason']}"
+                head = f"{risk['reason']} — CORS blocked if the page sends credentials"
                 steps = list(risk.get("fix") or ())
                 if steps:
-                    head += "; " + ", ".join(steps[:3]) + (f", +{len(steps) - 3} more" if len(steps) > 3 else "")
+                    head += ": fix " + ", ".join(steps[:3]) + (f", +{len(steps) - 3} more" if len(steps) > 3 else "")
                 return head
             head = f"CORS allowed ({self.kind})"
             if self.warnings:

@@ -171,8 +171,8 @@ class CorsObserver:
 
     def _use_worker(self) -> bool:
         """The worker only in mitmdump, where nothing reads a flow's annotations: no View, no saved
-        stream or HAR, no --flow-detail 3 (it shows the `cors` content view), no other script with
-        flow hooks that might read metadata["cors"]. `worker` forces it in mitmdump."""
+        stream or HAR, no --flow-detail 3 (it shows the `cors` content view), no flow filter, no other
+        script with flow hooks that might read metadata["cors"]. `worker` forces it in mitmdump."""
         try:
             options = ctx.options
             if not in_mitmdump():
@@ -186,6 +186,10 @@ class CorsObserver:
         if flows_kept():
             return False
         if getattr(options, "flow_detail", 0) >= 3 or getattr(options, "dumper_default_contentview", "") == "cors":
+            return False
+        if getattr(options, "dumper_filter", None):
+            # mitmdump's filter (`mitmdump '~comment "CORS blocked"'`) may match our annotations, which
+            # the worker does not make.
             return False
         return not foreign_addons_with(FLOW_HOOKS)
 
