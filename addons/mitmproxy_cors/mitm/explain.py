@@ -20,6 +20,7 @@ from mitmproxy import http
 from ..engine.origin import origin_of_url
 from ..engine.reasons import REASONS
 from .annotate import METADATA_KEY
+from .sequence import sequence_of, text_lines
 
 Line = tuple[str, str]
 FindFlow = Callable[[str], "mflow.Flow | None"]
@@ -182,6 +183,17 @@ def _cache_lines(v: dict) -> list[Line]:
     return []
 
 
+def _sequence_lines(f: http.HTTPFlow, v: dict, find: FindFlow) -> list[Line]:
+    """The story as the browser ran it (mitm/sequence.py), with its paired flow when still known."""
+    pid = v.get("paired_flow_id")
+    other = find(pid) if pid else None
+    seq = sequence_of(v, verdict_of(other) if other is not None else None,
+                      f.request.headers.get("Access-Control-Request-Method"))
+    if seq is None:
+        return []
+    return [("head", "Sequence (▸ this flow)")] + text_lines(seq)
+
+
 def _fix_lines(v: dict) -> list[Line]:
     out: list[Line] = []
     steps = v.get("fix") or []
@@ -244,6 +256,10 @@ def story(f: mflow.Flow, find: FindFlow = lambda _id: None, line: dict | None = 
     if fix:
         out.append(("text", ""))
         out.extend(fix)
+    seq = _sequence_lines(f, v, find)  # where it breaks, before the details of each hop
+    if seq:
+        out.append(("text", ""))
+        out.extend(seq)
     out.append(("text", ""))
     out.extend(_request_lines(f, v))
     if v.get("checks"):
