@@ -2,6 +2,7 @@
 
     record ──exchange_of_record──▶ Exchange ──Pipeline.decide──▶ Decisions ──▶ JSON Lines report
                                                                            ├─▶ ledger (summary, cors.report)
+                                                                           ├─▶ stories (the HTML report)
                                                                            └─▶ terminal line (mitmdump)
 
 The same object does this in the proxy (mitm/observer.py, which then annotates the flows) and in
@@ -18,6 +19,7 @@ from ..engine.verdict import Verdict
 from ..pipeline import Decision, Pipeline
 from .ledger import Ledger
 from .report import ReportWriter
+from .stories import Stories
 from .snapshot import R_ID, exchange_of_record, peer_of_record
 
 logger = logging.getLogger("mitmproxy_cors")
@@ -36,6 +38,7 @@ class Analysis:
     def __init__(self) -> None:
         self.pipeline = Pipeline()
         self.ledger = Ledger()
+        self.stories = Stories()  # per ledger group, an example story and the server's requirements
         self.report: ReportWriter | None = None
         self.log_level = "blocked"
         self.print_line: LinePrinter | None = None  # set by mitm/terminal.py (mitmdump) or the observer's log
@@ -61,6 +64,11 @@ class Analysis:
                 self.report.write(line)
         for d in decisions:
             self.ledger.ingest(d.verdict, d.patch)
+        try:
+            self.stories.ingest(decisions, lines, self.ledger)
+        except Exception:  # the HTML report loses a story; the verdict and every other output stand
+            self.internal_errors += 1
+            logger.exception("mitmproxy-cors could not keep the story of flow %s", result.decision.flow_id)
         v = result.decision.verdict
         if self.print_line is not None and wants_line(self.log_level, v):
             self.print_line(v, peer_of_record(record))
@@ -69,6 +77,7 @@ class Analysis:
     def clear(self) -> dict[str, int]:
         sizes = self.pipeline.clear()
         sizes["verdicts"] = self.ledger.clear()
+        self.stories.clear()
         return sizes
 
     def close(self) -> None:

@@ -1,8 +1,9 @@
-"""The CI gate: `cors_fail_on` makes mitmdump exit with status 1 when the session saw flows the
-browser blocks; `cors_junit` writes the outcome as JUnit XML (mitm/junit.py) when the proxy stops.
+"""The end of the session: `cors_fail_on` makes mitmdump exit with status 1 when the session saw flows
+the browser blocks; `cors_junit` writes the outcome as JUnit XML (mitm/junit.py) and `cors_html` as a
+page for people (mitm/html_report.py) when the proxy stops; `cors.html` writes that page on demand.
 
 The decision is taken from the session's ledger where it is kept: in the proxy, or in mitmdump's
-analysis worker, which writes the JUnit file itself, prints why, and tells the proxy through its exit
+analysis worker, which writes the files itself, prints why, and tells the proxy through its exit
 status (GATE_TRIPPED). mitmdump has no way for an addon to set its exit status: once every addon's
 `done` has run, an `atexit` handler ends the process with status 1 (after flushing logs and output).
 Only in mitmdump: the console and mitmweb are stopped by a person, not by a CI job.
@@ -15,9 +16,10 @@ import logging
 import os
 import sys
 
-from mitmproxy import ctx
+from mitmproxy import command, ctx, exceptions, types
 
 from .analysis import Analysis
+from .html_report import write_html
 from .junit import write_junit
 from .options import FAIL_ON_CHOICES, choice, reported
 from .report import writable
@@ -28,13 +30,19 @@ logger = logging.getLogger("mitmproxy_cors")
 GATE_TRIPPED = 3  # the analysis worker's exit status when the session failed the gate
 
 
-def finish_session(analysis: Analysis, junit: str, fail_on: str) -> bool:
-    """Write the JUnit file if asked; True when the session fails `fail_on` (and say why on stderr)."""
+def finish_session(analysis: Analysis, junit: str, fail_on: str, html: str = "") -> bool:
+    """Write the JUnit file and the HTML report if asked; True when the session fails `fail_on` (and
+    say why on stderr)."""
     if junit:
         try:
             write_junit(junit, analysis.ledger, fail_on)
         except OSError as e:
             logger.error("cors_junit: cannot write %r: %s", junit, e.strerror or e)
+    if html:
+        try:
+            write_html(html, analysis.ledger, analysis.stories)
+        except OSError as e:
+            logger.error("cors_html: cannot write %r: %s", html, e.strerror or e)
     if fail_on == "off":
         return False
     c = analysis.ledger.counts()
@@ -49,6 +57,12 @@ def finish_session(analysis: Analysis, junit: str, fail_on: str) -> bool:
         what += f", {c['unknown']} with no response in the capture (blocked or failed in the browser)"
     print(f"mitmproxy-cors: {what} (cors_fail_on={fail_on}): exit status 1", file=sys.stderr, flush=True)
     return True
+
+
+def _path(option: str, value: str) -> str:
+    """A file the session's end writes in one step: `~` expanded (the writer takes the path as it is),
+    checked like every path option (report.writable)."""
+    return writable(option, os.path.expanduser(value.strip()))
 
 
 def _exit_with(status: int) -> None:
@@ -68,6 +82,7 @@ class CorsGate:
         self.analysis = analysis
         self.fail_on = "off"
         self.junit = ""
+        self.html = ""
         self._exit_registered = False
 
     def load(self, loader) -> None:
@@ -83,17 +98,50 @@ class CorsGate:
             "Write the session's CORS outcome as JUnit XML to this path when the proxy stops "
             "(blocked groups are failures). Empty: none.",
         )
+        loader.add_option(
+            "cors_html", str, "",
+            "Write the session's CORS report as one self-contained HTML page to this path when the proxy "
+            "stops: the summary, each failing request's sequence and checks, the server fix per framework. "
+            "Empty: none.",
+        )
 
     def configure(self, updated: set[str]) -> None:
         with reported(updated):
-            if "cors_fail_on" in updated:
-                self.fail_on = choice("cors_fail_on", ctx.options.cors_fail_on, FAIL_ON_CHOICES)
-            if "cors_junit" in updated:
-                self.junit = writable("cors_junit", ctx.options.cors_junit.strip())
+            # Every value is checked before any is taken: a bad one leaves the previous configuration.
+            fail_on = choice("cors_fail_on", ctx.options.cors_fail_on, FAIL_ON_CHOICES) \
+                if "cors_fail_on" in updated else None
+            junit = _path("cors_junit", ctx.options.cors_junit) if "cors_junit" in updated else None
+            html = _path("cors_html", ctx.options.cors_html) if "cors_html" in updated else None
+            if fail_on is not None:
+                self.fail_on = fail_on
+            if junit is not None:
+                self.junit = junit
+            if html is not None:
+                self.html = html
 
     def worker_finish(self) -> dict:
         """What the analysis worker needs to finish the session as the proxy would."""
-        return {"junit": self.junit, "fail_on": self.fail_on}
+        return {"junit": self.junit, "fail_on": self.fail_on, "html": self.html}
+
+    @command.command("cors.html")
+    def write_html_now(self, path: types.Path) -> str:
+        """Write this session's CORS report as a self-contained HTML page to `path` now (`cors_html`
+        writes it when the proxy stops)."""
+        if self.analysis.offloaded:
+            raise exceptions.CommandError("cors.html: mitmdump's analysis worker holds this session; set "
+                                          "cors_html, written when mitmdump stops")
+        try:
+            path = _path("cors.html", str(path))
+        except exceptions.OptionsError as e:
+            raise exceptions.CommandError(str(e)) from None
+        if not path:
+            raise exceptions.CommandError("cors.html: give a path, e.g. cors.html ~/cors-report.html")
+        try:
+            write_html(path, self.analysis.ledger, self.analysis.stories)
+        except OSError as e:
+            raise exceptions.CommandError(f"cors.html: cannot write {path!r}: {e.strerror or e}") from None
+        c = self.analysis.ledger.counts()
+        return f"cors.html: wrote {path}: {c['blocked']} blocked, {c['conditional']} blocked if the page sends credentials"
 
     def done(self) -> None:
         if not stopping():
@@ -110,7 +158,7 @@ class CorsGate:
                     print("mitmproxy-cors: the analysis worker did not finish, so no verdict can pass "
                           f"cors_fail_on={self.fail_on}: exit status 1", file=sys.stderr, flush=True)
         else:
-            tripped = finish_session(self.analysis, self.junit, self.fail_on)
+            tripped = finish_session(self.analysis, self.junit, self.fail_on, self.html)
         if tripped and in_mitmdump() and not self._exit_registered:
             self._exit_registered = True
             atexit.register(_exit_with, 1)

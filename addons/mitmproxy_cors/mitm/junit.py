@@ -10,12 +10,11 @@ The same function runs wherever the session's ledger is (the proxy, or mitmdump'
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 import xml.etree.ElementTree as ET
 
 from .ledger import Group, Ledger
+from .report import replace_file
 
 SUITE = "mitmproxy-cors"
 
@@ -75,17 +74,4 @@ def _case(name: str, g: Group, message: str, failure: bool) -> ET.Element:
 
 def write_junit(path: str, ledger: Ledger, fail_on: str) -> None:
     """Replace `path` in one step (a partly written file is never left behind). Raises OSError."""
-    data = junit_xml(ledger, fail_on)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".cors-junit-", suffix=".xml", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    replace_file(path, junit_xml(ledger, fail_on), ".xml")

@@ -39,6 +39,10 @@ class Group:
     fix: str
     example: str
 
+    @property
+    def key(self) -> tuple:
+        return (self.origin, self.target, self.reason)
+
 
 def target_of(url: str) -> str:
     o = origin_of_url(url)
@@ -117,6 +121,13 @@ class Ledger:
             c["patched"] += 1  # blocked as the server answers, allowed (or not) through the proxy's patch
         if e.blocked or e.server_blocked:
             c["server_blocked"] += 1
+
+    def group_of(self, flow_id: str) -> tuple[str, tuple] | None:
+        """(`blocked` | `conditional` | `unknown`, group key) of a flow still held individually, as
+        `groups` files it; None when it is in no group (allowed, not CORS, or retired)."""
+        e = self.entries.get(flow_id)
+        grouped = _grouping(e) if e is not None else None
+        return (_which(e), grouped[0]) if grouped is not None else None
 
     def clear(self) -> int:
         n = len(self.entries)

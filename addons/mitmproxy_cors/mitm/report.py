@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import tempfile
 from typing import IO
 
 from mitmproxy import exceptions
@@ -97,3 +98,21 @@ class ReportWriter:
                 self._file.close()
             finally:
                 self._file = None
+
+
+def replace_file(path: str, data: bytes, suffix: str = "") -> None:
+    """Write `path` in one step: a reader (a CI job collecting the file, a browser reloading it) never
+    sees it half written, and a failed write leaves the old file alone. Raises OSError."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".cors-", suffix=suffix, dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

@@ -15,7 +15,8 @@ Protocol on stdin: frames of a 4-byte little-endian length and a `marshal`led li
   ("clear",)          cors.clear
   ("report",)         cors.report: its lines go back as one frame on the reply pipe
   ("finish", {...})   the proxy is stopping: print the summary if asked, write the JUnit file
-                      (`junit`), then exit, with GATE_TRIPPED when the session fails `fail_on`
+                      (`junit`) and the HTML report (`html`), then exit, with GATE_TRIPPED when
+                      the session fails `fail_on`
 End of input without "finish" (the proxy died): exit once all is written. SIGINT and SIGTERM are
 ignored: Ctrl-C reaches the whole process group, and the proxy still has flows to hand over then.
 
@@ -80,7 +81,8 @@ class WorkerAnalysis:
                 pass
         elif kind == "finish":
             cfg = msg[1]
-            self.exit_status = self.finish(bool(cfg.get("summary")), cfg.get("junit") or "", cfg.get("fail_on") or "off")
+            self.exit_status = self.finish(bool(cfg.get("summary")), cfg.get("junit") or "", cfg.get("fail_on") or "off",
+                                           cfg.get("html") or "")
             return False
         return True
 
@@ -110,14 +112,14 @@ class WorkerAnalysis:
         except (OSError, ValueError):
             pass
 
-    def finish(self, summary: bool, junit: str = "", fail_on: str = "off") -> int:
+    def finish(self, summary: bool, junit: str = "", fail_on: str = "off", html: str = "") -> int:
         """The end of the session; returns the exit status (GATE_TRIPPED: it fails `fail_on`)."""
         if summary:
             print_summary(self._console(), self.analysis.ledger)
         if self.internal_errors:
             logger.error("mitmproxy-cors: %d flow(s) could not be decided", self.internal_errors)
         self.analysis.close()
-        return GATE_TRIPPED if finish_session(self.analysis, junit, fail_on) else 0
+        return GATE_TRIPPED if finish_session(self.analysis, junit, fail_on, html) else 0
 
 
 def read_frames(stream: BinaryIO):
