@@ -13,7 +13,7 @@ async def test_blocked_flow_gets_comment_marker_and_metadata(cors):
     assert meta["verdict"] == "blocked"
     assert meta["reason"] == "MissingAllowOriginHeader"
     assert meta["failed_parameter"] == ""
-    assert f.marked == ":no_entry:"
+    assert f.marked == ":heavy_multiplication_x:"
     assert f.comment.startswith("MissingAllowOriginHeader — CORS blocked: ")
     # The comment says what to change.
     assert "Access-Control-Allow-Origin" in f.comment
@@ -62,7 +62,7 @@ async def test_users_own_comment_is_preserved(cors):
     meta = await cors.run(f)
     assert f.comment == "my note: check with the backend team"
     assert meta["reason"] == "MissingAllowOriginHeader"
-    assert f.marked == ":no_entry:"
+    assert f.marked == ":heavy_multiplication_x:"
 
 
 async def test_non_cors_flow_gets_metadata_only(cors):
@@ -161,5 +161,5 @@ async def test_blocked_preflight_comment_and_marker(cors):
     meta = await cors.run(pre)
     assert meta["kind"] == "preflight"
     assert (meta["reason"], meta["failed_parameter"]) == ("HeaderDisallowedByPreflightResponse", "x-foo")
-    assert pre.marked == ":no_entry:"
+    assert pre.marked == ":heavy_multiplication_x:"
     assert "x-foo" in pre.comment

@@ -16,7 +16,7 @@ async def test_connection_failure_is_missing_allow_origin_with_the_proxy_502_as_
     assert (meta["reason"], meta["failed_parameter"]) == ("MissingAllowOriginHeader", "")
     assert meta["cause"] and "502" in meta["cause"]
     assert "Connect call failed" in meta["cause"]
-    assert f.marked == ":no_entry:"
+    assert f.marked == ":heavy_multiplication_x:"
     assert "502" in f.comment
 
 

@@ -59,7 +59,7 @@ async def test_script_decides_flows_through_all_its_hooks(script):
     f = cors_get(URL, status=200)
     await tctx.cycle(mod, f)
     assert f.metadata["cors"]["reason"] == "MissingAllowOriginHeader"
-    assert f.marked == ":no_entry:"
+    assert f.marked == ":heavy_multiplication_x:"
     assert f.comment.startswith("MissingAllowOriginHeader — CORS blocked: ")
 
 
@@ -112,4 +112,4 @@ async def test_loaded_script_writes_the_report(loaded, tmp_path):
     await tctx.cycle(loader, f)
     [line] = [json.loads(s) for s in path.read_text(encoding="utf-8").splitlines()]
     assert line["flow_id"] == f.id and line["reason"] == "MissingAllowOriginHeader"
-    assert f.marked == ":no_entry:"
+    assert f.marked == ":heavy_multiplication_x:"

@@ -107,7 +107,7 @@ def test_blocked_case_passes_with_cors_fix_or_is_listed(fixed_run, case: Case):
     patched = [f for f in flows if (f.metadata.get("cors_patch") or {}).get("patched")]
     assert patched, f"no flow marked patched\n{context}"
     for f in patched:
-        assert f.marked == ":wrench:", context
+        assert f.marked == ":gear:", context
         assert f.comment.startswith("CORS patched by cors_fix: server: "), context
         assert f.metadata["cors_patch"]["original"]["headers"] is not None
         assert f.metadata["cors"]["verdict"] == "allowed", context

@@ -32,7 +32,7 @@ async def test_off_by_default_but_blocked_flows_carry_the_fix_text(proxy):
     assert set(fix["configs"]) == {"express", "flask", "starlette", "django", "spring", "aspnet", "go", "nginx"}
     assert f'origins=["{PAGE}"]' in fix["configs"]["flask"]
     assert fix["requirement"]["origin"] == PAGE and fix["not_fixable"] is None
-    assert f.metadata["cors"]["verdict"] == "blocked" and f.marked == ":no_entry:"
+    assert f.metadata["cors"]["verdict"] == "blocked" and f.marked == ":heavy_multiplication_x:"
 
 
 async def test_failing_preflight_answered_204_marked_and_commented(proxy):
@@ -51,7 +51,7 @@ async def test_failing_preflight_answered_204_marked_and_commented(proxy):
     assert {c["header"] for c in meta["changed"]} == {"Content-Type", "Access-Control-Allow-Origin",
                                                      "Access-Control-Allow-Credentials", "Access-Control-Allow-Methods",
                                                      "Access-Control-Allow-Headers", "Vary"}
-    assert f.marked == ":wrench:"
+    assert f.marked == ":gear:"
     assert f.comment.startswith("CORS patched by cors_fix: server: blocked, PreflightMissingAllowOriginHeader; "
                                 "with fix: allowed; status 404->204 -Content-Type +Access-Control-Allow-Origin")
     assert f.metadata["cors"]["verdict"] == "allowed"  # the observer judged the patched response
@@ -185,7 +185,7 @@ async def test_policy_answers_preflights_without_the_server_and_decorates_respon
     g = await proxy.exchange(cors_req("PUT", extra=[("X-Foo", "1")]), response(200, NO_CORS, b"ok"))
     assert hdr(g, "Access-Control-Allow-Origin") == [PAGE]
     assert hdr(g, "Access-Control-Expose-Headers") == ["x-total"]
-    assert g.metadata["cors"]["verdict"] == "allowed" and g.marked == ":wrench:"
+    assert g.metadata["cors"]["verdict"] == "allowed" and g.marked == ":gear:"
     bad = await proxy.exchange(preflight_req(acrh="x-bar"), None)
     assert bad.metadata["cors"]["verdict"] == "blocked"
     assert bad.metadata["cors"]["reason"] == "HeaderDisallowedByPreflightResponse"

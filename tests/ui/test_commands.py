@@ -95,7 +95,7 @@ async def test_analyze_loaded_flows_in_order_pairs_and_annotates(stack):
     out = stack.run("cors.analyze @all")
     assert out[0] == "cors.analyze: 3 flow(s) analysed in order: 3 CORS, 1 blocked, 2 allowed."
     assert "(1 flow(s) without a response or error skipped)" in out
-    assert a.marked == ":no_entry:" and a.comment.startswith("MissingAllowOriginHeader — CORS blocked: ")
+    assert a.marked == ":heavy_multiplication_x:" and a.comment.startswith("MissingAllowOriginHeader — CORS blocked: ")
     assert a.metadata["cors"]["paired_flow_id"] == p.id
     assert p.metadata["cors"]["paired_flow_id"] == a.id
     assert stack.run("cors.report")[0] == "cors.report: 1 blocked of 3 CORS flow(s), in 1 group(s):"
@@ -111,7 +111,7 @@ async def test_clear_forgets_state_and_says_what(stack):
                    "and 0 redirect hop(s).")
     assert not any(stack.observer.analysis.pipeline.tracker.state_size().values())
     assert stack.run("cors.report")[0].startswith("cors.report: no CORS flows seen yet")
-    assert p.marked == ":no_entry:" or p.comment  # annotations stay
+    assert p.marked == ":heavy_multiplication_x:" or p.comment  # annotations stay
 
 
 async def test_flows_can_be_passed_natively_without_a_view(stack):

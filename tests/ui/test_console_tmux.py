@@ -103,8 +103,8 @@ def test_console(tmp_path):
             screen = tm.wait_for("/c/con/ok")
             rows = [line for line in screen.splitlines() if "/c/con/" in line]
             assert len(rows) == 3
-            assert rows[0].rstrip().endswith("⛔") and rows[1].rstrip().endswith("⛔")
-            assert not rows[2].rstrip().endswith("⛔")
+            assert rows[0].rstrip().endswith("✖") and rows[1].rstrip().endswith("✖")
+            assert not rows[2].rstrip().endswith("✖")
             keep(screen, "list")
 
             # The key: cors.explain @focus on the focused (first) flow.
@@ -137,11 +137,11 @@ def test_console(tmp_path):
             tm.keys("q")
 
             # Only the blocked flows.
-            tm.command("set view_filter '~marker no_entry'")
+            tm.command("set view_filter '~marker heavy_multiplication_x'")
             time.sleep(1)
             screen = tm.screen()
             rows = [line for line in screen.splitlines() if "/c/con/" in line]
-            assert len(rows) == 2 and all(r.rstrip().endswith("⛔") for r in rows)
+            assert len(rows) == 2 and all(r.rstrip().endswith("✖") for r in rows)
             keep(screen, "filter")
 
             tm.command("cors.report")

@@ -37,7 +37,7 @@ def matching(fl, expr: str) -> set[str]:
 
 # Recipes that behave the same on 11 and 12.
 PORTABLE = {
-    "~marker no_entry": {"blocked", "preflight"},
+    "~marker heavy_multiplication_x": {"blocked", "preflight"},
     "~marker warning": {"warning"},
     "~marked": {"blocked", "preflight", "warning"},
     '~comment "CORS blocked"': {"blocked", "preflight", "warning"},  # also "blocked if the page sends credentials"
@@ -49,8 +49,8 @@ PORTABLE = {
     "~comment CORS": {"blocked", "preflight", "warning", "allowed", "allowed-preflight"},
     "~meta \"'kind': 'preflight'\"": {"preflight", "allowed-preflight"},
     "~meta \"'reason': 'AllowOriginMismatch'\"": {"blocked"},
-    "~marker no_entry & ~m OPTIONS": {"preflight"},
-    "!~marker no_entry & ~comment CORS": {"warning", "allowed", "allowed-preflight"},
+    "~marker heavy_multiplication_x & ~m OPTIONS": {"preflight"},
+    "!~marker heavy_multiplication_x & ~comment CORS": {"warning", "allowed", "allowed-preflight"},
 }
 
 
@@ -71,7 +71,7 @@ async def test_lowercase_comment_filter_differs_between_11_and_12(flows):
 async def test_view_filter_lists_only_blocked_flows(flows):
     """What `f` in the console and the Search box in mitmweb do: set view_filter."""
     stack, fl = flows
-    stack.tctx.options.view_filter = "~marker no_entry"
+    stack.tctx.options.view_filter = "~marker heavy_multiplication_x"
     assert {f.id for f in stack.view} == {fl["blocked"].id, fl["preflight"].id}
     stack.tctx.options.view_filter = '~comment "CORS blocked:" & ~m GET'
     assert [f.id for f in stack.view] == [fl["blocked"].id]
@@ -81,5 +81,5 @@ async def test_view_filter_lists_only_blocked_flows(flows):
 
 async def test_commands_take_the_recipes_as_flow_specs(flows):
     stack, _fl = flows
-    lines = stack.run('cors.explain "~marker no_entry"')
+    lines = stack.run('cors.explain "~marker heavy_multiplication_x"')
     assert sum(1 for x in lines if x.startswith("CORS BLOCKED")) == 2

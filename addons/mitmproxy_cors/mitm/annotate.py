@@ -18,9 +18,11 @@ from mitmproxy import http
 from ..pipeline import Decision
 from .snapshot import exchange_of_record
 
-MARK_BLOCKED = ":no_entry:"
+# Markers whose glyphs common text fonts have (✖ ⚠ ⚙ are in DejaVu Sans, Debian's default): ⛔ and 🔧
+# showed as empty boxes in mitmweb where no emoji font is installed.
+MARK_BLOCKED = ":heavy_multiplication_x:"
 MARK_WARNING = ":warning:"
-MARK_PATCHED = ":wrench:"
+MARK_PATCHED = ":gear:"
 _OUR_MARKS = (MARK_BLOCKED, MARK_WARNING, MARK_PATCHED)
 METADATA_KEY = "cors"
 

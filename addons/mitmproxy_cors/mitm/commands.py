@@ -31,7 +31,7 @@ def _http_flows(name: str, flows: Sequence[mflow.Flow]) -> tuple[list[http.HTTPF
     if not flows:
         raise exceptions.CommandError(
             f"{name}: no flows given. Select one (@focus in the console), or pass @marked, @all or a "
-            f"filter such as \"~marker no_entry\".")
+            f"filter such as \"~marker heavy_multiplication_x\".")
     good = [f for f in flows if isinstance(f, http.HTTPFlow)]
     others = sorted({f.type for f in flows if not isinstance(f, http.HTTPFlow)})
     if not good:
@@ -70,7 +70,7 @@ class CorsCommands:
         if len(good) > EXPLAIN_LIMIT:
             out.append("")
             out.append(f"... {len(good) - EXPLAIN_LIMIT} more flows not shown: narrow the selection "
-                       f"(e.g. \"~marker no_entry\").")
+                       f"(e.g. \"~marker heavy_multiplication_x\").")
         return out
 
     @command.command("cors.report")
@@ -116,7 +116,7 @@ class CorsCommands:
         for v in blocked[:EXPLAIN_LIMIT]:
             out.append(f"  {v['method']} {v['url']}: {v.get('summary', '')}")
         if len(blocked) > EXPLAIN_LIMIT:
-            out.append(f"  ... and {len(blocked) - EXPLAIN_LIMIT} more (filter: ~marker no_entry)")
+            out.append(f"  ... and {len(blocked) - EXPLAIN_LIMIT} more (filter: ~marker heavy_multiplication_x)")
         return out
 
     @command.command("cors.clear")
