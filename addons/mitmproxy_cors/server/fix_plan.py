@@ -81,6 +81,8 @@ class Requirement:
     # The CORS headers the server itself sent on this response: existing CORS code that a pasted
     # configuration must replace (Flask-CORS skips responses that already have them) and must not narrow.
     server_cors: list[tuple[str, str]] = field(default_factory=list)
+    credentials_seen: bool = False  # the request itself carried credentials (a Cookie, ...), not just may
+
 
     def to_dict(self) -> dict:
         # by hand: dataclasses.asdict deep-copies field by field, and this runs for every blocked flow
@@ -88,7 +90,7 @@ class Requirement:
                 "headers": list(self.headers), "credentials": self.credentials, "expose": list(self.expose),
                 "private_network": self.private_network, "preflighted": self.preflighted,
                 "notes": list(self.notes), "problem": self.problem,
-                "server_cors": [list(x) for x in self.server_cors]}
+                "server_cors": [list(x) for x in self.server_cors], "credentials_seen": self.credentials_seen}
 
     @classmethod
     def from_dict(cls, d: dict) -> Requirement:
@@ -216,7 +218,8 @@ def _plan_actual(req: RequestSnapshot, facts, status: int, headers: Headers) -> 
     requirement = Requirement(
         "actual", req.url, origin, req.method, unsafe if needs_preflight(req.method, unsafe) else [],
         credentials=True if (creds == "include" or server.only_with_credentials) else None,
-        preflighted=needs_preflight(req.method, unsafe), server_cors=cors_fields(headers))
+        preflighted=needs_preflight(req.method, unsafe), server_cors=cors_fields(headers),
+        credentials_seen=creds == "include")
     if origin == "null":
         requirement.notes.append("Origin: null (a redirect crossed origins, or a sandboxed/opaque page): "
                                  "allowing 'null' lets any such page read it; better avoid the redirect")

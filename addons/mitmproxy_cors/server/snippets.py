@@ -142,8 +142,10 @@ def aggregate(requirements: Iterable[Requirement], keep_existing: bool = True) -
     """What the flows need; with `keep_existing`, merged with what the server's own CORS headers
     already allow (never narrower than today's)."""
     n = Needs()
+    seen = False  # a request itself carried credentials
     for r in requirements:
         n.flows += 1
+        seen = seen or r.credentials_seen
         if r.server_cors:
             entry = (r.kind, r.method, r.url, tuple((k, v) for k, v in r.server_cors))
             if entry not in n.existing:
@@ -168,7 +170,7 @@ def aggregate(requirements: Iterable[Requirement], keep_existing: bool = True) -
             if note not in n.notes:
                 n.notes.append(note)
     if keep_existing and n.existing:
-        _keep_existing(n)
+        _keep_existing(n, seen)
     order = {m: i for i, m in enumerate(_STANDARD_METHODS)}
     n.methods.sort(key=lambda m: (order.get(m, len(order)), m))
     n.origins.sort(key=lambda o: (o == "null", o))
@@ -177,10 +179,11 @@ def aggregate(requirements: Iterable[Requirement], keep_existing: bool = True) -
     return n
 
 
-def _keep_existing(n: Needs) -> None:
+def _keep_existing(n: Needs, credentials_seen: bool) -> None:
     """Merge what the server's own CORS headers allowed into `n` (rules of the Fetch CORS protocol:
-    lists of tokens, one origin or '*', credentials only as 'true')."""
-    star_origin, refused_null = False, False
+    lists of tokens, one origin or '*', credentials only as 'true'). Credentials are in play when a
+    request carried them or the server allowed them; otherwise a '*' origin stays."""
+    star_origin, refused_null, server_credentials = False, False, False
     wild_expose = False
 
     def keep(what: str, value: str, target: list[str]) -> None:
@@ -222,6 +225,7 @@ def _keep_existing(n: Needs) -> None:
                     elif is_token(item):
                         keep("exposed header", item.lower(), n.expose)
             elif low == ACAC.lower() and value.strip().lower() == "true":
+                server_credentials = True
                 if not n.credentials:
                     n.credentials = True
                     n.kept.append(("credentials", "true"))
@@ -234,13 +238,20 @@ def _keep_existing(n: Needs) -> None:
                 n.kept.append(("private network", "true"))
     if n.max_age is not None:
         n.kept.append(("max age", str(n.max_age)))
-    if star_origin and n.credentials:
+    if star_origin and (credentials_seen or server_credentials):
         _add(n.notes, "the server sent Access-Control-Allow-Origin: * but credentials are in play (a cookie, "
                       "HTTP auth or Access-Control-Allow-Credentials: true): browsers refuse '*' with "
                       "credentials, so the origins seen are listed instead; add any other site that must read "
                       "these responses")
     elif star_origin:
+        # A public API: '*' stays, and with it no credentials (any origin with credentials would let
+        # every site read what a user's cookies unlock); '*' being refused with credentials is what
+        # made these flows 'blocked if the page sends credentials'.
         _add(n.wildcards, "origin")
+        n.credentials = None
+        _add(n.notes, "the server sent Access-Control-Allow-Origin: * and no request carried credentials: "
+                      "kept; if the page sends cookies or HTTP auth, '*' cannot work: list the origins and "
+                      "allow credentials instead")
     if refused_null:
         _add(n.notes, "the server sent Access-Control-Allow-Origin: null: not kept, since it would let any "
                       "sandboxed page or cross-origin redirect read the responses")
