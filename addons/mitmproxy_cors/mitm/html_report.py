@@ -98,16 +98,16 @@ def _summary(c, head: str, groups: dict[str, list[Group]], anchors: dict, ledger
     if not any(groups.values()):
         out.append('<p class="all-clear">Nothing blocked.</p></section>' if c["cors"] else "</section>")
         return "\n".join(out)
-    out.append('<table class="groups"><thead><tr><th>flows</th><th>page origin</th><th>target</th>'
+    out.append('<table class="groups"><thead><tr><th>flows</th><th>page origin &rarr; target</th>'
                "<th>reason</th><th>fix</th><th>example</th></tr></thead>")
     for which, title, _ in WHICH:
         if not groups[which]:
             continue
-        out.append(f'<tbody class="{which}"><tr class="group-head"><th colspan="6">{e(title)}</th></tr>')
+        out.append(f'<tbody class="{which}"><tr class="group-head"><th colspan="5">{e(title)}</th></tr>')
         for g in groups[which]:
             anchor = anchors.get((which, g.key))
             reason = f'<a href="#{anchor}">{e(g.reason)}</a>' if anchor else e(g.reason)
-            out.append(f"<tr><td class=\"num\">{g.count}</td><td>{e(g.origin)}</td><td>{e(g.target)}</td>"
+            out.append(f"<tr><td class=\"num\">{g.count}</td><td class=\"pair\">{e(g.origin)}<br>&rarr; {e(g.target)}</td>"
                        f"<td class=\"reason\">{reason}</td><td>{e(g.fix)}</td><td class=\"url\">{e(g.example)}</td></tr>")
         out.append("</tbody>")
     out.append("</table>")
@@ -205,7 +205,7 @@ def _checks(label: str, line: dict) -> str:
 
 COLOR = {"pass": "#2e7d32", "fail": "#c62828", "cond": "#b26a00", "unknown": "#6d6d6d", "skip": "#9e9e9e",
          "pending": "#9e9e9e"}
-W, LEFT, RIGHT, TOP, ROW = 760, 170, 600, 70, 112
+W, LEFT, RIGHT, TOP, ROW, UNSENT_ROW = 760, 170, 600, 70, 112, 56
 
 
 def _short(url: str, n: int = 46) -> str:
@@ -229,7 +229,8 @@ def _mark(state: str, x: int, y: int) -> str:
 
 
 def _svg(seq: Sequence) -> str:
-    height = TOP + ROW * len(seq.hops) + 10
+    rows = [ROW if h.sent or h.state not in ("skip", "pending") else UNSENT_ROW for h in seq.hops]
+    height = TOP + sum(rows) + 10
     out = [f'<figure class="sequence"><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {height}" '
            f'width="{W}" height="{height}" role="img" aria-label="{e(seq.ending)}">']
     for x, who, origin in ((LEFT, "page (browser)", seq.page), (RIGHT, "server", seq.server)):
@@ -238,12 +239,12 @@ def _svg(seq: Sequence) -> str:
                    f'<text x="{x}" y="42" text-anchor="middle" class="actor-origin">{e(_short_origin(origin))}</text>'
                    f'<line x1="{x}" y1="50" x2="{x}" y2="{height - 4}" class="lifeline"/>')
     for i, h in enumerate(seq.hops):
-        y = TOP + ROW * i
+        y = TOP + sum(rows[:i])
         broken = i == seq.broken
         cls = "hop broken" if broken else "hop"
         out.append(f'<g class="{cls}" data-role="{h.role}" data-state="{h.state}">')
         if broken:
-            out.append(f'<rect x="4" y="{y - 8}" width="{W - 8}" height="{ROW - 6}" rx="6" class="broken-band"/>')
+            out.append(f'<rect x="4" y="{y - 8}" width="{W - 8}" height="{rows[i] - 6}" rx="6" class="broken-band"/>')
         label = f"{i + 1}  {h.method} {_short(h.url)}" + ("  (preflight)" if h.role == "preflight" else "")
         title = f"<title>{e(h.method)} {e(h.url)}</title>"
         if not h.sent:
@@ -324,7 +325,7 @@ h1{font-size:26px;margin:0 0 4px}h2{font-size:21px;border-bottom:1px solid var(-
  letter-spacing:.04em;color:#57606a}
 .meta,.note,footer{color:#57606a}.note{font-size:14px}footer{margin-top:40px;font-size:13px}
 code,pre,.url{font-family:ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:13px}
-.url{word-break:break-all}
+.url{word-break:break-all}td.url{min-width:16em}td.pair{white-space:nowrap}
 .cards{display:flex;gap:12px;margin:12px 0}
 .card{border:1px solid var(--line);border-radius:8px;padding:10px 16px;min-width:150px;background:var(--bg)}
 .card b{display:block;font-size:26px}.card.blocked b{color:var(--fail)}.card.conditional b{color:var(--cond)}
@@ -358,7 +359,7 @@ pre.console{color:var(--fail);background:#fff5f5;border-color:#f5c2c0}
 .cause{color:var(--cond);font-weight:600}
 ul.fix{margin:0;padding-left:20px}ul.fix li{margin:3px 0}.on{color:#57606a}.why{color:#57606a;font-size:13px}
 .unfixable{color:var(--fail)}
-table.checks td:first-child{width:1%;white-space:nowrap}.detail{color:#57606a;font-size:13px}
+table.checks td:first-child{width:1%;white-space:nowrap}table.checks b{white-space:nowrap}.detail{color:#57606a;font-size:13px}
 .badge{display:inline-block;border-radius:10px;padding:1px 8px;font-size:12px;font-weight:600;color:#fff;
  background:var(--muted)}.badge.pass{background:var(--pass)}.badge.fail{background:var(--fail)}
 .badge.cond{background:var(--cond)}.badge.skip,.badge.info{background:#8c959f}
