@@ -145,3 +145,22 @@ def test_the_report_opens_offline_with_a_story_per_failing_group(report, viewer,
         if os.environ.get("CORS_UPDATE_SCREENSHOTS") == "1" or not (DOCS_IMG / shot.name).exists():
             shutil.copyfile(shot, DOCS_IMG / shot.name)
     page.close()
+
+
+def test_inline_mitmdump_writes_the_page_too_and_a_bad_path_stops_it(tmp_path):
+    path = tmp_path / "inline.html"
+    with DemoServers() as servers:
+        dump = Proc("mitmdump", ["--set", "cors_analysis=inline", "--set", f"cors_html={path}"], tmp_path).start()
+        h = {"Origin": servers.page.origin(), "Sec-Fetch-Mode": "cors"}
+        dump.request(api_url(servers.api.origin(), "/c/i/pre", {"p_status": "204"}), "OPTIONS",
+                     {**h, "Access-Control-Request-Method": "PUT"})
+        out = dump.stop()
+    assert dump.proc.returncode == 0, out
+    text = path.read_text()
+    assert text.count("<article") == 1 and 'data-reason="PreflightMissingAllowOriginHeader"' in text
+    assert "never sent: the preflight failed" in text
+
+    bad = Proc("mitmdump", ["--set", f"cors_html={tmp_path / 'no' / 'such' / 'r.html'}"], tmp_path)
+    bad.proc.wait(30)
+    out = bad.output()
+    assert bad.proc.returncode == 1 and "cors_html: cannot write" in out and "Traceback" not in out, out
