@@ -496,7 +496,8 @@ def part_proxy(args) -> None:
         ab = {}
         for label, script in (("nothing (A/A)", "-"), ("no-op hooks", noop_script),
                               ("with addon", str(REPO / "cors_addon.py")),
-                              ("addon inline", str(HERE / "inline_addon.py"))):
+                              ("addon inline", str(HERE / "inline_addon.py")),
+                              ("console path", str(HERE / "annotating_addon.py"))):
             ab[label] = alternating(nginx, script, args, proxy_cpu, load_cpu)
             out(f"  {label:13s} {_ratio_line(ab[label])}")
         out(f"(b) fresh processes: each round starts a bare mitmdump, one with the addon and one with "
@@ -531,6 +532,12 @@ def part_proxy(args) -> None:
         f"{inline:.3f} ({inline * 100:.1f}%, (a)) (target >= {TARGETS['ratio_inline'] * 100:.0f}%: "
         f"{'met' if inline >= TARGETS['ratio_inline'] else 'NOT met'}); fresh processes (b): "
         f"{med['addon inline'] / med['bare'] * 100:.1f}%; by CPU per request (b): {by_cpu * 100:.1f}%")
+    r = ab["console path"]["ratios"]
+    console = statistics.mean(r) if r else 0.0
+    out(f"PROXY CONSOLE PATH: the console's and mitmweb's path (cors_analysis=auto there: judged in the worker, "
+        f"its decisions annotate the flows in the proxy; bench/annotating_addon.py) = {console:.3f} "
+        f"({console * 100:.1f}%, (a)) (target >= {TARGETS['ratio_inline'] * 100:.0f}%: "
+        f"{'met' if console >= TARGETS['ratio_inline'] else 'NOT met'})")
 
 
 def _fresh_rounds(nginx, args, proxy_cpu, load_cpu, noop_script) -> dict[str, list[dict]]:

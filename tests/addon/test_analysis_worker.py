@@ -297,3 +297,77 @@ async def test_cors_report_is_answered_by_a_real_worker():
         assert lines and lines[0].startswith("cors.report: ") and "blocked of" in lines[0]
     finally:
         assert w.close({"summary": False}) == 0
+
+
+async def test_the_console_path_annotates_flows_from_a_real_worker_as_inline_does():
+    """The console and mitmweb: flows go to the worker, its decisions come back and annotate them.
+    Comment, marker, metadata and the whole line the content view renders equal what judging in the
+    proxy gives, updates of earlier flows (a preflight once paired) included."""
+    from mitmproxy_cors.mitm.offload import worker_command
+
+    inline_flows, worker_flows = mixed_flows(), mixed_flows()
+    fixer, observer = CorsFixer(), CorsObserver()
+    with taddons.context(fixer, observer) as tctx:
+        tctx.configure(observer)
+        for f in inline_flows:
+            await tctx.cycle(fixer, f)
+            await tctx.cycle(observer, f)
+        inline = [(f.comment, f.marked, f.metadata.get("cors"), observer.flows.line_of(f)) for f in inline_flows]
+
+    fixer, observer = CorsFixer(), CorsObserver()
+    with taddons.context(fixer, observer) as tctx:
+        tctx.configure(observer)
+        observer.worker = AnalysisWorker(asyncio.get_running_loop(), worker_command(), observer._annotate_from_worker)
+        observer.annotating = True
+        try:
+            for f in worker_flows:
+                await tctx.cycle(fixer, f)
+                _as_mitmproxy_fires(observer, f)
+            assert all("cors" not in f.metadata for f in worker_flows), "handed over, not judged in the proxy"
+            deadline = time.monotonic() + 20
+            pre = next(f for f in worker_flows if f.request.method == "OPTIONS")
+            while time.monotonic() < deadline and not (
+                    all("cors" in f.metadata for f in worker_flows) and pre.metadata["cors"]["paired_flow_id"]):
+                await asyncio.sleep(0.05)
+            got = [(f.comment, f.marked, f.metadata.get("cors"), observer.flows.line_of(f)) for f in worker_flows]
+        finally:
+            assert observer.worker.close({"summary": False}) == 0
+
+    def same(rows, flows):  # flow ids (and creation times) differ between the two sets of flows
+        text = json.dumps(rows, default=str, sort_keys=True)
+        for i, f in enumerate(flows):
+            text = text.replace(f.id, f"flow{i}").replace(f.id[:8], f"flow{i}")
+        return [[{k: v for k, v in (x or {}).items() if k != "time"} if isinstance(x, dict) else x for x in row]
+                for row in json.loads(text)]
+
+    assert same(got, worker_flows) == same(inline, inline_flows)
+    assert any(m == ":heavy_multiplication_x:" for _c, m, _meta, _line in got)
+
+
+class _Named:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+@pytest.mark.parametrize("front_end, options, mode, expected", [
+    ("view", {}, "auto", "annotate"),  # the console, mitmweb: decisions come back to the flows
+    ("view", {"save_stream_file": "/tmp/x.mitm"}, "auto", None),  # -w writes flows in `response`
+    ("view", {}, "inline", None),
+    ("view", {}, "worker", "annotate"),
+    ("dumper", {}, "auto", "plain"),  # mitmdump, nothing reads the flows
+    ("dumper", {"flow_detail": 3, "dumper_default_contentview": "cors"}, "auto", None),
+    ("dumper", {"dumper_filter": "~comment CORS"}, "auto", None),
+    ("dumper", {"dumper_filter": "~comment CORS"}, "worker", "annotate"),
+    ("dumper", {}, "worker", "plain"),
+    (None, {}, "auto", None),  # a tool embedding mitmproxy: judge where its addons can read the verdicts
+])
+async def test_where_flows_are_judged(front_end, options, mode, expected):
+    from mitmproxy.addons import dumper, save
+
+    extra = [_Named("view")] if front_end == "view" else []
+    observer = CorsObserver()
+    with taddons.context(observer, dumper.Dumper(), save.Save(), *extra) as tctx:
+        if front_end != "dumper":  # Dumper is there for its options only
+            tctx.master.addons.remove(tctx.master.addons.get("dumper"))
+        tctx.configure(observer, cors_analysis=mode, **options)
+        assert observer._worker_mode() == expected

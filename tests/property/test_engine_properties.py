@@ -13,7 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.configuration import set_hypothesis_home_dir
 
 from mitmproxy_cors.engine.tracker import Tracker
-from mitmproxy_cors.engine.verdict import fix_steps
+import marshal
+
+from mitmproxy_cors.engine.verdict import fix_steps, verdict_from_plain, verdict_to_plain
 
 from .strategies import exchange_batches
 
@@ -34,6 +36,9 @@ def test_observe_never_raises_and_verdicts_are_plain_data(batch):
             assert v.kind in ("preflight", "actual", "simple", "no-cors", "same-origin", "not-cors")
             assert isinstance(v.summary(), str)
             json.dumps(v.to_dict(), ensure_ascii=True, allow_nan=True)
+            # What the analysis worker sends back to the console and mitmweb: the same verdict again.
+            # (repr: a hostile request's time may be NaN, which equals nothing)
+            assert repr(verdict_from_plain(marshal.loads(marshal.dumps(verdict_to_plain(v))))) == repr(v)
             # The proxy's own 502 (no server reached): the fix is the connection, never a header.
             proxy_502 = judged.response is None and judged.proxy_answered_error
             assert v.fix == (() if proxy_502 else fix_steps(v.failures))

@@ -266,3 +266,27 @@ def firefox_reason(reason: str | None, parameter: str | None = None) -> str | No
         return None
     entry = REASONS.get(reason)
     return entry.firefox or None if entry else None
+
+
+# -- plain data, for a verdict that crosses a process boundary (mitm/worker.py -> the proxy) ---------
+
+def verdict_to_plain(v: Verdict) -> tuple:
+    """`v` as tuples, lists, dicts, str, numbers and None only (what `marshal` takes), in field order;
+    `verdict_from_plain` makes the equal Verdict again."""
+    return (*v[:_FIX], tuple(_step_plain(s) for s in v.fix),
+            tuple((f.reason, f.parameter, tuple(_step_plain(s) for s in f.steps)) for f in v.failures),
+            *v[_FIX + 2:])
+
+
+def verdict_from_plain(t: tuple) -> Verdict:
+    fix = tuple(FixStep(*s) for s in t[_FIX])
+    failures = tuple(Failure(r, p, tuple(FixStep(*s) for s in steps)) for r, p, steps in t[_FIX + 1])
+    return Verdict(*t[:_FIX], fix, failures, *t[_FIX + 2:])
+
+
+def _step_plain(s: FixStep) -> tuple:
+    return (s.response, s.action, s.header, s.value, s.why, s.required)
+
+
+_FIX = Verdict._fields.index("fix")
+assert Verdict._fields[_FIX + 1] == "failures"

@@ -15,6 +15,7 @@ import weakref
 from mitmproxy import flow as mflow
 from mitmproxy import http
 
+from ..engine.verdict import verdict_from_plain
 from ..pipeline import Decision
 from .snapshot import exchange_of_record
 
@@ -48,8 +49,19 @@ class FlowIndex:
             entry = self._by_id[f.id] = [weakref.KeyedRef(f, self._gone, f.id), None, None, False]
         return entry
 
-    def add(self, f: http.HTTPFlow) -> None:
-        self._entry(f)
+    def add(self, f: http.HTTPFlow, record: tuple | None = None) -> None:
+        """Know `f` (and the record it is judged on) before its Decision comes (from the worker)."""
+        entry = self._entry(f)
+        if record is not None:
+            entry[2] = record
+
+    def annotate_line(self, f: http.HTTPFlow, line: dict, plain_verdict: tuple, update: bool) -> None:
+        """Annotate `f` with a Decision the analysis worker made: its flow line, and its verdict as
+        plain data (made a Verdict again only if the view or cors.explain asks)."""
+        entry = self._entry(f)
+        entry[1] = plain_verdict
+        entry[3] = update
+        annotate(f, line)
 
     def annotate(self, f: http.HTTPFlow, d: Decision, record: tuple | None = None) -> None:
         """Annotate `f` with its (latest) Decision; `record`: the flow record it was decided on (an
@@ -66,7 +78,10 @@ class FlowIndex:
         metadata holds (a flow judged before this addon was loaded, or by another session)."""
         entry = self._by_id.get(f.id) if isinstance(f, http.HTTPFlow) else None
         if entry is not None and entry[0]() is f and entry[1] is not None and entry[2] is not None:
-            return Decision(entry[1], exchange_of_record(entry[2]), entry[3]).report_line()
+            v = entry[1]
+            if type(v) is tuple:  # plain, from the worker (a Verdict is a tuple subclass)
+                v = entry[1] = verdict_from_plain(v)
+            return Decision(v, exchange_of_record(entry[2]), entry[3]).report_line()
         v = f.metadata.get(METADATA_KEY) if isinstance(f, http.HTTPFlow) else None
         return v if isinstance(v, dict) and "verdict" in v else None
 

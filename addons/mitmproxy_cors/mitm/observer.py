@@ -3,10 +3,12 @@
 Verdicts are made in `response` (after every addon's `responseheaders`, so header rules such as
 `--modify-headers` are reflected) and in `error` (mitmproxy's own 502 for an unreachable server).
 
-Where (`cors_analysis`): in this process, annotating each flow before the next addon sees it; or,
-in mitmdump when nothing keeps the flows, in the analysis worker (mitm/worker.py), a child process
-that writes the report, the terminal lines and the summary, so the proxy's event loop only hands
-each finished flow over.
+Where (`cors_analysis`): in this process, annotating each flow before the next addon sees it; or in
+the analysis worker (mitm/worker.py), a child process that runs the same pipeline and writes the
+report (in mitmdump also the terminal lines and the summary), so the proxy's event loop only hands
+each finished flow over. In the console and mitmweb the worker's decisions come back and annotate
+the flows a few milliseconds later (then the View is told); in mitmdump, when nothing reads the
+flows, none come back.
 """
 
 from __future__ import annotations
@@ -41,6 +43,15 @@ REQUEST_CHANGING_OPTIONS = ("anticache", "anticomp", "stickycookie", "stickyauth
                             "modify_body", "map_remote", "upstream_auth", "proxyauth", "intercept")
 
 
+def wants_digest(level: str, line: dict) -> bool:
+    """analysis.wants_line for a flow line (what the worker sends back)."""
+    if level == "off":
+        return False
+    if line["verdict"] == "blocked" and line["reason"] or (line["conditional"] or {}).get("evidence"):
+        return True
+    return bool(line.get("not_in_capture")) or (level == "cors" and line["kind"] in ("preflight", "actual", "simple"))
+
+
 def log_line(v: Verdict, peer: tuple | None) -> None:
     """The event log's line for a verdict (the console, mitmweb); mitmdump prints a rich one instead."""
     logger.info("%s %s %s", v.method, v.url, v.summary(), extra={"client": peer} if peer else None)
@@ -63,6 +74,8 @@ class CorsObserver:
         self.capture_early = True  # see _capture_early
         self._updates_wanted: bool | None = None  # does any addon have `update` (a View)? asked once
         self.worker: AnalysisWorker | None = None
+        self.annotating = False  # the worker's decisions come back to annotate the flows
+        self.force_annotations = False  # bench/: mitmdump on the console's and mitmweb's path
         self.gate = gate  # mitm/gate.py: what the analysis worker needs to finish the session
 
     @property
@@ -85,10 +98,12 @@ class CorsObserver:
         )
         loader.add_option(
             "cors_analysis", str, "auto",
-            "Where flows are judged: 'inline' (in the proxy, each flow annotated at once), 'worker' "
-            "(mitmdump: a child process writes the report, terminal lines and summary; flows get no "
-            "annotations) or 'auto' (the worker in mitmdump when nothing reads the flows' annotations: "
-            "no -w, no hardump, no --flow-detail 3, no other script with flow hooks). Read at start-up.",
+            "Where flows are judged: 'inline' (in the proxy, each flow annotated before the next addon "
+            "sees it), 'worker' (in a child process running the same pipeline: the console and mitmweb "
+            "get the verdicts on their flows milliseconds later; mitmdump gets the report, lines and "
+            "summary) or 'auto' (the worker, unless something reads a flow's verdict as the flow ends: "
+            "-w, hardump, mitmdump's --flow-detail 3 or flow filter, another script with flow hooks). "
+            "Read at start-up.",
             choices=ANALYSIS_CHOICES,
         )
 
@@ -150,11 +165,13 @@ class CorsObserver:
     def running(self) -> None:
         self.is_running = True
         self._open_report()
-        if self.worker is None and self._use_worker():
-            self._start_worker()
+        if self.worker is None:
+            mode = self._worker_mode()
+            if mode is not None:
+                self._start_worker(annotate=mode == "annotate")
         self.capture_early = self._capture_early()
 
-    def _start_worker(self) -> None:
+    def _start_worker(self, annotate: bool) -> None:
         command = worker_command()
         if command is None:
             if self.mode == "worker":
@@ -162,45 +179,55 @@ class CorsObserver:
                                "judging flows in the proxy")
             return
         try:
-            self.worker = AnalysisWorker(asyncio.get_running_loop(), command)
+            self.worker = AnalysisWorker(asyncio.get_running_loop(), command,
+                                         self._annotate_from_worker if annotate else None)
         except (OSError, RuntimeError) as e:
             logger.warning("mitmproxy-cors: cannot start the analysis worker (%s); judging flows in the proxy", e)
             return
+        self.annotating = annotate
         self.analysis.offloaded = True
         self.worker.send(("config", self._worker_config()))
 
-    def _use_worker(self) -> bool:
-        """The worker only in mitmdump, where nothing reads a flow's annotations: no View, no saved
-        stream or HAR, no --flow-detail 3 (it shows the `cors` content view), no flow filter, no other
-        script with flow hooks that might read metadata["cors"]. `worker` forces it in mitmdump."""
+    def _worker_mode(self) -> str | None:
+        """None: judge in the proxy; "plain": in the worker, nothing comes back (mitmdump where nothing
+        reads a flow's annotations); "annotate": in the worker, its decisions annotate the flows
+        when they come back (the console, mitmweb).
+
+        In the proxy (`auto`) whenever something reads a flow's annotations in the hook that finishes
+        it, before the worker could answer: a saved stream or HAR dump (-w, hardump), mitmdump's
+        --flow-detail 3 with the `cors` view or its flow filter, another script with flow hooks (it
+        may read metadata["cors"]). `inline` and `worker` decide it yourself."""
+        if self.mode == "inline":
+            return None
         try:
             options = ctx.options
-            if not in_mitmdump():
-                if self.mode == "worker":
-                    logger.warning("cors_analysis=worker applies to mitmdump only; judging flows in the proxy")
-                return False
+            dump = in_mitmdump()
+            view = ctx.master.addons.get("view") is not None
         except Exception:
-            return False
-        if self.mode != "auto":
-            return self.mode == "worker"
-        if flows_kept():
-            return False
-        if getattr(options, "flow_detail", 0) >= 3 or getattr(options, "dumper_default_contentview", "") == "cors":
-            return False
-        if getattr(options, "dumper_filter", None):
-            # mitmdump's filter (`mitmdump '~comment "CORS blocked"'`) may match our annotations, which
-            # the worker does not make.
-            return False
-        return not foreign_addons_with(FLOW_HOOKS)
+            return None
+        if not dump and not view:
+            return None  # an embedding tool of someone else's: judge where it can read the verdicts
+        read_now = (
+            any(getattr(options, name, None) for name in ("save_stream_file", "hardump"))
+            or (dump and (getattr(options, "flow_detail", 0) >= 3
+                          or getattr(options, "dumper_default_contentview", "") == "cors"
+                          or bool(getattr(options, "dumper_filter", None))))
+            or foreign_addons_with(FLOW_HOOKS))
+        if self.mode == "auto" and read_now:
+            return None
+        return "annotate" if view or read_now or self.force_annotations else "plain"
 
     def _worker_config(self) -> dict:
-        return {"log": self.analysis.log_level, "verbose": verbose(), "report": self.report_spec}
+        # Annotating (the console, mitmweb): the proxy logs the lines itself; the worker's stdout is
+        # the console's screen.
+        return {"log": self.analysis.log_level, "verbose": verbose() and not self.annotating,
+                "report": self.report_spec}
 
     def done(self) -> None:
         if self.worker is not None:
             # The worker keeps the session's ledger: it prints the summary and finishes the session
             # for mitm/gate.py (the JUnit file, cors_fail_on), which reads its exit status.
-            finish = {"summary": summary_due()}
+            finish = {"summary": summary_due() and in_mitmdump()}
             if self.gate is not None and stopping():  # not a hot reload of the script
                 finish.update(self.gate.worker_finish())
             self.analysis.worker_exit = self.worker.close(finish)
@@ -252,16 +279,41 @@ class CorsObserver:
 
     def _offload(self, f: http.HTTPFlow) -> bool:
         record = self._record(f)
-        if record is None or self.worker.send(("flow", record)):
+        if record is None:
+            return True
+        if self.worker.send(("flow", record)):
+            if self.annotating:
+                self.flows.add(f, record)
             return True
         self.worker = None  # it died and said so: judge here from now on
+        self.annotating = False
         self.analysis.offloaded = False
         self.capture_early = True
-        self.analysis.handle(record)
+        self._decide(f, record)
         return True
 
-    def _decide(self, f: http.HTTPFlow) -> None:
-        record = self._record(f)
+    def _annotate_from_worker(self, decisions: list) -> None:
+        """The worker's decisions, in the order it made them: annotate the flows still here, log the
+        lines cors_log asks for, tell the View."""
+        changed = []
+        level = self.analysis.log_level
+        for flow_id, line, plain, update in decisions:
+            f = self.flows.get(flow_id)
+            if f is not None:
+                self.flows.annotate_line(f, line, plain, update)
+                changed.append(f)
+            if not update and wants_digest(level, line):
+                peer = f.client_conn.peername if f is not None and f.client_conn else None
+                logger.info("%s %s %s", line["method"], line["url"], line["summary"],
+                            extra={"client": peer} if peer else None)
+        if changed and self._updates_wanted is None:
+            self._updates_wanted = any_addon_with("update")
+        if changed and self._updates_wanted:
+            ctx.master.addons.trigger(hooks.UpdateHook(changed))
+
+    def _decide(self, f: http.HTTPFlow, record: tuple | None = None) -> None:
+        if record is None:
+            record = self._record(f)
         if record is None:
             return
         changed = []

@@ -22,9 +22,10 @@ import select
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from .worker import HEADER, REPLY_FD_ENV, frame
+from .worker import DECISIONS_FD_ENV, HEADER, REPLY_FD_ENV, frame
 
 logger = logging.getLogger("mitmproxy_cors")
 
@@ -48,7 +49,11 @@ def worker_command() -> list[str] | None:
 
 
 class AnalysisWorker:
-    def __init__(self, loop: asyncio.AbstractEventLoop, command: list[str]) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, command: list[str],
+                 on_decisions: Callable[[list], None] | None = None) -> None:
+        """`on_decisions`: called on the event loop with lists of the worker's decisions, (flow id,
+        flow line, plain verdict, update), for the proxy to annotate its flows (the console, mitmweb);
+        None: the worker sends none back (mitmdump, where nothing reads them)."""
         env = dict(os.environ)
         env["PYTHONPATH"] = _SRC + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         # A lifeline: the worker holds its write end, so the read end here reads EOF the moment
@@ -57,19 +62,50 @@ class AnalysisWorker:
         # Answers to questions (cors.report) come back on a pipe of their own.
         reply_r, reply_w = os.pipe()
         env[REPLY_FD_ENV] = str(reply_w)
-        # stdout and stderr are the proxy's: the worker prints the terminal lines mitmdump would.
+        # Decisions come back on a third pipe, read whenever the loop is idle.
+        decisions_r = decisions_w = -1
+        if on_decisions is not None:
+            decisions_r, decisions_w = os.pipe()
+            env[DECISIONS_FD_ENV] = str(decisions_w)
+        else:
+            env.pop(DECISIONS_FD_ENV, None)
+        # In mitmdump stdout and stderr are the proxy's: the worker prints the terminal lines mitmdump
+        # would. Annotating (the console, mitmweb) it prints nothing (the console owns the terminal),
+        # and what it logs goes to the proxy's event log.
+        quiet = on_decisions is not None
         try:
-            self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, env=env, bufsize=0,
-                                         close_fds=True, pass_fds=(life_w, reply_w))
+            self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, env=env, bufsize=0, close_fds=True,
+                                         stdout=subprocess.DEVNULL if quiet else None,
+                                         stderr=subprocess.PIPE if quiet else None,
+                                         pass_fds=tuple(fd for fd in (life_w, reply_w, decisions_w) if fd >= 0))
         except BaseException:
             os.close(reply_r)
+            if decisions_r >= 0:
+                os.close(decisions_r)
             raise
         finally:
             os.close(life_w)
             os.close(reply_w)
+            if decisions_w >= 0:
+                os.close(decisions_w)
         self._reply = reply_r
         self._life = life_r
+        self._decisions = decisions_r
+        self._decisions_in = bytearray()
+        self.on_decisions = on_decisions
         loop.add_reader(life_r, self._lifeline)
+        self._stderr = -1
+        self._stderr_in = bytearray()
+        if decisions_r >= 0:
+            os.set_blocking(decisions_r, False)
+            try:  # a burst of decisions waits in the pipe instead of stopping the worker
+                fcntl.fcntl(decisions_r, _F_SETPIPE_SZ, 1024 * 1024)
+            except OSError:
+                pass
+            loop.add_reader(decisions_r, self._read_decisions)
+            self._stderr = self.proc.stderr.fileno()
+            os.set_blocking(self._stderr, False)
+            loop.add_reader(self._stderr, self._read_stderr)
         self.fd = self.proc.stdin.fileno()
         os.set_blocking(self.fd, False)
         try:  # a bigger pipe rides out bursts without waking the loop for the rest
@@ -219,6 +255,55 @@ class AnalysisWorker:
             self.loop.remove_writer(self.fd)
             self._writer_added = False
 
+    def _read_decisions(self) -> None:
+        """Whatever the worker decided so far: whole frames go to `on_decisions`, a partial one waits."""
+        buf = self._decisions_in
+        try:
+            while True:
+                chunk = os.read(self._decisions, 1 << 20)
+                if not chunk:
+                    break
+                buf += chunk
+                if len(chunk) < 1 << 20:
+                    break
+        except BlockingIOError:
+            pass
+        except OSError:
+            return
+        pos = 0
+        messages: list = []
+        while len(buf) - pos >= HEADER:
+            n = int.from_bytes(buf[pos:pos + HEADER], "little")
+            if len(buf) - pos - HEADER < n:
+                break
+            try:
+                messages.extend(marshal.loads(buf[pos + HEADER:pos + HEADER + n]))
+            except (EOFError, ValueError, TypeError):
+                logger.error("mitmproxy-cors: an unreadable answer from the analysis worker was skipped")
+            pos += HEADER + n
+        del buf[:pos]
+        if messages:
+            try:
+                self.on_decisions(messages)
+            except Exception:  # annotating must never stop the reader
+                logger.exception("mitmproxy-cors could not annotate flows")
+
+    def _read_stderr(self) -> None:
+        try:
+            chunk = os.read(self._stderr, 65536)
+        except (BlockingIOError, OSError):
+            return
+        if not chunk:
+            self.loop.remove_reader(self._stderr)
+            self._stderr = -1
+            return
+        self._stderr_in += chunk
+        *lines, rest = self._stderr_in.split(b"\n")
+        self._stderr_in = bytearray(rest)
+        for line in lines:
+            if line.strip():
+                logger.warning("mitmproxy-cors analysis worker: %s", line.decode("utf-8", "replace"))
+
     def _lifeline(self) -> None:
         try:
             data = os.read(self._life, 64)
@@ -228,6 +313,14 @@ class AnalysisWorker:
             self._died(EOFError("it exited"))
 
     def _unwatch(self) -> None:
+        if self._stderr >= 0:
+            self.loop.remove_reader(self._stderr)
+            self._stderr = -1
+        if self._decisions >= 0:
+            self._read_decisions()  # what the worker decided before it went
+            self.loop.remove_reader(self._decisions)
+            os.close(self._decisions)
+            self._decisions = -1
         if self._life >= 0:
             self.loop.remove_reader(self._life)
             os.close(self._life)

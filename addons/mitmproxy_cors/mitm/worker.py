@@ -11,7 +11,9 @@ Analysis (mitm/analysis.py) the proxy runs when it judges flows itself.
 
 Protocol on stdin: frames of a 4-byte little-endian length and a `marshal`led list of messages,
   ("config", {...})   the observer's and terminal's settings (sent again when they change)
-  ("flow", record)    one finished flow
+  ("flow", record)    one finished flow; with a decisions pipe (the console, mitmweb), its decisions
+                      go back on it, one frame per frame read: (flow id, flow line, plain verdict,
+                      update) each, for the proxy to annotate its flows
   ("clear",)          cors.clear
   ("report",)         cors.report: its lines go back as one frame on the reply pipe
   ("finish", {...})   the proxy is stopping: print the summary if asked, write the JUnit file
@@ -32,6 +34,7 @@ import signal
 import sys
 from typing import BinaryIO
 
+from ..engine.verdict import verdict_to_plain
 from .analysis import Analysis
 from .gate import GATE_TRIPPED, finish_session
 from .ledger import report_lines
@@ -43,14 +46,17 @@ logger = logging.getLogger("mitmproxy_cors.worker")
 HEADER = 4
 MAX_FRAME = 1 << 30
 REPLY_FD_ENV = "MITMPROXY_CORS_REPLY_FD"
+DECISIONS_FD_ENV = "MITMPROXY_CORS_DECISIONS_FD"
 
 
 class WorkerAnalysis:
     """The worker's end of the pipe: messages in, the same Analysis the proxy would run."""
 
-    def __init__(self, out=None, reply=None) -> None:
+    def __init__(self, out=None, reply=None, decisions=None) -> None:
         self.analysis = Analysis()
         self.reply = reply  # a binary file: answers to ("report",)
+        self.decisions = decisions  # a binary file: the decisions, for the proxy to annotate its flows
+        self._decided: list = []
         self.report_spec = ""
         self.verbose = True
         self.out = out  # a rich Console; made on first use
@@ -68,7 +74,10 @@ class WorkerAnalysis:
         """One message; False when the session is over."""
         kind = msg[0]
         if kind == "flow":
-            self.analysis.handle(msg[1])
+            decisions = self.analysis.handle(msg[1])
+            if self.decisions is not None:
+                self._decided.extend((d.flow_id, d.flow_line(), verdict_to_plain(d.verdict), d.update)
+                                     for d in decisions)
         elif kind == "config":
             self.configure(msg[1])
         elif kind == "clear":
@@ -85,6 +94,24 @@ class WorkerAnalysis:
                                            cfg.get("html") or "")
             return False
         return True
+
+    def send_decisions(self) -> None:
+        """What was decided since the last call, as one frame (the proxy reads it when idle)."""
+        if not self._decided:
+            return
+        batch, self._decided = self._decided, []
+        try:
+            self.decisions.write(frame(batch))
+            self.decisions.flush()
+        except ValueError:  # something unmarshallable: one by one, skipping that one
+            for item in batch:
+                try:
+                    self.decisions.write(frame([item]))
+                except ValueError:
+                    pass
+            self.decisions.flush()
+        except OSError:  # the proxy is gone or stopped reading: judging goes on
+            self.decisions = None
 
     def configure(self, cfg: dict) -> None:
         self.analysis.log_level = cfg.get("log", self.analysis.log_level)
@@ -153,11 +180,15 @@ def main() -> int:
         pass
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     fd = os.environ.get(REPLY_FD_ENV)
-    worker = WorkerAnalysis(reply=os.fdopen(int(fd), "wb") if fd else None)
+    decisions_fd = os.environ.get(DECISIONS_FD_ENV)
+    worker = WorkerAnalysis(reply=os.fdopen(int(fd), "wb") if fd else None,
+                            decisions=os.fdopen(int(decisions_fd), "wb") if decisions_fd else None)
     for messages in read_frames(sys.stdin.buffer):
         for msg in messages:
             if not worker.handle(msg):
+                worker.send_decisions()
                 return worker.exit_status
+        worker.send_decisions()
     worker.analysis.close()  # the proxy went away without saying goodbye
     return 0
 
