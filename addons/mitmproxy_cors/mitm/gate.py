@@ -125,8 +125,8 @@ class CorsGate:
 
     @command.command("cors.html")
     def write_html_now(self, path: types.Path) -> str:
-        """Write this session's CORS report as a self-contained HTML page to `path` now (`cors_html`
-        writes it when the proxy stops)."""
+        """Write the session's CORS report so far as a self-contained HTML page to `path`."""
+        # `cors_html` writes it when the proxy stops; this is for the console and mitmweb, mid-session.
         if self.analysis.offloaded:
             raise exceptions.CommandError("cors.html: mitmdump's analysis worker holds this session; set "
                                           "cors_html, written when mitmdump stops")
