@@ -3,7 +3,9 @@ the page's content, escaping, no secrets, bounded memory, the option's checks, t
 
 from __future__ import annotations
 
+import asyncio
 import html.parser
+import io
 import re
 
 import pytest
@@ -14,12 +16,14 @@ from mitmproxy_cors.engine.reasons import REASONS
 from mitmproxy_cors.mitm import explain
 from mitmproxy_cors.mitm.analysis import Analysis
 from mitmproxy_cors.mitm.gate import CorsGate, finish_session
+from mitmproxy_cors.mitm.html_command import CorsHtmlCommand
 from mitmproxy_cors.mitm.html_report import html_report
+from mitmproxy_cors.mitm.offload import AnalysisWorker, worker_command
 from mitmproxy_cors.mitm.observer import CorsObserver
 from mitmproxy_cors.mitm.sequence import sequence_of, text_lines
 from mitmproxy_cors.mitm.snapshot import record_of
 from mitmproxy_cors.mitm.stories import Stories
-from mitmproxy_cors.mitm.worker import WorkerAnalysis
+from mitmproxy_cors.mitm.worker import WorkerAnalysis, read_frames
 
 from .flows import API, PAGE, cors_get, make_flow, preflight, put_pair
 
@@ -232,19 +236,40 @@ def test_the_session_end_writes_the_page_in_the_proxy_and_in_the_worker(tmp_path
     assert worker.exit_status != 0 and out.read_text().count("<article") == 5
 
 
-async def test_cors_html_writes_the_page_now_and_refuses_when_the_worker_holds_the_session(tmp_path):
-    a = analysed(session_flows())
-    gate = CorsGate(a)
-    with taddons.context(gate) as tctx:
-        tctx.configure(gate)
+async def test_cors_html_writes_the_page_now_in_the_proxy(tmp_path):
+    command = CorsHtmlCommand(analysed(session_flows()))
+    with taddons.context(command) as tctx:
         out = tmp_path / "now.html"
-        said = gate.write_html_now(str(out))
-        assert said.startswith(f"cors.html: wrote {out}: 4 blocked") and "<article" in out.read_text()
+        said = tctx.master.commands.execute(f"cors.html {out}")
+        assert said.startswith(f"cors.html: wrote {out}: 4 blocked") and out.read_text().count("<article") == 5
         with pytest.raises(exceptions.CommandError, match="no such directory"):
-            gate.write_html_now(str(tmp_path / "missing" / "x.html"))
-        a.offloaded = True
-        with pytest.raises(exceptions.CommandError, match="set cors_html"):
-            gate.write_html_now(str(out))
+            command.html(str(tmp_path / "missing" / "x.html"))
+
+
+class _Observer:
+    def __init__(self, worker) -> None:
+        self.worker = worker
+
+
+async def test_cors_html_asks_the_worker_that_holds_the_session(tmp_path):
+    worker = AnalysisWorker(asyncio.get_running_loop(), worker_command())
+    try:
+        for f in session_flows():
+            worker.send(("flow", record_of(f, None)))
+        command = CorsHtmlCommand(Analysis(), _Observer(worker))  # the proxy's own ledger is empty
+        out = tmp_path / "from-worker.html"
+        assert command.html(str(out)).startswith(f"cors.html: wrote {out}: 4 blocked")
+        assert out.read_text().count("<article") == 5
+    finally:
+        worker.close({"summary": False})
+
+
+def test_the_worker_answers_a_failed_write_with_the_reason(tmp_path):
+    reply = io.BytesIO()
+    worker = WorkerAnalysis(reply=reply)
+    worker.handle(("html", str(tmp_path / "gone" / "x.html")))  # the folder went after the proxy checked it
+    [frame] = list(read_frames(io.BytesIO(reply.getvalue())))
+    assert frame[0] == "error" and frame[1].startswith("cors.html: cannot write")
 
 
 def test_the_merged_fix_names_every_method_the_blocked_flows_use():

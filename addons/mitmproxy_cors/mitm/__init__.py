@@ -10,6 +10,7 @@ def make_addons() -> list:
     from .commands import CorsCommands
     from .fixer import CorsFixer
     from .gate import CorsGate
+    from .html_command import CorsHtmlCommand
     from .observer import CorsObserver
     from .terminal import CorsTerminal
     from .view import CorsDisplay
@@ -17,8 +18,8 @@ def make_addons() -> list:
     analysis = Analysis()  # the pipeline and its outputs: report, ledger, terminal line
     flows = FlowIndex()  # recent flows by id: re-annotated when a later flow completes them
     fixer = CorsFixer()
-    gate = CorsGate(analysis)  # cors_fail_on, cors_junit
+    gate = CorsGate(analysis)  # cors_fail_on, cors_junit, cors_html
     observer = CorsObserver(analysis, flows, fixer, gate)
     # The gate last: its `done` reads what the observer's `done` got from the analysis worker.
-    return [fixer, observer, CorsDisplay(flows), CorsCommands(analysis, flows, observer), CorsTerminal(analysis),
-            gate]
+    return [fixer, observer, CorsDisplay(flows), CorsCommands(analysis, flows, observer),
+            CorsHtmlCommand(analysis, observer), CorsTerminal(analysis), gate]

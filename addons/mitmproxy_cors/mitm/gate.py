@@ -1,6 +1,7 @@
 """The end of the session: `cors_fail_on` makes mitmdump exit with status 1 when the session saw flows
 the browser blocks; `cors_junit` writes the outcome as JUnit XML (mitm/junit.py) and `cors_html` as a
-page for people (mitm/html_report.py) when the proxy stops; `cors.html` writes that page on demand.
+page for people (mitm/html_report.py) when the proxy stops (`cors.html`, mitm/html_command.py, writes
+that page on demand).
 
 The decision is taken from the session's ledger where it is kept: in the proxy, or in mitmdump's
 analysis worker, which writes the files itself, prints why, and tells the proxy through its exit
@@ -16,7 +17,7 @@ import logging
 import os
 import sys
 
-from mitmproxy import command, ctx, exceptions, types
+from mitmproxy import ctx
 
 from .analysis import Analysis
 from .html_report import write_html
@@ -59,7 +60,7 @@ def finish_session(analysis: Analysis, junit: str, fail_on: str, html: str = "")
     return True
 
 
-def _path(option: str, value: str) -> str:
+def path_option(option: str, value: str) -> str:
     """A file the session's end writes in one step: `~` expanded (the writer takes the path as it is),
     checked like every path option (report.writable)."""
     return writable(option, os.path.expanduser(value.strip()))
@@ -110,8 +111,8 @@ class CorsGate:
             # Every value is checked before any is taken: a bad one leaves the previous configuration.
             fail_on = choice("cors_fail_on", ctx.options.cors_fail_on, FAIL_ON_CHOICES) \
                 if "cors_fail_on" in updated else None
-            junit = _path("cors_junit", ctx.options.cors_junit) if "cors_junit" in updated else None
-            html = _path("cors_html", ctx.options.cors_html) if "cors_html" in updated else None
+            junit = path_option("cors_junit", ctx.options.cors_junit) if "cors_junit" in updated else None
+            html = path_option("cors_html", ctx.options.cors_html) if "cors_html" in updated else None
             if fail_on is not None:
                 self.fail_on = fail_on
             if junit is not None:
@@ -122,26 +123,6 @@ class CorsGate:
     def worker_finish(self) -> dict:
         """What the analysis worker needs to finish the session as the proxy would."""
         return {"junit": self.junit, "fail_on": self.fail_on, "html": self.html}
-
-    @command.command("cors.html")
-    def write_html_now(self, path: types.Path) -> str:
-        """Write the session's CORS report so far as a self-contained HTML page to `path`."""
-        # `cors_html` writes it when the proxy stops; this is for the console and mitmweb, mid-session.
-        if self.analysis.offloaded:
-            raise exceptions.CommandError("cors.html: mitmdump's analysis worker holds this session; set "
-                                          "cors_html, written when mitmdump stops")
-        try:
-            path = _path("cors.html", str(path))
-        except exceptions.OptionsError as e:
-            raise exceptions.CommandError(str(e)) from None
-        if not path:
-            raise exceptions.CommandError("cors.html: give a path, e.g. cors.html ~/cors-report.html")
-        try:
-            write_html(path, self.analysis.ledger, self.analysis.stories)
-        except OSError as e:
-            raise exceptions.CommandError(f"cors.html: cannot write {path!r}: {e.strerror or e}") from None
-        c = self.analysis.ledger.counts()
-        return f"cors.html: wrote {path}: {c['blocked']} blocked, {c['conditional']} blocked if the page sends credentials"
 
     def done(self) -> None:
         if not stopping():

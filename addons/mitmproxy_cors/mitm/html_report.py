@@ -86,6 +86,18 @@ def write_html(path: str, ledger: Ledger, stories: Stories) -> None:
     replace_file(path, html_report(ledger, stories).encode("utf-8", "replace"), ".html")
 
 
+def write_now(path: str, ledger: Ledger, stories: Stories) -> list[str]:
+    """`cors.html`: write the page and say so, as ["ok" | "error", line]: plain data, which the
+    analysis worker sends back to the proxy as it is."""
+    try:
+        write_html(path, ledger, stories)
+    except OSError as err:
+        return ["error", f"cors.html: cannot write {path!r}: {err.strerror or err}"]
+    c = ledger.counts()
+    return ["ok", f"cors.html: wrote {path}: {c['blocked']} blocked, {c['conditional']} blocked if the page "
+                  "sends credentials"]
+
+
 # -- the summary ----------------------------------------------------------------------------------
 
 def _summary(c, head: str, groups: dict[str, list[Group]], anchors: dict, ledger: Ledger) -> str:

@@ -16,6 +16,7 @@ Protocol on stdin: frames of a 4-byte little-endian length and a `marshal`led li
                       update) each, for the proxy to annotate its flows
   ("clear",)          cors.clear
   ("report",)         cors.report: its lines go back as one frame on the reply pipe
+  ("html", path)      cors.html: write the HTML report now; ["ok" | "error", line] goes back likewise
   ("finish", {...})   the proxy is stopping: print the summary if asked, write the JUnit file
                       (`junit`) and the HTML report (`html`), then exit, with GATE_TRIPPED when
                       the session fails `fail_on`
@@ -37,6 +38,7 @@ from typing import BinaryIO
 from ..engine.verdict import verdict_to_plain
 from .analysis import Analysis
 from .gate import GATE_TRIPPED, finish_session
+from .html_report import write_now
 from .ledger import report_lines
 from .report import ReportWriter
 from .terminal import print_summary, terminal_console, verdict_line
@@ -83,17 +85,22 @@ class WorkerAnalysis:
         elif kind == "clear":
             self.analysis.clear()
         elif kind == "report" and self.reply is not None:
-            try:
-                self.reply.write(frame(report_lines(self.analysis.ledger)))
-                self.reply.flush()
-            except (OSError, ValueError):
-                pass
+            self._answer(report_lines(self.analysis.ledger))
+        elif kind == "html" and self.reply is not None:
+            self._answer(write_now(msg[1], self.analysis.ledger, self.analysis.stories))
         elif kind == "finish":
             cfg = msg[1]
             self.exit_status = self.finish(bool(cfg.get("summary")), cfg.get("junit") or "", cfg.get("fail_on") or "off",
                                            cfg.get("html") or "")
             return False
         return True
+
+    def _answer(self, answer: list) -> None:
+        try:
+            self.reply.write(frame(answer))
+            self.reply.flush()
+        except (OSError, ValueError):
+            pass
 
     def send_decisions(self) -> None:
         """What was decided since the last call, as one frame (the proxy reads it when idle)."""
