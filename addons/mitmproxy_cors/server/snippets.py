@@ -252,7 +252,7 @@ def _keep_existing(n: Needs, credentials_seen: bool) -> None:
         _add(n.notes, "the server sent Access-Control-Allow-Origin: * and no request carried credentials: "
                       "kept; if the page sends cookies or HTTP auth, '*' cannot work: list the origins and "
                       "allow credentials instead")
-    if refused_null:
+    if refused_null and "null" not in n.origins:  # kept only where a request itself came from 'null'
         _add(n.notes, "the server sent Access-Control-Allow-Origin: null: not kept, since it would let any "
                       "sandboxed page or cross-origin redirect read the responses")
     if wild_expose:
