@@ -13,6 +13,10 @@ Hooks, and why there:
   changed them, --modify-headers included), recorded in ``flow.metadata["cors_patch"]`` and
   logged. The observer's ``response`` hook runs after this one and judges the final headers.
 
+``cors.fix`` renders what the selected flows need (server/snippets.py), saying first when the
+server already sends CORS headers; with a path it writes that text to a new file, atomically and
+never over an existing one.
+
 Flows out of every scope are not touched. The fix text for blocked flows (`cors_fix` in the report)
 is part of the flow's Decision (pipeline.py), judged there on the server's original response that
 this addon records in ``cors_patch``; header values of cookies and credentials are not recorded.
