@@ -126,16 +126,23 @@ async def test_same_origin_and_unanalysed_flows(stack):
     assert "CORS: not analysed" in text and "cors.analyze @all" in text
 
 
-async def test_auto_picks_cors_only_for_empty_bodies_of_cors_flows(stack):
+async def test_auto_picks_cors_for_empty_bodies_and_bodies_the_page_never_reads(stack):
     p = preflight("/auto", "PUT", resp=ok_preflight_headers())
-    j = cors_get("/json", resp={"Access-Control-Allow-Origin": "http://x.test", "Content-Type": "application/json"},
-                 body=b'{"a": 1}')
+    blocked = cors_get("/json", resp={"Access-Control-Allow-Origin": "http://x.test", "Content-Type": "application/json"},
+                       body=b'{"a": 1}')
+    pre_body = preflight("/auto2", "PUT", status=200, resp={**ok_preflight_headers(), "Content-Type": "application/json"})
+    pre_body.response.content = b'{"ok": true}'  # a framework's route answering OPTIONS with its JSON
+    allowed = cors_get("/ok", resp={"Access-Control-Allow-Origin": "*", "Content-Type": "application/json"},
+                       body=b'{"a": 1}')
     same = make_flow("GET", API + "/s2", {}, 204, {})
-    stack.feed(p, j, same)
+    stack.feed(p, blocked, pre_body, allowed, same)
     assert auto_picks_cors(p.response, p)
-    assert not auto_picks_cors(j.response, j)  # JSON stays JSON; pick "cors" by hand
+    # The page never reads these bodies: the verdict is what to see first.
+    assert auto_picks_cors(blocked.response, blocked)
+    assert auto_picks_cors(pre_body.response, pre_body)
+    assert not auto_picks_cors(allowed.response, allowed)  # JSON the page reads stays JSON
     assert not auto_picks_cors(same.response, same)
-    assert render(j.response, j, "cors")[1].startswith("CORS BLOCKED")  # but it renders when chosen
+    assert render(allowed.response, allowed, "cors")[1].startswith("CORS allowed")  # but it renders when chosen
 
 
 async def test_long_lines_are_wrapped_for_the_web_pre(stack):

@@ -435,12 +435,20 @@ class CorsFixer:
             return [f"cors.fix: no CORS requests among the {len(flows)} flow(s)"
                     + ("; nothing written" if target else "")]
         needs = aggregate(requirements)
-        if fw == "all":
-            text = report(needs)
-        else:
-            text = render(policy_for(needs), fw, needs) + "\n".join(problems_text(needs))
-        text = text.rstrip("\n") + "\n"
-        lines = text.rstrip("\n").split("\n")
+
+        def text_at(width: int | None) -> str:
+            kw = {"width": width} if width else {}
+            if fw == "all":
+                return report(needs, **kw)
+            return render(policy_for(needs), fw, needs, **kw) + "\n".join(problems_text(needs))
+
+        text = text_at(None).rstrip("\n") + "\n"
+        # The console's data viewer cuts long lines anywhere: its prose is wrapped to the viewer's
+        # width (the configuration's code lines are not wrapped: they are pasted as they are).
+        from .view import in_console, wrap_width
+        width = wrap_width(command=True) if in_console() else None
+        shown = text if not width or width >= 100 else text_at(width - 3)  # less the comment prefix
+        lines = shown.rstrip("\n").split("\n")
         if target:
             write_new_file(target, text)
             lines.append(f"cors.fix: written to {target}")

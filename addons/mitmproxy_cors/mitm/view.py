@@ -1,9 +1,10 @@
 """The `cors` content view (mitmproxy 11 and 12) and what makes verdicts visible in the UIs.
 
 The view shows `explain.story()` for the selected flow, on the request and the response tab
-alike. Its priority is high enough to win "auto" for empty bodies of CORS flows (preflights,
-204s) and low otherwise, so a JSON body still opens as JSON; pick "cors" by hand there (console:
-`m`, mitmweb: the view selector).
+alike. Its priority wins "auto" for empty bodies of CORS flows (preflights, 204s) and for bodies
+the page never reads (a preflight's, a blocked response's), and is low otherwise, so the body of an
+allowed response still opens as JSON; pick "cors" by hand there (console: `m`, mitmweb: the view
+selector).
 
 mitmproxy 12's console never consults a content view for an empty body ("No content"). There the
 analysis reaches the user through the marker in the flow list, the comment and the metadata in the
@@ -28,7 +29,17 @@ logger = logging.getLogger(__name__)
 VIEW_NAME = "CORS"
 PRIORITY_EMPTY = 0.2  # beats Raw (0.1 on 12) and "No content" (11) for empty bodies
 PRIORITY_BODY = 0.05  # never beats a real body's own view
+# A body the page never gets to read (a preflight's, a blocked response's): the verdict is what
+# matters there, so the view wins over JSON or HTML (about 1 for their own types).
+PRIORITY_UNREAD = 1.5
 WRAP = 90  # columns; mitmweb shows the text in a <pre> that does not wrap (half of a 1800 px window)
+
+
+def in_console() -> bool:
+    try:
+        return type(ctx.master).__name__ == "ConsoleMaster"
+    except Exception:  # no running master
+        return False
 
 
 def wrap_width(command: bool = False) -> int | None:
@@ -67,10 +78,18 @@ def flow_finder(flows: FlowIndex):
     return find
 
 
-def _priority(data: bytes, f: mflow.Flow | None) -> float:
-    if not isinstance(f, http.HTTPFlow) or not explain.is_cors(explain.verdict_of(f)):
+def _priority(data: bytes, f: mflow.Flow | None, message=None) -> float:
+    if not isinstance(f, http.HTTPFlow):
         return 0.0
-    return PRIORITY_EMPTY if not data else PRIORITY_BODY
+    v = explain.verdict_of(f)
+    if not explain.is_cors(v):
+        return 0.0
+    if not data:
+        return PRIORITY_EMPTY
+    if message is not None and message is f.response and (
+            v.get("kind") == "preflight" or v.get("verdict") == "blocked" and v.get("reason")):
+        return PRIORITY_UNREAD
+    return PRIORITY_BODY
 
 
 def _description(f: mflow.Flow | None) -> str:
@@ -102,7 +121,7 @@ if hasattr(contentviews, "Contentview"):  # mitmproxy >= 12
         def render_priority(self, data: bytes, metadata: contentviews.Metadata) -> float:
             if metadata.http_message is None:
                 return -1
-            p = _priority(data, metadata.flow)
+            p = _priority(data, metadata.flow, metadata.http_message)
             return p if p > 0 else -1
 
 else:  # mitmproxy 11
@@ -127,7 +146,7 @@ else:  # mitmproxy 11
                             **unknown) -> float:
             if http_message is None:
                 return 0
-            return _priority(data, flow)
+            return _priority(data, flow, http_message)
 
 
 KEY_CONTEXTS = ["flowlist", "flowview"]

@@ -280,7 +280,7 @@ def _kept_text(kept: list[tuple[str, str]]) -> str:
                      for what, values in groups.items())
 
 
-def existing_lines(needs: Needs, framework: str | None = None) -> list[str]:
+def existing_lines(needs: Needs, framework: str | None = None, width: int = _WIDTH) -> list[str]:
     """The warning `cors.fix` says first when the server's responses already carry CORS headers:
     remove that code, where it may live, and which responses carried which headers."""
     if not needs.existing:
@@ -295,7 +295,7 @@ def existing_lines(needs: Needs, framework: str | None = None) -> list[str]:
         f"Look for it in: {place}; and in {_PROXY_PLACE}.",
         "This configuration keeps what those headers allowed, so requests that work today keep working.",
     ]
-    out = [line for para in prose for line in textwrap.wrap(para, _WIDTH, subsequent_indent="  ")]
+    out = [line for para in prose for line in textwrap.wrap(para, width, subsequent_indent="  ")]
     out.append("Responses that carried CORS headers:")
     groups: dict[tuple[tuple[str, str], ...], list[str]] = {}
     for kind, method, url, fields in needs.existing:
@@ -308,7 +308,7 @@ def existing_lines(needs: Needs, framework: str | None = None) -> list[str]:
         shown = ", ".join(requests[:_LISTED_EXAMPLES])
         more = f" and {len(requests) - _LISTED_EXAMPLES} more" if len(requests) > _LISTED_EXAMPLES else ""
         out.append(f"  {shown}{more}:")
-        out += textwrap.wrap("; ".join(f"{k}: {v}" for k, v in fields), _WIDTH, initial_indent="    ",
+        out += textwrap.wrap("; ".join(f"{k}: {v}" for k, v in fields), width, initial_indent="    ",
                              subsequent_indent="      ", break_on_hyphens=False)
     return out
 
@@ -328,23 +328,25 @@ def framework_name(name: str) -> str | None:
     return key if key in FRAMEWORKS else None
 
 
-def render(policy: Policy, framework: str, needs: Needs | None = None, summary: bool = True) -> str:
-    """One framework's configuration; `summary` puts what the flows need in a comment on top."""
+def render(policy: Policy, framework: str, needs: Needs | None = None, summary: bool = True,
+           width: int = _WIDTH) -> str:
+    """One framework's configuration; `summary` puts what the flows need in a comment on top.
+    `width`: where the warning about existing CORS code is wrapped (a file's comment, a viewer)."""
     fw = framework_name(framework)
     if fw is None:
         raise ValueError(f"unknown framework {framework!r}; one of {', '.join(FRAMEWORKS)}")
-    return _RENDERERS[fw](policy, _Context(needs, summary, fw))
+    return _RENDERERS[fw](policy, _Context(needs, summary, fw, width))
 
 
 def render_all(policy: Policy, needs: Needs | None = None, summary: bool = True) -> dict[str, str]:
     return {fw: render(policy, fw, needs, summary) for fw in FRAMEWORKS}
 
 
-def report(needs: Needs, frameworks: Iterable[str] = FRAMEWORKS) -> str:
+def report(needs: Needs, frameworks: Iterable[str] = FRAMEWORKS, width: int = _WIDTH) -> str:
     """Every framework's snippet with a summary and what no configuration can fix; the server's
     existing CORS headers, if any, first."""
     policy = policy_for(needs)
-    out = existing_lines(needs)
+    out = existing_lines(needs, width=width)
     if out:
         out.append("")
     out.append(_title(needs))
@@ -387,6 +389,7 @@ class _Context:
     needs: Needs | None
     summary: bool
     framework: str | None = None
+    width: int = _WIDTH
 
 
 def _title(needs: Needs) -> str:
@@ -402,7 +405,7 @@ def _header(ctx: _Context, prefix: str) -> list[str]:
         return []
     out = []
     if ctx.summary:  # the warning comes first: a pasted snippet next to old CORS code may do nothing
-        out += [f"{prefix} {line}" for line in existing_lines(needs, ctx.framework)]
+        out += [f"{prefix} {line}" for line in existing_lines(needs, ctx.framework, ctx.width)]
         out.append(f"{prefix} {_title(needs)}")
         out += [f"{prefix}   {line}" for line in needs.summary_lines()]
     elif needs.existing:
