@@ -8,13 +8,14 @@
 # The command gets CORS_PROXY (http://127.0.0.1:PORT) to launch its browser with.
 # Environment: CORS_ADDON (required), MITMDUMP (mitmdump), CORS_PORT (8080),
 # CORS_FAIL_ON (blocked; conditional also fails flows blocked only if the page sends credentials),
-# CORS_JUNIT (cors-junit.xml).
+# CORS_JUNIT (cors-junit.xml), CORS_HTML (cors-report.html: the page for people; empty: none).
 set -uo pipefail
 
 port="${CORS_PORT:-8080}"
 "${MITMDUMP:-mitmdump}" --listen-host 127.0.0.1 -p "$port" --set flow_detail=0 \
     -s "${CORS_ADDON:?set CORS_ADDON to the path of cors_addon.py}" \
-    --set cors_fail_on="${CORS_FAIL_ON:-blocked}" --set cors_junit="${CORS_JUNIT:-cors-junit.xml}" &
+    --set cors_fail_on="${CORS_FAIL_ON:-blocked}" --set cors_junit="${CORS_JUNIT:-cors-junit.xml}" \
+    --set cors_html="${CORS_HTML-cors-report.html}" &
 proxy=$!
 
 for _ in $(seq 300); do  # up to 30 s for the proxy to listen

@@ -58,3 +58,5 @@ def test_the_job_fails_when_chromium_blocked_the_pages_api_call(servers, tmp_pat
         [case] = failures
         assert case.get("name") == f"blocked: {page} -> {servers.api.origin()}: MissingAllowOriginHeader"
         assert f"fix: on the actual response: add Access-Control-Allow-Origin: {page}" in case.find("failure").text
+        html = (tmp_path / "cors-report.html").read_text()  # the page for people, next to the JUnit file
+        assert "MissingAllowOriginHeader" in html and "breaks here" in html
