@@ -371,3 +371,23 @@ async def test_where_flows_are_judged(front_end, options, mode, expected):
             tctx.master.addons.remove(tctx.master.addons.get("dumper"))
         tctx.configure(observer, cors_analysis=mode, **options)
         assert observer._worker_mode() == expected
+
+
+async def test_stories_for_the_html_report_are_kept_only_where_one_can_be_asked_for(tmp_path):
+    """mitmdump without cors_html keeps no stories (a blocked flow's requirement costs the worker
+    some 30 us); with cors_html, or in the console and mitmweb (cors.html), it does."""
+    from mitmproxy.addons import dumper
+
+    from mitmproxy_cors.mitm.gate import CorsGate
+
+    observer = CorsObserver()
+    gate = CorsGate(observer.analysis)
+    with taddons.context(observer, gate, dumper.Dumper()) as tctx:
+        tctx.configure(observer, cors_html="")
+        assert observer.analysis.keep_stories is False and observer._worker_config()["stories"] is False
+        tctx.configure(observer, cors_html=str(tmp_path / "r.html"))
+        assert observer.analysis.keep_stories is True and observer._worker_config()["stories"] is True
+    observer = CorsObserver()
+    with taddons.context(observer, _Named("view")) as tctx:
+        tctx.configure(observer, cors_analysis="auto")
+        assert observer.analysis.keep_stories is True

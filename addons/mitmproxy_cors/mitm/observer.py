@@ -128,7 +128,9 @@ class CorsObserver:
             # once every addon accepted its options and the proxy listens.
             self.report_spec = spec
             self._set_report()
-        if self.worker is not None and updated & {"cors_log", "cors_report", "termlog_verbosity"}:
+        if "cors_html" in updated or "cors_html" not in ctx.options:
+            self.analysis.keep_stories = self._stories_wanted()
+        if self.worker is not None and updated & {"cors_log", "cors_report", "termlog_verbosity", "cors_html"}:
             self.worker.send(("config", self._worker_config()))
         self.capture_early = self._capture_early()
         self._updates_wanted = None  # the addons may have changed (a script loaded): ask again
@@ -164,6 +166,7 @@ class CorsObserver:
 
     def running(self) -> None:
         self.is_running = True
+        self.analysis.keep_stories = self._stories_wanted()  # every addon and option is there now
         self._open_report()
         if self.worker is None:
             mode = self._worker_mode()
@@ -187,6 +190,16 @@ class CorsObserver:
         self.annotating = annotate
         self.analysis.offloaded = True
         self.worker.send(("config", self._worker_config()))
+
+    def _stories_wanted(self) -> bool:
+        """Keep what the HTML report draws? Where it can be asked for: cors_html, or a front end whose
+        user may run cors.html (the console, mitmweb)."""
+        try:
+            if "cors_html" in ctx.options and ctx.options.cors_html:
+                return True
+            return not in_mitmdump() or self.force_annotations
+        except Exception:
+            return True
 
     def _worker_mode(self) -> str | None:
         """None: judge in the proxy; "plain": in the worker, nothing comes back (mitmdump where nothing
@@ -221,7 +234,7 @@ class CorsObserver:
         # Annotating (the console, mitmweb): the proxy logs the lines itself; the worker's stdout is
         # the console's screen.
         return {"log": self.analysis.log_level, "verbose": verbose() and not self.annotating,
-                "report": self.report_spec}
+                "report": self.report_spec, "stories": self.analysis.keep_stories}
 
     def done(self) -> None:
         if self.worker is not None:

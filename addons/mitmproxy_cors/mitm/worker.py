@@ -122,6 +122,7 @@ class WorkerAnalysis:
 
     def configure(self, cfg: dict) -> None:
         self.analysis.log_level = cfg.get("log", self.analysis.log_level)
+        self.analysis.keep_stories = cfg.get("stories", self.analysis.keep_stories)
         self.verbose = cfg.get("verbose", self.verbose)
         self.analysis.print_line = self._print_line if self.verbose else None
         spec = cfg.get("report", self.report_spec)
