@@ -33,6 +33,8 @@ class Stories:
         self.max_stories = max_stories
         self.max_requirements = max_requirements
         self.recent_size = recent
+        self.max_signatures = 4 * max_requirements
+        self._signatures: OrderedDict[tuple, None] = OrderedDict()  # flows whose requirement is taken
         self.stories: dict[tuple[str, tuple], Story] = {}
         self.requirements: dict[tuple, Requirement] = {}
         self.requirements_dropped = 0  # flows whose (new) requirement found no room
@@ -75,6 +77,13 @@ class Stories:
         return Story(which, key, d.flow_id, line if line is not None else d.report_line(), paired, asked)
 
     def _require(self, d: Decision, line: dict | None) -> None:
+        sig = _signature(d)
+        if sig is not None:
+            if sig in self._signatures:
+                return  # a flow shaped like one seen before: its requirement merges alike
+            self._signatures[sig] = None
+            if len(self._signatures) > self.max_signatures:
+                self._signatures.popitem(last=False)
         r = None
         fix = (line or {}).get("cors_fix")
         if fix and fix.get("requirement"):  # already worked out for the report line
@@ -97,8 +106,30 @@ class Stories:
     def clear(self) -> None:
         self.stories.clear()
         self.requirements.clear()
+        self._signatures.clear()
         self.requirements_dropped = 0
         self._recent.clear()
+
+
+_CORS_REQUEST_HEADERS = ("content-type", "access-control-request-method", "access-control-request-headers",
+                         "access-control-request-private-network")
+
+
+def _signature(d: Decision) -> tuple | None:
+    """What a flow's requirement depends on, read cheaply off its exchange: flows with equal
+    signatures have requirements that merge alike, so only the first is worked out (some 30 us each).
+    None where the requirement must be worked out (the proxy patched the response)."""
+    ex = d.exchange
+    if ex.extra:
+        return None
+    req, resp, v = ex.request, ex.response, d.verdict
+    idx = req.headers.by_name
+    cors = None
+    if resp is not None:
+        cors = tuple((k.lower(), val) for k, val in resp.headers.fields if k[:15].lower() == "access-control-")
+    return (v.kind, v.origin, req.method, tuple(sorted(idx)), tuple(str(idx.get(h)) for h in _CORS_REQUEST_HEADERS),
+            resp.status if resp is not None else None, cors, ex.error,
+            req.url if v.cause else None)  # a problem no configuration fixes is listed by URL
 
 
 def _requirement_key(r: Requirement) -> tuple:
