@@ -44,6 +44,7 @@ from .preflight_check import PreflightResult, check_preflight_both
 from .reasons import REASONS, console_text
 from .redirect_check import redirect_location, taints_origin, userinfo_failure
 from .request_mode import RequestFacts, classify, credentials_evidence
+from .session_credentials import SessionCredentials
 from .safelist import CHROMIUM_ONLY_SAFELISTED, cors_unsafe_request_header_names, needs_preflight, preflight_reasons
 from .verdict import Failure, FixStep, Outcome, Verdict, fix_steps
 
@@ -109,15 +110,17 @@ class Tracker:
         # Headers of validated CORS responses (ETag/Last-Modified), for judging a later 304: the
         # browser's HTTP cache merges the 304 into its copy and CORS-checks the result.
         self._validated: OrderedDict[tuple, Headers] = OrderedDict()
-        # Hosts (and cookie Domains) that set or received cookies this session, with what showed it:
-        # the evidence that a page talking to them sends credentials (`_credentials_hint`).
-        self._cookies: OrderedDict[str, str] = OrderedDict()
+        # Cookies (and Authorization headers) per host this session: the evidence that a page
+        # talking to them sends credentials (`_credentials_hint`); the audit reads it too.
+        self.credentials = SessionCredentials(capacity)
+        self.last_facts: RequestFacts | None = None
 
     # -- public -----------------------------------------------------------------------------
 
     def observe(self, ex: Exchange) -> Observation:
-        facts = classify(ex.request)
-        self._note_cookies(ex, facts)
+        facts = self.last_facts = classify(ex.request)  # the audit reads it next (pipeline.py)
+        target = facts.target
+        self.credentials.note(ex, target.host if target is not None else None)
         view = _response_view(ex)
         if view is None:
             if ex.not_in_capture:
@@ -132,13 +135,13 @@ class Tracker:
     def state_size(self) -> dict[str, int]:
         return {"pending_preflights": len(self._pending), "redirect_hops": len(self._redirects),
                 "validated_responses": len(self._validated), "preflight_cache": len(self.cache),
-                "cookie_hosts": len(self._cookies)}
+                "cookie_hosts": len(self.credentials)}
 
     def clear(self) -> None:
         self._pending.clear()
         self._redirects.clear()
         self._validated.clear()
-        self._cookies.clear()
+        self.credentials.clear()
         self.cache.clear()
 
     # -- kinds ------------------------------------------------------------------------------
@@ -345,27 +348,6 @@ class Tracker:
 
     # -- helpers ----------------------------------------------------------------------------
 
-    def _note_cookies(self, ex: Exchange, facts: RequestFacts) -> None:
-        """Remember hosts that received or set cookies: the session's evidence of credentials."""
-        target = facts.target
-        resp = ex.response
-        sets = resp is not None and "set-cookie" in resp.headers.by_name
-        if target is None or not (sets or "cookie" in ex.request.headers.by_name):
-            return
-        host = target.host
-        if "cookie" in ex.request.headers.by_name:
-            self._remember_cookies(host, f"requests to {host} carry cookies (flow {ex.id[:8]})")
-        if sets:
-            for value in resp.headers.get_all("Set-Cookie"):
-                domain = _cookie_domain(value) or host
-                self._remember_cookies(domain, f"{host} sets cookies (flow {ex.id[:8]})")
-
-    def _remember_cookies(self, key: str, why: str) -> None:
-        if key not in self._cookies:
-            self._cookies[key] = why
-            while len(self._cookies) > self.capacity:
-                self._cookies.popitem(last=False)
-
     def _credentials_hint(self, facts: RequestFacts, headers: Headers) -> str | None:
         """What in the session suggests the page sends credentials to this server (None: nothing).
 
@@ -375,17 +357,7 @@ class Tracker:
         if normalized(headers.by_name.get("access-control-allow-credentials")) == "true":
             return "the server sends Access-Control-Allow-Credentials: true"
         host = facts.target.host if facts.target is not None else ""
-        cookies = self._cookies
-        if not cookies or not host:
-            return None
-        why = cookies.get(host)
-        if why is None and not host.startswith("["):
-            labels = host.split(".")
-            for i in range(1, len(labels) - 1):
-                why = cookies.get(".".join(labels[i:]))
-                if why is not None:
-                    break
-        return why
+        return self.credentials.cookies_for(host)
 
     def _merge_revalidation(self, req, view: _ResponseView) -> tuple[_ResponseView, str]:
         """A 304 to a revalidation is merged into the browser's cached copy, and that is CORS-checked."""
@@ -622,16 +594,6 @@ def _conditional(omit: Outcome, include: Outcome, creds: str, initiator: str,
         include.failures, initiator)
     return {"verdict": verdict, "reason": reason, "failed_parameter": parameter,
             "firefox_reason": firefox_reason, "message": message, "fix": list(fix), "evidence": evidence}
-
-
-def _cookie_domain(set_cookie: str) -> str | None:
-    """The Domain attribute of a Set-Cookie value, lowercased without its leading dot."""
-    for part in set_cookie.split(";")[1:]:
-        name, _, value = part.partition("=")
-        if name.strip().lower() == "domain":
-            value = value.strip().lstrip(".").lower()
-            return value or None
-    return None
 
 
 # A server that fails under credentials fails the same way on every response.
