@@ -10,6 +10,8 @@ completes (a preflight, once its actual request arrives). A Decision is a frozen
 - `checks()`: every check the browser made, with what was needed and what was seen (engine/checks.py);
 - `fix()`: for a blocked flow, the server configuration that makes it pass, judged on the server's own
   response (server/fix_plan.py, then server/snippets.py for eight frameworks);
+- `findings`: what the audit (audit/) found wrong with the server's CORS policy on this flow's
+  endpoint, passive or active (a Result's `new_findings` are those found for the first time);
 - `patch`: what the proxy changed in the response (`cors_fix`, `cors_policy`, `--modify-headers`),
   carried in `exchange.extra["cors_patch"]`,
   as mitm/fixer.py recorded it, with no cookie or credential values;
@@ -29,6 +31,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .audit.finding import Finding
+from .audit.passive import PassiveAudit
 from .engine.checks import Check, checks_of, preflight_needed_for
 from .engine.memo import memoized
 from .engine.model import Exchange, Headers
@@ -52,6 +56,7 @@ class Decision:
     verdict: Verdict
     exchange: Exchange
     update: bool = False  # supersedes an earlier Decision for the same flow
+    findings: tuple[Finding, ...] = ()
 
     @property
     def patch(self) -> dict | None:
@@ -107,6 +112,8 @@ class Decision:
             line["status"] = resp.status if resp is not None else None
         if v.not_in_capture:
             line["not_in_capture"] = True
+        if self.findings:
+            line["audit"] = [f.digest() for f in self.findings]
         return line
 
     def report_line(self) -> dict:
@@ -170,22 +177,29 @@ class Decision:
 class Result:
     decision: Decision
     updates: tuple[Decision, ...] = ()
+    new_findings: tuple[Finding, ...] = ()  # the audit's, first found on this exchange
 
 
 class Pipeline:
     def __init__(self, capacity: int = 4096, pair_window: float = 60.0) -> None:
         self.tracker = Tracker(capacity, pair_window)
+        self.audit = PassiveAudit(self.tracker.credentials, min(capacity, 1024))
 
     def decide(self, ex: Exchange) -> Result:
         """`ex.extra["cors_patch"]`: the flow's patch record when the proxy changed the server's
         response (its `original` is what the server sent, which the fix is judged on)."""
         observed = self.tracker.observe(ex)
         updates = tuple(Decision(u, earlier, update=True) for u, earlier in zip(observed.updated, observed.completed))
-        return Result(Decision(observed.verdict, ex), updates)
+        # The audit judges the server's policy as the server sent it, not as the proxy patched it.
+        findings, new = (self.audit.observe(ex, self.tracker.last_facts)
+                         if not (patch_of(ex) or {}).get("patched") else ((), ()))
+        return Result(Decision(observed.verdict, ex, findings=findings), updates, new)
 
     def clear(self) -> dict[str, int]:
         sizes = self.tracker.state_size()
+        sizes["audit"] = self.audit.state_size()
         self.tracker.clear()
+        self.audit.clear()
         return sizes
 
 

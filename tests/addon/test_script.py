@@ -38,12 +38,14 @@ def _observer(tctx):
 async def test_script_registers_a_plain_list_of_addons(script):
     tctx, mod = script
     assert [type(a).__name__ for a in mod.addons] == [
-        "CorsFixer", "CorsObserver", "CorsDisplay", "CorsCommands", "CorsHtmlCommand", "CorsTerminal", "CorsGate"]
+        "CorsFixer", "CorsAudit", "CorsObserver", "CorsDisplay", "CorsCommands", "CorsHtmlCommand", "CorsTerminal",
+        "CorsGate"]
     # plain hook methods on the classes: nothing is set on or removed from an instance at run time
     for a in mod.addons:
         assert not [k for k, v in vars(a).items() if callable(v) and k in FLOW_HOOKS], type(a).__name__
     assert type(_observer(tctx)).__name__ == "CorsObserver"
-    for name in ("cors.explain", "cors.report", "cors.analyze", "cors.clear", "cors.fix", "cors.fix.off", "cors.html"):
+    for name in ("cors.explain", "cors.report", "cors.analyze", "cors.clear", "cors.fix", "cors.fix.off", "cors.html",
+                 "cors.audit"):
         assert name in tctx.master.commands.commands
 
 

@@ -6,6 +6,7 @@ def make_addons() -> list:
     their constructors. Order matters: the fixer patches in `request`/`responseheaders`/`response`
     before the observer judges the final headers in `response`."""
     from .analysis import Analysis
+    from .audit import CorsAudit
     from .annotate import FlowIndex
     from .commands import CorsCommands
     from .fixer import CorsFixer
@@ -20,6 +21,8 @@ def make_addons() -> list:
     fixer = CorsFixer()
     gate = CorsGate(analysis)  # cors_fail_on, cors_junit, cors_html
     observer = CorsObserver(analysis, flows, fixer, gate)
+    # The audit before the observer: its `configure` says whether the pipeline audits before the
+    # observer tells the worker, and its `done` finishes the probes before the worker is closed.
     # The gate last: its `done` reads what the observer's `done` got from the analysis worker.
-    return [fixer, observer, CorsDisplay(flows), CorsCommands(analysis, flows, observer),
+    return [fixer, CorsAudit(analysis, flows, observer), observer, CorsDisplay(flows), CorsCommands(analysis, flows, observer),
             CorsHtmlCommand(analysis, observer), CorsTerminal(analysis), gate]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from ..audit.finding import Finding
 from ..engine.verdict import Verdict
 from ..pipeline import Decision, Pipeline
 from .ledger import Ledger
@@ -25,6 +26,11 @@ from .snapshot import R_ID, exchange_of_record, peer_of_record
 logger = logging.getLogger("mitmproxy_cors")
 
 LinePrinter = Callable[[Verdict, "tuple | None"], None]
+
+
+def log_finding(f: Finding) -> None:
+    """The event log's line for a finding (the console, mitmweb); mitmdump prints a rich one."""
+    (logger.warning if f.kind == "vulnerability" else logger.info)("%s", f.summary())
 
 
 def wants_line(level: str, v: Verdict) -> bool:
@@ -38,6 +44,7 @@ class Analysis:
     def __init__(self) -> None:
         self.pipeline = Pipeline()
         self.ledger = Ledger()
+        self.ledger.audit = self.pipeline.audit  # the summary asks it what the traffic could not tell
         self.stories = Stories()  # per ledger group, an example story and the server's requirements
         # Off where no HTML report can be asked for (mitmdump without cors_html): a blocked flow's
         # requirement costs some 30 us, in the analysis worker that shares a core with the traffic.
@@ -45,6 +52,7 @@ class Analysis:
         self.report: ReportWriter | None = None
         self.log_level = "blocked"
         self.print_line: LinePrinter | None = None  # set by mitm/terminal.py (mitmdump) or the observer's log
+        self.print_finding: Callable[[Finding], None] | None = log_finding
         self.decided = 0
         self.internal_errors = 0
         self.offloaded = False  # mitmdump's analysis worker holds this session's verdicts
@@ -73,10 +81,40 @@ class Analysis:
         except Exception:  # the HTML report loses a story; the verdict and every other output stand
             self.internal_errors += 1
             logger.exception("mitmproxy-cors could not keep the story of flow %s", result.decision.flow_id)
+        if result.new_findings:
+            self._found(result.new_findings)
         v = result.decision.verdict
         if self.print_line is not None and wants_line(self.log_level, v):
             self.print_line(v, peer_of_record(record))
         return decisions
+
+    @property
+    def audit_enabled(self) -> bool:
+        return self.pipeline.audit.enabled
+
+    @audit_enabled.setter
+    def audit_enabled(self, on: bool) -> None:
+        self.pipeline.audit.enabled = on
+
+    def add_findings(self, findings: tuple[Finding, ...], probe_line: str | None = None,
+                     endpoint: str | None = None) -> tuple[Finding, ...]:
+        """Findings made outside the pipeline (the active audit's crafted origins, sent to `endpoint`):
+        kept with the endpoint's (later flows show them), reported and printed when new."""
+        if probe_line:
+            self.ledger.add_probe_line(probe_line)
+        new = self.pipeline.audit.add(findings, endpoint)
+        if new:
+            self._found(new)
+        return new
+
+    def _found(self, findings: tuple[Finding, ...]) -> None:
+        self.ledger.add_findings(findings)
+        if self.report is not None:
+            for f in findings:
+                self.report.write(f.record())
+        if self.print_finding is not None and self.log_level != "off":
+            for f in findings:
+                self.print_finding(f)
 
     def clear(self) -> dict[str, int]:
         sizes = self.pipeline.clear()

@@ -24,7 +24,8 @@ from .snapshot import exchange_of_record
 MARK_BLOCKED = ":heavy_multiplication_x:"
 MARK_WARNING = ":warning:"
 MARK_PATCHED = ":gear:"
-_OUR_MARKS = (MARK_BLOCKED, MARK_WARNING, MARK_PATCHED)
+MARK_AUDIT = ":radioactive:"  # ☢: the audit found a vulnerability in the server's CORS policy
+_OUR_MARKS = (MARK_BLOCKED, MARK_WARNING, MARK_PATCHED, MARK_AUDIT)
 METADATA_KEY = "cors"
 
 
@@ -97,8 +98,9 @@ def annotate(f: http.HTTPFlow, line: dict) -> None:
     """Store a Decision's line on its flow and set our comment and marker from it."""
     f.metadata[METADATA_KEY] = line
     kind, verdict = line["kind"], line["verdict"]
+    audit = line.get("audit")
     if not (kind in ("preflight", "actual", "simple") or verdict == "blocked" and line["reason"]
-            or line.get("not_in_capture") and line["origin"] is None):
+            or line.get("not_in_capture") and line["origin"] is None or audit):
         return
     patch = line.get("cors_patch")
     # A comment the user wrote stays; ours is replaced as the verdict evolves.
@@ -108,10 +110,15 @@ def annotate(f: http.HTTPFlow, line: dict) -> None:
             f.comment = patched_summary(patch, line)
         f.marked = MARK_PATCHED
         return
+    blocked = verdict == "blocked" and line["reason"]
     if ours:
-        f.comment = line["summary"]
-    if verdict == "blocked" and line["reason"]:
+        # What matters first: a block, else the audit's most severe finding (mitmweb cuts the column).
+        f.comment = (line["summary"] if not audit else f"{line['summary']} | {audit[0]['summary']}" if blocked
+                     else f"{audit[0]['summary']} | {line['summary']}")
+    if blocked:
         f.marked = MARK_BLOCKED
+    elif audit and any(a["kind"] == "vulnerability" for a in audit):
+        f.marked = MARK_AUDIT
     elif (line["conditional"] or {}).get("evidence") or line["warnings"] or line.get("not_in_capture"):
         f.marked = MARK_WARNING
     elif f.marked in _OUR_MARKS:

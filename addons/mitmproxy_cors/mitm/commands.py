@@ -103,6 +103,8 @@ class CorsCommands:
                     self.flows.annotate(other, d, record if other is f else None)
                     changed[other.id] = other
                 self.analysis.ledger.ingest(d.verdict, d.patch)
+            if result.new_findings:
+                self.analysis.ledger.add_findings(result.new_findings)
         if changed:
             ctx.master.addons.trigger(hooks.UpdateHook(list(changed.values())))
         verdicts = [explain.verdict_of(f) for f in done]

@@ -222,6 +222,21 @@ def _fix_lines(v: dict) -> list[Line]:
     return out
 
 
+def _audit_lines(findings: list[dict] | None) -> list[Line]:
+    """The audit's findings on this flow's endpoint (audit/): is the server's CORS policy safe?"""
+    if not findings:
+        return []
+    out: list[Line] = [("head", "Audit of the server's CORS policy (cors_audit)")]
+    for a in findings:
+        style = "fail" if a.get("kind") == "vulnerability" else "warn"
+        out.append((style, f"  {a.get('summary', '')}"
+                           + (" [crafted origins sent by the audit]" if a.get("source") == "active" else "")))
+        if a.get("fix"):
+            out.append(("fix", f"    fix: {a['fix']}"))
+    out.append(("text", "  cors.audit @focus lists the evidence and the framework configuration"))
+    return out
+
+
 def story(f: mflow.Flow, find: FindFlow = lambda _id: None, line: dict | None = None) -> list[Line]:
     """Every line of the analysis of one flow; `line`: its whole report line (else its metadata's)."""
     if not isinstance(f, http.HTTPFlow):
@@ -256,6 +271,10 @@ def story(f: mflow.Flow, find: FindFlow = lambda _id: None, line: dict | None = 
     if fix:
         out.append(("text", ""))
         out.extend(fix)
+    audit = _audit_lines(v.get("audit") or (verdict_of(f) or {}).get("audit"))
+    if audit:
+        out.append(("text", ""))
+        out.extend(audit)
     seq = _sequence_lines(f, v, find)  # where it breaks, before the details of each hop
     if seq:
         out.append(("text", ""))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter, OrderedDict
 from dataclasses import dataclass
 
+from ..audit.finding import Finding, by_severity
 from ..engine.origin import origin_of_url
 from ..engine.verdict import Verdict, steps_text
 
@@ -61,6 +62,25 @@ class Ledger:
         self._retired_conditional: dict[tuple, Group] = {}  # allowed only without credentials
         self._retired_unknown: dict[tuple, Group] = {}  # no response in the capture
         self.dropped = 0  # blocked flows whose group could not be kept (more than max_groups groups)
+        # The audit's findings, one per endpoint and class (the most severe kept), and what the
+        # active audit sent: the exit summary and cors.report list them.
+        self.findings: OrderedDict[tuple, Finding] = OrderedDict()
+        self.probes: list[str] = []  # one line per endpoint the active audit probed (the latest 200)
+        self.audit = None  # the passive audit (audit/passive.py): which echoes it could not explain
+
+    def add_findings(self, findings) -> None:
+        for f in findings:
+            self.findings[f.key] = f
+            while len(self.findings) > self.max_groups:
+                self.findings.popitem(last=False)
+
+    def unexplained_echoes(self) -> int:
+        """Endpoints echoing the page's origin with credentials that the active audit did not probe."""
+        return self.audit.unexplained_echoes() if self.audit is not None else 0
+
+    def add_probe_line(self, line: str) -> None:
+        self.probes.append(line)
+        del self.probes[:-200]
 
     def ingest(self, v: Verdict, patch: dict | None = None) -> None:
         """`patch`: the Decision's patch record, when the proxy changed the response."""
@@ -138,6 +158,8 @@ class Ledger:
         self._retired_conditional.clear()
         self._retired_unknown.clear()
         self.dropped = 0
+        self.findings.clear()
+        self.probes.clear()
         return n
 
     def counts(self) -> Counter:
@@ -224,7 +246,32 @@ def counts_text(c: Counter) -> str:
 
 
 def report_lines(ledger: Ledger) -> list[str]:
-    """The text of `cors.report`."""
+    """The text of `cors.report`: the verdicts, then the audit's findings."""
+    return _verdict_lines(ledger) + audit_lines(ledger)
+
+
+def audit_lines(ledger: Ledger) -> list[str]:
+    """The audit's part of `cors.report` and of `cors.audit`."""
+    findings = by_severity(ledger.findings.values())
+    out = []
+    if findings:
+        vuln = sum(f.kind == "vulnerability" for f in findings)
+        out.append(f"cors audit: {vuln} vulnerabilit{'y' if vuln == 1 else 'ies'}, {len(findings) - vuln} smell(s):")
+        for f in findings:
+            out.append(f"  {f.severity.upper():<6} {f.kind:<13} {f.cls}: {f.endpoint}")
+            out.append(f"          {f.title()}" + (f"; granted: {', '.join(f.origins_granted[:4])}"
+                                                  if f.origins_granted else ""))
+            if f.fix:
+                out.append(f"          fix: {f.fix[0]}")
+    echoes = ledger.unexplained_echoes()
+    if echoes:
+        out.append(f"cors audit: {echoes} endpoint(s) echo the page's origin with credentials: an allow-list "
+                   "or any origin? The traffic cannot tell; cors_audit=active (or cors.audit FLOWS) sends crafted "
+                   "origins to find out.")
+    return out
+
+
+def _verdict_lines(ledger: Ledger) -> list[str]:
     c = ledger.counts()
     if not c["cors"]:
         return ["cors.report: no CORS flows seen yet (cross-origin requests with an Origin header)."]

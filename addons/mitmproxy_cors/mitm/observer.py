@@ -130,7 +130,7 @@ class CorsObserver:
             self._set_report()
         if "cors_html" in updated or "cors_html" not in ctx.options:
             self.analysis.keep_stories = self._stories_wanted()
-        if self.worker is not None and updated & {"cors_log", "cors_report", "termlog_verbosity", "cors_html"}:
+        if self.worker is not None and updated & {"cors_log", "cors_report", "termlog_verbosity", "cors_html", "cors_audit"}:
             self.worker.send(("config", self._worker_config()))
         self.capture_early = self._capture_early()
         self._updates_wanted = None  # the addons may have changed (a script loaded): ask again
@@ -234,7 +234,8 @@ class CorsObserver:
         # Annotating (the console, mitmweb): the proxy logs the lines itself; the worker's stdout is
         # the console's screen.
         return {"log": self.analysis.log_level, "verbose": verbose() and not self.annotating,
-                "report": self.report_spec, "stories": self.analysis.keep_stories}
+                "report": self.report_spec, "stories": self.analysis.keep_stories,
+                "audit": self.analysis.audit_enabled}
 
     def done(self) -> None:
         if self.worker is not None:

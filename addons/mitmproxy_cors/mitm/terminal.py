@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ..audit.finding import Finding, by_severity
 from ..engine.verdict import Verdict, steps_text
 from .ledger import Ledger, counts_text, target_of
 from .options import SUMMARY_CHOICES, choice, reported
@@ -137,6 +138,38 @@ def summary_table(ledger: Ledger) -> Table | Text:
     return table
 
 
+def finding_line(f: Finding) -> Text:
+    """`CORS AUDIT HIGH vulnerability origin-reflected GET https://... reflects any Origin ...  fix: ...`"""
+    style = "bold red" if f.kind == "vulnerability" else "yellow"
+    line = Text(f"CORS AUDIT {f.severity.upper()} {f.kind} ", style=style)
+    line.append(f"{f.cls} ", style="bold")
+    line.append(f"{f.endpoint} {f.title()}")
+    if f.origins_granted:
+        line.append(f"  granted: {', '.join(f.origins_granted[:3])}", style=style)
+    if f.fix:
+        line.append("  fix: ", style="bold")
+        line.append(f.fix[0], style="cyan")
+    return line
+
+
+def findings_table(ledger: Ledger) -> Table | None:
+    findings = by_severity(ledger.findings.values())
+    if not findings:
+        return None
+    vuln = sum(f.kind == "vulnerability" for f in findings)
+    table = Table(title=f"CORS audit: {vuln} vulnerabilit{'y' if vuln == 1 else 'ies'}, "
+                        f"{len(findings) - vuln} smell(s)", title_style="bold", expand=False)
+    table.add_column("severity", style="bold")
+    table.add_column("class", overflow="fold")
+    table.add_column("endpoint", overflow="fold")
+    table.add_column("granted", overflow="fold")
+    table.add_column("fix", style="cyan", overflow="fold")
+    for f in findings:
+        sev = Text(f"{f.severity} {f.kind}", style="red" if f.kind == "vulnerability" else "yellow")
+        table.add_row(sev, f.cls, f.endpoint, ", ".join(f.origins_granted[:3]), f.fix[0] if f.fix else "")
+    return table
+
+
 def terminal_console() -> Console:
     # file=None: rich writes to whatever sys.stdout is now (mitmdump's TermLog writes there too).
     out = Console(highlight=False, soft_wrap=True, emoji=False)
@@ -149,6 +182,14 @@ def print_summary(out: Console, ledger: Ledger) -> None:
     try:
         out.print()
         out.print(summary_table(ledger))
+        audit = findings_table(ledger)
+        if audit is not None:
+            out.print(audit)
+        echoes = ledger.unexplained_echoes()
+        if echoes:
+            out.print(Text(f"CORS audit: {echoes} endpoint(s) echo the page's origin with credentials: an "
+                           "allow-list or any origin? The traffic cannot tell; --set cors_audit=active (with "
+                           "cors_audit_scope) sends crafted origins to find out.", style="dim"))
         sys.stdout.flush()
     except (OSError, ValueError):  # stdout closed at shutdown
         pass
@@ -185,8 +226,9 @@ class CorsTerminal:
         self.active = True
         self.console = console
         if self._replaced is None:
-            self._replaced = self.analysis.print_line
+            self._replaced = (self.analysis.print_line, self.analysis.print_finding)
         self.analysis.print_line = self.line
+        self.analysis.print_finding = self.finding
 
     def _console(self) -> Console:
         if self.console is not None:
@@ -201,12 +243,20 @@ class CorsTerminal:
         except OSError:
             pass
 
+    def finding(self, f: Finding) -> None:
+        if not verbose():
+            return
+        try:
+            self._console().print(finding_line(f))
+        except OSError:
+            pass
+
     def done(self) -> None:
         if not self.active:
             return
         self.active = False
-        if self.analysis.print_line == self.line:
-            self.analysis.print_line = self._replaced
+        if self._replaced is not None and self.analysis.print_line == self.line:
+            self.analysis.print_line, self.analysis.print_finding = self._replaced
         self._replaced = None
         if self.analysis.offloaded:
             return  # the analysis worker kept the session's verdicts and prints the table itself

@@ -14,6 +14,9 @@ Protocol on stdin: frames of a 4-byte little-endian length and a `marshal`led li
   ("flow", record)    one finished flow; with a decisions pipe (the console, mitmweb), its decisions
                       go back on it, one frame per frame read: (flow id, flow line, plain verdict,
                       update) each, for the proxy to annotate its flows
+  ("findings", records, line, endpoint)
+                      what the active audit's crafted origins proved (mitm/audit.py), for the report
+                      and the summary
   ("clear",)          cors.clear
   ("report",)         cors.report: its lines go back as one frame on the reply pipe
   ("html", path)      cors.html: write the HTML report now; ["ok" | "error", line] goes back likewise
@@ -35,13 +38,14 @@ import signal
 import sys
 from typing import BinaryIO
 
+from ..audit.finding import Finding
 from ..engine.verdict import verdict_to_plain
-from .analysis import Analysis
+from .analysis import Analysis, log_finding
 from .gate import GATE_TRIPPED, finish_session
 from .html_report import write_now
 from .ledger import report_lines
 from .report import ReportWriter
-from .terminal import print_summary, terminal_console, verdict_line
+from .terminal import finding_line, print_summary, terminal_console, verdict_line
 
 logger = logging.getLogger("mitmproxy_cors.worker")
 
@@ -80,6 +84,8 @@ class WorkerAnalysis:
             if self.decisions is not None:
                 self._decided.extend((d.flow_id, d.flow_line(), verdict_to_plain(d.verdict), d.update)
                                      for d in decisions)
+        elif kind == "findings":
+            self.analysis.add_findings(tuple(Finding.from_record(r) for r in msg[1]), msg[2], msg[3])
         elif kind == "config":
             self.configure(msg[1])
         elif kind == "clear":
@@ -123,8 +129,10 @@ class WorkerAnalysis:
     def configure(self, cfg: dict) -> None:
         self.analysis.log_level = cfg.get("log", self.analysis.log_level)
         self.analysis.keep_stories = cfg.get("stories", self.analysis.keep_stories)
+        self.analysis.audit_enabled = cfg.get("audit", self.analysis.audit_enabled)
         self.verbose = cfg.get("verbose", self.verbose)
         self.analysis.print_line = self._print_line if self.verbose else None
+        self.analysis.print_finding = self._print_finding if self.verbose else log_finding
         spec = cfg.get("report", self.report_spec)
         if spec != self.report_spec:
             self.analysis.close()
@@ -144,6 +152,12 @@ class WorkerAnalysis:
     def _print_line(self, v, peer) -> None:
         try:
             self._console().print(verdict_line(v, tuple(peer) if peer else None))
+        except (OSError, ValueError):
+            pass
+
+    def _print_finding(self, f) -> None:
+        try:
+            self._console().print(finding_line(f))
         except (OSError, ValueError):
             pass
 
