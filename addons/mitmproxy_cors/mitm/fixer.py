@@ -32,6 +32,7 @@ from collections.abc import Sequence
 
 from mitmproxy import command, ctx, exceptions, flow, flowfilter, http, types
 
+from ..audit.policy_check import policy_findings
 from ..engine.model import Headers
 from ..engine.request_mode import classify
 from ..pipeline import REDACTED, SECRET_HEADERS, redact, requirement_for
@@ -161,6 +162,12 @@ class CorsFixer:
                 for lp in new_policies:
                     for w in lp.policy.warnings:
                         logger.warning("cors_policy %s: %s: %s", path, lp.policy.label(), w)
+                    # The proxy answers as the policy says; an opening the audit would flag is said at once.
+                    for finding in policy_findings(lp.policy):
+                        logger.warning("cors_policy %s: %s: the audit would flag this policy: %s %s, %s (granted: %s); "
+                                       "fix: %s", path, lp.policy.label(), finding.severity, finding.kind,
+                                       finding.title(), ", ".join(finding.origins_granted[:3]),
+                                       finding.fix[0] if finding.fix else "")
         self.fix_filter = new_filter
         changed_policy = new_path != self.policy_path or new_policies is not self.policies
         self.policies, self.policy_path, self._policy_mtime = new_policies, new_path, new_mtime

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from ..engine.access_check import access_failures
 from ..engine.exposure import NEVER_EXPOSED, SAFELISTED_RESPONSE_HEADERS
 from ..engine.model import Headers, RequestSnapshot
-from ..engine.origin import origin_of_url
+from ..engine.origin import origin_of_url, parse_origin_header
 from ..engine.preflight_check import check_preflight
 from ..engine.redirect_check import has_userinfo, redirect_location
 from ..engine.request_mode import classify, credentials_evidence
@@ -33,7 +33,7 @@ from ..engine.safelist import is_cors_safelisted_method, needs_preflight
 from ..engine.syntax import is_token, split_list
 from ..engine.verdict import Outcome
 from .headers import (ACAC, ACAH, ACAM, ACAO, ACAPN, ACEH, ACRPN, CORS_RESPONSE_HEADERS, add_vary, get_all,
-                      set_header)
+                      remove_header, set_header)
 
 # Not worth exposing when '*' has to be replaced by a list.
 _NOT_EXPOSED_BY_WILDCARD = frozenset({
@@ -162,7 +162,11 @@ def _plan_preflight(req: RequestSnapshot, facts, status: int, headers: Headers) 
     p = Plan("preflight", server=server, requirement=requirement)
     if not include.blocked:
         return p
-    fields: list[tuple[str, str]] = [(ACAO, origin), (ACAC, "true")]
+    hole = credentials_hole(origin, req.url)
+    if hole:  # never a grant the audit flags: this origin gets no credentials
+        requirement.notes.append(hole)
+        requirement.credentials = None
+    fields: list[tuple[str, str]] = [(ACAO, origin)] + ([] if hole else [(ACAC, "true")])
     if method and not is_cors_safelisted_method(method):
         fields.append((ACAM, method))
     if asked:
@@ -171,7 +175,7 @@ def _plan_preflight(req: RequestSnapshot, facts, status: int, headers: Headers) 
         fields.append((ACAPN, "true"))
     fields.append(("Vary", "Origin"))
     check, _ = check_preflight(status=204, headers=Headers(fields), origin=origin, method=method,
-                               unsafe_headers=asked, redirected=False, include=True)
+                               unsafe_headers=asked, redirected=False, include=not hole)
     if check.blocked:  # cannot happen for a well-formed preflight; never send a broken answer
         p.action, p.why = "unfixable", f"no preflight answer passes ({check.reason})"
         requirement.problem = p.why
@@ -238,12 +242,26 @@ def _plan_actual(req: RequestSnapshot, facts, status: int, headers: Headers) -> 
         return p
     if not include.blocked:
         return p  # allowed even with credentials: leave the response alone
+    hole = credentials_hole(origin, req.url)
+    if hole and creds == "include":  # the page sends credentials, and this origin may not get them
+        p.action, p.why = "unfixable", hole
+        requirement.problem = hole
+        return p
+    if hole and not omit.blocked:  # passes without credentials; with them it must stay closed
+        requirement.credentials = None
+        requirement.notes.append(hole)
+        return p
     set_header(fields, ACAO, origin)
-    set_header(fields, ACAC, "true")
+    if hole:
+        remove_header(fields, ACAC)
+        requirement.credentials = None
+        requirement.notes.append(hole)
+    else:
+        set_header(fields, ACAC, "true")
     add_vary(fields, "Origin")
     if exposed is not None:  # '*' means nothing once credentials are in play; keep what it exposed
         set_header(fields, ACEH, exposed)
-    check = access_failures(Headers(fields), origin, True, "actual")
+    check = access_failures(Headers(fields), origin, not hole, "actual")
     if check:
         p.action, p.why = "unfixable", f"no header set passes ({check[0].reason})"
         requirement.problem = p.why
@@ -251,6 +269,24 @@ def _plan_actual(req: RequestSnapshot, facts, status: int, headers: Headers) -> 
     p.action, p.headers = "patch", fields
     p.why = "response headers corrected by the proxy"
     return p
+
+
+def credentials_hole(origin: str, url: str) -> str | None:
+    """Why granting this origin credentialed access would open a hole the audit (audit/) flags, or
+    None: `null` (any sandboxed page sends it) or an http: origin trusted by an https: site (a network
+    attacker can inject into it; loopback excepted). The fix then grants it without credentials, or
+    not at all."""
+    if origin == "null":
+        return ("the page's origin is 'null' (a sandboxed iframe, a data: or file: page, or a redirect across "
+                "origins): granting it credentials would let any site's sandboxed page read the user's data; "
+                "serve the page from a real origin")
+    target = origin_of_url(url)
+    page = parse_origin_header(origin)
+    if (target is not None and page is not None and target.scheme == "https" and page.scheme == "http"
+            and not page.potentially_trustworthy()):
+        return (f"the page is served over http ({origin}) and the API over https: granting the http origin "
+                "credentials would let anyone on the user's network read the user's data; serve the page over https")
+    return None
 
 
 def cors_fields(headers: Headers) -> list[tuple[str, str]]:

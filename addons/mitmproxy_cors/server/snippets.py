@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 
 from ..engine.origin import parse_origin_header
 from ..engine.syntax import is_token, split_list
-from .fix_plan import Requirement
+from .fix_plan import Requirement, credentials_hole
 from .framework_options import flask_cors_kwargs, starlette_kwargs
 from .headers import ACAC, ACAH, ACAM, ACAO, ACAPN, ACEH, ACMA
 from .policy import Policy
@@ -143,7 +143,8 @@ def aggregate(requirements: Iterable[Requirement], keep_existing: bool = True) -
     already allow (never narrower than today's)."""
     n = Needs()
     seen = False  # a request itself carried credentials
-    for r in requirements:
+    requirements_seen = list(requirements)
+    for r in requirements_seen:
         n.flows += 1
         seen = seen or r.credentials_seen
         if r.server_cors:
@@ -171,6 +172,12 @@ def aggregate(requirements: Iterable[Requirement], keep_existing: bool = True) -
                 n.notes.append(note)
     if keep_existing and n.existing:
         _keep_existing(n, seen)
+    if n.credentials:  # credentials are for every listed origin: none the audit would flag
+        for r in requirements_seen:
+            hole = credentials_hole(r.origin, r.url)
+            if hole and r.origin in n.origins:
+                n.origins.remove(r.origin)
+                _add(n.notes, f"{r.origin} is not listed: {hole}")
     order = {m: i for i, m in enumerate(_STANDARD_METHODS)}
     n.methods.sort(key=lambda m: (order.get(m, len(order)), m))
     n.origins.sort(key=lambda o: (o == "null", o))
