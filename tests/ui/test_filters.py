@@ -25,6 +25,9 @@ async def flows(stack):
         "allowed": cors_get("/fine", resp=FINE),
         "allowed-preflight": preflight("/ok", "PUT", resp={**FINE, "Access-Control-Allow-Methods": "PUT"}),
         "same": make_flow("GET", "http://api.test:8000/same", {}, 200, {}, body=b"x"),
+        # the audit: a server trusting Origin: null with credentials (docs/audit.md)
+        "audit": cors_get("/null", extra={"Origin": "null"},
+                          resp={"Access-Control-Allow-Origin": "null", "Access-Control-Allow-Credentials": "true"}),
     }
     stack.feed(*fl.values())
     return stack, fl
@@ -39,18 +42,21 @@ def matching(fl, expr: str) -> set[str]:
 PORTABLE = {
     "~marker heavy_multiplication_x": {"blocked", "preflight"},
     "~marker warning": {"warning"},
-    "~marked": {"blocked", "preflight", "warning"},
+    "~marked": {"blocked", "preflight", "warning", "audit"},
     '~comment "CORS blocked"': {"blocked", "preflight", "warning"},  # also "blocked if the page sends credentials"
+    '~comment "CORS audit"': {"audit"},
+    '~comment "CORS audit MEDIUM"': {"audit"},
+    "~marker radioactive": {"audit"},
     '~comment "CORS blocked:"': {"blocked", "preflight"},
     '~comment "(?i)cors blocked"': {"blocked", "preflight", "warning"},
     # Blocked comments start with the reason, and every preflight reason with "Preflight"; without
     # the caret mitmproxy 12 (case-insensitive) would also list "CORS allowed (preflight)".
     "~comment ^Preflight": {"preflight"},
-    "~comment CORS": {"blocked", "preflight", "warning", "allowed", "allowed-preflight"},
+    "~comment CORS": {"blocked", "preflight", "warning", "allowed", "allowed-preflight", "audit"},
     "~meta \"'kind': 'preflight'\"": {"preflight", "allowed-preflight"},
     "~meta \"'reason': 'AllowOriginMismatch'\"": {"blocked"},
     "~marker heavy_multiplication_x & ~m OPTIONS": {"preflight"},
-    "!~marker heavy_multiplication_x & ~comment CORS": {"warning", "allowed", "allowed-preflight"},
+    "!~marker heavy_multiplication_x & ~comment CORS": {"warning", "allowed", "allowed-preflight", "audit"},
 }
 
 
@@ -76,7 +82,7 @@ async def test_view_filter_lists_only_blocked_flows(flows):
     stack.tctx.options.view_filter = '~comment "CORS blocked:" & ~m GET'
     assert [f.id for f in stack.view] == [fl["blocked"].id]
     stack.tctx.options.view_filter = ""
-    assert len(stack.view) == 6
+    assert len(stack.view) == 7
 
 
 async def test_commands_take_the_recipes_as_flow_specs(flows):
