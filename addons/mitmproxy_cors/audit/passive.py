@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from ..engine.access_check import varies_on_origin
+from ..engine.memo import memoized
 from ..engine.model import Exchange, Headers, normalized
 from ..engine.origin import Origin, parse_origin_header
 from ..engine.request_mode import RequestFacts
@@ -51,13 +52,19 @@ def cacheable(method: str, status: int, headers: Headers) -> str | None:
     only the browser's cache may, None when no cache stores it."""
     if method not in ("GET", "HEAD"):
         return None
+    idx = headers.by_name
+    return _cacheable(normalized(idx.get("cache-control")) or "", status in HEURISTIC_STATUSES,
+                      "expires" in idx, "last-modified" in idx)
+
+
+@memoized()  # servers send a handful of Cache-Control values
+def _cacheable(cache_control: str, heuristic_status: bool, expires: bool, last_modified: bool) -> str | None:
     directives = {d.strip().split("=", 1)[0].lower(): d.strip().partition("=")[2].strip('"')
-                  for d in (normalized(headers.by_name.get("cache-control")) or "").split(",") if d.strip()}
+                  for d in cache_control.split(",") if d.strip()}
     if "no-store" in directives:
         return None
-    fresh = (any(_positive(directives.get(d)) for d in ("max-age", "s-maxage")) or "public" in directives
-             or "expires" in headers.by_name)
-    if not fresh and not (status in HEURISTIC_STATUSES and "last-modified" in headers.by_name):
+    fresh = any(_positive(directives.get(d)) for d in ("max-age", "s-maxage")) or "public" in directives or expires
+    if not fresh and not (heuristic_status and last_modified):
         return None
     if "private" in directives:
         return "private"
@@ -79,8 +86,9 @@ class PassiveAudit:
         self.enabled = True
         self.credentials = credentials
         self.capacity = capacity
-        # host origin ("https://api.example.com") -> the distinct specific origins it granted
-        self._granted: OrderedDict[str, list[str]] = OrderedDict()
+        # host origin ("https://api.example.com") -> the distinct specific origins it granted (a tuple of
+        # strings: the garbage collector stops tracking it, where a list would be walked on every collection)
+        self._granted: OrderedDict[str, tuple[str, ...]] = OrderedDict()
         # endpoint -> {class: Finding}: every finding, passive or active, for the flows of an endpoint
         self._findings: OrderedDict[str, dict[str, Finding]] = OrderedDict()
         # endpoints whose Access-Control-Allow-Origin echoes the page's origin with credentials
@@ -161,7 +169,7 @@ class PassiveAudit:
         if acao is not None and acao not in ("*", "null"):
             granted = parse_origin_header(acao)
             if granted is not None and not granted.opaque:
-                self._remember_grant(target, acao)
+                seen = self._remember_grant(target, acao)
                 if creds and acao == facts.origin_header:
                     self._remember(self.echoing, endpoint)
                 if creds and target.scheme == "https" and granted.scheme == "http" and not _is_loopback(granted):
@@ -170,7 +178,6 @@ class PassiveAudit:
                     finding("http-origin-trusted", kind, severity, (acao,),
                             [f"{sent} says Access-Control-Allow-Origin: {acao} with Access-Control-Allow-Credentials: "
                              "true", auth.evidence()])
-                seen = self._granted.get(target.serialize(), ())
                 cache = cacheable(ex.request.method, ex.response.status, h) if facts.kind == "cors" else None
                 if cache and len(seen) >= 2 and not varies_on_origin(h):
                     finding("vary-origin-missing", *(("vulnerability", "medium") if cache == "shared"
@@ -208,15 +215,17 @@ class PassiveAudit:
 
     # -- tables -----------------------------------------------------------------------------
 
-    def _remember_grant(self, target: Origin, origin: str) -> None:
+    def _remember_grant(self, target: Origin, origin: str) -> tuple[str, ...]:
+        """The distinct origins this host granted, this one included."""
         key = target.serialize()
         seen = self._granted.get(key)
         if seen is None:
-            seen = self._granted[key] = []
+            seen = self._granted[key] = (origin,)
             while len(self._granted) > self.capacity:
                 self._granted.popitem(last=False)
-        if origin not in seen and len(seen) < MAX_ORIGINS_PER_HOST:
-            seen.append(origin)
+        elif origin not in seen and len(seen) < MAX_ORIGINS_PER_HOST:
+            seen = self._granted[key] = seen + (origin,)
+        return seen
 
     def _remember(self, table: OrderedDict, key: str) -> None:
         table[key] = None
