@@ -102,13 +102,16 @@ async def test_a_passive_finding_marks_the_flow_and_is_reported_once(audit):
         await _run(tctx, a, observer, f)
     f = flows[0]
     assert f.marked == MARK_AUDIT
-    assert f.comment.startswith("CORS audit HIGH vulnerability null-origin-allowed: GET http://b.test:8002/me")
+    assert f.comment.startswith("CORS audit HIGH null-origin-allowed (vulnerability): GET http://b.test:8002/me")
     assert all(x.metadata["cors"]["audit"][0]["class"] == "null-origin-allowed" for x in flows)
     findings = [r for r in _records(path) if r.get("record") == "finding"]
     assert len(findings) == 1 and findings[0]["class"] == "null-origin-allowed"
     assert {"url", "endpoint", "class", "kind", "severity", "origins_granted", "evidence", "fix"} <= set(findings[0])
     assert "secret" not in path.read_text()
     assert any("null-origin-allowed" in line for line in commands.report())
+    text = "\n".join(commands.explain([f]))
+    assert "Audit of the server's CORS policy (cors_audit)" in text
+    assert "fix: never allow 'null'" in text or "fix: on every CORS response" in text
     # verdict lines stay as they were: no audit field in them
     assert all("audit" not in r for r in _records(path) if r.get("record") != "finding")
 

@@ -78,8 +78,9 @@ class Finding:
         return entry.title if entry else self.cls
 
     def summary(self) -> str:
-        """One line: `CORS audit HIGH vulnerability origin-reflected: GET https://... reflects any Origin ...`"""
-        return (f"CORS audit {self.severity.upper()} {self.kind} {self.cls}: {self.endpoint} {self.title()}"
+        """One line, what matters first (mitmweb's comment column shows some twenty characters):
+        `CORS audit HIGH origin-reflected (vulnerability): GET https://... reflects any Origin ...`"""
+        return (f"CORS audit {self.severity.upper()} {self.cls} ({self.kind}): {self.endpoint} {self.title()}"
                 + (f" (granted: {', '.join(self.origins_granted[:3])})" if self.origins_granted else ""))
 
     def digest(self) -> dict:

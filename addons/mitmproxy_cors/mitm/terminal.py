@@ -139,10 +139,9 @@ def summary_table(ledger: Ledger) -> Table | Text:
 
 
 def finding_line(f: Finding) -> Text:
-    """`CORS AUDIT HIGH vulnerability origin-reflected GET https://... reflects any Origin ...  fix: ...`"""
+    """`CORS AUDIT HIGH origin-reflected (vulnerability) GET https://... reflects any Origin ...  fix: ...`"""
     style = "bold red" if f.kind == "vulnerability" else "yellow"
-    line = Text(f"CORS AUDIT {f.severity.upper()} {f.kind} ", style=style)
-    line.append(f"{f.cls} ", style="bold")
+    line = Text(f"CORS AUDIT {f.severity.upper()} {f.cls} ({f.kind}) ", style=style)
     line.append(f"{f.endpoint} {f.title()}")
     if f.origins_granted:
         line.append(f"  granted: {', '.join(f.origins_granted[:3])}", style=style)
