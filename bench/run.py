@@ -382,7 +382,9 @@ def check_addon_active(nginx, args, proxy_cpu, load_cpu) -> None:
         with open(report) as fh:
             for line in fh:
                 d = json.loads(line)
-                if not d.get("update"):
+                if "record" in d:  # an audit finding, a line of its own
+                    c[f"(audit findings: {d['class']})"] += 1
+                elif not d.get("update"):
                     c[(d["kind"], d["verdict"], d.get("reason") or "")] += 1
                     if d.get("paired_flow_id") and d["kind"] == "actual":
                         c["(actual requests paired with their preflight)"] += 1

@@ -93,7 +93,8 @@ async def test_options_default_and_their_errors(audit):
 
 async def test_a_passive_finding_marks_the_flow_and_is_reported_once(audit):
     tctx, a, observer, commands, path = audit
-    login = make_flow("GET", "http://b.test:8002/login", [], status=200, resp_headers=[("Set-Cookie", "sid=secret")])
+    login = make_flow("GET", "http://b.test:8002/login", [], status=200,
+                      resp_headers=[("Set-Cookie", "sid=secret; SameSite=None; Secure")])
     await _run(tctx, a, observer, login)
     flows = [cors_get("http://b.test:8002/me", origin="null", status=200,
                       resp_headers=[("Access-Control-Allow-Origin", "null"), ("Access-Control-Allow-Credentials", "true")])

@@ -36,12 +36,12 @@ def test_an_allow_list_seen_in_traffic_gives_no_finding():
 
 def test_null_with_credentials_where_cookies_carry_the_session_is_high():
     p = Pipeline()
-    p.decide(_ex(path="/login", resp=[("Set-Cookie", "sid=secret; Path=/; Secure")], origin=None))
+    p.decide(_ex(path="/login", resp=[("Set-Cookie", "sid=secret; Path=/; Secure; SameSite=None")], origin=None))
     r = p.decide(_ex(origin="null", resp=[("Access-Control-Allow-Origin", "null"),
                                           ("Access-Control-Allow-Credentials", "true")]))
     (f,) = r.new_findings
     assert (f.cls, f.kind, f.severity, f.source) == ("null-origin-allowed", "vulnerability", "high", "passive")
-    assert any("sets cookies" in e for e in f.evidence)
+    assert any("sets cookies" in e and "SameSite=None" in e for e in f.evidence)
     assert "secret" not in repr(f.record())
     line = r.decision.flow_line()
     assert line["audit"][0]["class"] == "null-origin-allowed"
@@ -49,6 +49,17 @@ def test_null_with_credentials_where_cookies_carry_the_session_is_high():
     r2 = p.decide(_ex(origin="null", resp=[("Access-Control-Allow-Origin", "null"),
                                            ("Access-Control-Allow-Credentials", "true")]))
     assert r2.new_findings == () and r2.decision.findings[0].cls == "null-origin-allowed"
+
+
+def test_cookies_that_stay_same_site_make_a_cross_site_grant_medium():
+    """SameSite=Lax (and no SameSite, Chromium's default Lax) cookies do not go with another site's fetch."""
+    for cookie in ("sid=1; Path=/", "sid=1; SameSite=Lax", "sid=1; SameSite=None; Secure; Partitioned"):
+        p = Pipeline()
+        p.decide(_ex(path="/login", resp=[("Set-Cookie", cookie)], origin=None))
+        r = p.decide(_ex(origin="null", resp=[("Access-Control-Allow-Origin", "null"),
+                                              ("Access-Control-Allow-Credentials", "true")]))
+        assert [(f.kind, f.severity) for f in r.new_findings] == [("vulnerability", "medium")], cookie
+        assert "same site only" in " ".join(r.new_findings[0].evidence)
 
 
 def test_null_without_credentials_is_what_star_does():

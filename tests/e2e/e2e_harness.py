@@ -175,6 +175,8 @@ class E2ERun:
         """The case's report lines, last line per flow_id, ordered by request time."""
         last: dict[str, dict[str, Any]] = {}
         for line in self.report or []:
+            if "record" in line:  # the audit's findings are lines of their own (docs/report-schema.md)
+                continue
             if urllib.parse.urlsplit(line.get("url") or "").path.startswith(case.match):
                 last[line["flow_id"]] = line
         return sorted(last.values(), key=lambda line: line.get("time") or 0)

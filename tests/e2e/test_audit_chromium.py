@@ -73,10 +73,12 @@ EXPECTED_CLASSES: dict[str, set[str]] = {
     "/vary": {"vary-origin-missing"},
 }
 CORRECT = ("/allowlist", "/star", "/reflect-nocreds")
-# (kind, severity): a credentialed grant where the session rides on the sid cookie, and the others.
+# (kind, severity): the session rides on the sid cookie, set SameSite=Lax: browsers send it from
+# pages of the same site only (the judge saw it: only the same-site origin's fetch carried it), so a
+# grant to another site's origin is medium, not high; the subdomain one is a smell.
 EXPECTED_SEVERITY = {"subdomain-trusted": ("smell", "low"),
                      "vary-origin-missing": ("vulnerability", "medium")}  # public: a shared cache
-HIGH = ("vulnerability", "high")
+HIGH = ("vulnerability", "medium")
 
 # One async function, run in a page or in a sandboxed iframe: fetch every check, readable or not.
 RUN_CHECKS = r"""async (checks) => {

@@ -80,7 +80,7 @@ def run_cases(proxy_port: int, page_port: int, bases: dict[str, str]) -> dict[tu
 def blocked_flows(flows_file: Path, report: list[dict], url_part: str) -> list:
     """The flows `@marked` selects in the proxy: blocked, or blocked if the page sends credentials
     (the last report line of a flow wins)."""
-    last = {line["flow_id"]: line for line in report}
+    last = {line["flow_id"]: line for line in report if "record" not in line}
     marked = {fid for fid, line in last.items() if line["verdict"] == "blocked" or line.get("conditional")}
     with open(flows_file, "rb") as fh:
         return [f for f in mio.FlowReader(fh).stream() if f.id in marked and url_part in f.request.url]

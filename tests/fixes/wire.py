@@ -160,7 +160,8 @@ class MitmDump:
     def report_lines(self) -> list[dict]:
         if not self.report.exists():
             return []
-        return [json.loads(line) for line in self.report.read_text().splitlines() if line.strip()]
+        lines = [json.loads(line) for line in self.report.read_text().splitlines() if line.strip()]
+        return [d for d in lines if "record" not in d]  # verdicts; the audit's findings are lines of their own
 
     def __enter__(self):
         return self.start()

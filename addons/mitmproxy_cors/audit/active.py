@@ -58,6 +58,7 @@ class ProbePlan(NamedTuple):
     probes: tuple[Probe, ...]
     flow_id: str | None = None
     address: tuple[str, int] | None = None  # where the proxy reached the server (None: resolve the host)
+    requirement: str | None = None  # the real flow's needs with the server's CORS headers (audit/fix.py)
 
 
 class ProbeResult(NamedTuple):
@@ -67,8 +68,8 @@ class ProbeResult(NamedTuple):
     error: str | None = None
 
 
-def plan_probes(req: RequestSnapshot, flow_id: str | None = None, address: tuple[str, int] | None = None
-                ) -> ProbePlan | None:
+def plan_probes(req: RequestSnapshot, flow_id: str | None = None, address: tuple[str, int] | None = None,
+                requirement: str | None = None) -> ProbePlan | None:
     """The probes for the endpoint of this real request; None for a URL that is not http(s).
     `address`: the server's address as the proxy reached it, so that the probes reach the same one.
 
@@ -104,7 +105,7 @@ def plan_probes(req: RequestSnapshot, flow_id: str | None = None, address: tuple
             probes.append(Probe(crafted.cls, crafted.origin, "preflight", "OPTIONS",
                                 tuple(pre + [("Sec-Fetch-Mode", "cors"), PROBE_HEADER])))
     return ProbePlan(endpoint_of(method, req.url), req.url, method, base.serialize(), target.host,
-                     tuple(probes), flow_id, address)
+                     tuple(probes), flow_id, address, requirement)
 
 
 def judge_probes(plan: ProbePlan, results: list[ProbeResult], auth: AuthContext,
@@ -143,7 +144,7 @@ def judge_probes(plan: ProbePlan, results: list[ProbeResult], auth: AuthContext,
     def add(cls: str, granted: list[str], kind: str, severity: str, lines: list[str]) -> None:
         findings.append(Finding(plan.endpoint, plan.url, cls, kind, severity, tuple(dict.fromkeys(granted)),
                                 tuple(lines + [auth.evidence()]), fix_steps(cls, legit_origins, True),
-                                "active", plan.flow_id, legit_origins, True))
+                                "active", plan.flow_id, legit_origins, True, plan.requirement))
 
     crafted_n = sum(r.probe.cls != CONTROL for r in results)
     if "origin-reflected" in with_creds:

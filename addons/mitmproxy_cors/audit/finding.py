@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from .classes import CLASSES
-from .fix import ALLOW_LIST_CLASSES, allow_list_configs
+from .fix import ALLOW_LIST_CLASSES, finding_configs
 
 
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2, "info": 3}
@@ -31,10 +31,16 @@ class AuthContext(NamedTuple):
     """What the session shows about how requests to the audited host authenticate."""
     cookies: str | None = None  # why the session rides on cookies, or None
     authorization: str | None = None  # why requests carry an Authorization header, or None
+    cross_site: bool | None = None  # the cookies go cross-site (SameSite=None); None: not seen
 
     def evidence(self) -> str:
+        if self.cookies and self.cross_site is False:
+            return (f"the session rides on cookies ({self.cookies}), set SameSite=Lax or Strict (or without "
+                    "SameSite, which Chromium treats as Lax): browsers send them from pages of the same site only")
         if self.cookies:
-            return f"the session rides on cookies: {self.cookies}"
+            return f"the session rides on cookies: {self.cookies}" + (
+                " (one is SameSite=None: browsers send it from any site's page where third-party cookies are allowed)"
+                if self.cross_site else " (their SameSite attribute was not seen: assumed sent cross-site)")
         if self.authorization:
             return (f"no cookie seen for this host; {self.authorization}, which another site's page "
                     "cannot add")
@@ -42,13 +48,17 @@ class AuthContext(NamedTuple):
 
 
 def credentialed_grant(cls: str, auth: AuthContext) -> tuple[str, str]:
-    """(kind, severity) of a grant with credentials of class `cls`, given the session's auth."""
+    """(kind, severity) of a grant with credentials of class `cls`, given the session's auth.
+
+    Cookies set SameSite=Lax or Strict do not go with another site's fetch: a grant to an origin of
+    another site is then medium (exploitable from the site's own subdomains, or once a cookie is
+    SameSite=None), not high."""
     if cls == "subdomain-trusted":
         return "smell", "low"
     if cls == "http-origin-trusted":
         return ("vulnerability", "medium") if auth.cookies else ("smell", "low")
     if auth.cookies:
-        return "vulnerability", "high"
+        return ("vulnerability", "medium") if auth.cross_site is False else ("vulnerability", "high")
     if auth.authorization:
         return "smell", "low"
     return "vulnerability", "medium"
@@ -68,6 +78,9 @@ class Finding:
     flow_id: str | None = None  # the flow that showed it (passive) or started the probe (active)
     allow_list: tuple[str, ...] = ()  # the origins the fix lists: those this host granted to real pages
     credentials: bool = True  # the fix allows credentials (the grant had them)
+    # What the flow needs from the server, with the server's own CORS headers (server/fix_plan.py's
+    # Requirement as JSON, so the value stays immutable): the fix's configuration keeps what they allow.
+    requirement: str | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -95,21 +108,22 @@ class Finding:
         if self.cls not in ALLOW_LIST_CLASSES:
             return None
         method = self.endpoint.split(" ", 1)[0]
-        return dict(allow_list_configs(self.allow_list, tuple(sorted({method, "GET"})), self.credentials))
+        return dict(finding_configs(self.requirement, self.allow_list, (method,), self.credentials))
 
     def record(self) -> dict:
         """The finding's line in the JSON Lines report (docs/report-schema.md)."""
         return {"record": "finding", "url": self.url, "endpoint": self.endpoint, "class": self.cls,
                 "kind": self.kind, "severity": self.severity, "origins_granted": list(self.origins_granted),
                 "evidence": list(self.evidence), "fix": list(self.fix), "source": self.source,
-                "flow_id": self.flow_id, "title": self.title(), "allow_list": list(self.allow_list),
-                "credentials": self.credentials, "configs": self.configs()}
+                # not "flow_id": the verdict lines' rule "the last line for a flow_id wins" stays true
+                "found_in_flow": self.flow_id, "title": self.title(), "allow_list": list(self.allow_list),
+                "credentials": self.credentials, "requirement": self.requirement, "configs": self.configs()}
 
     @classmethod
     def from_record(cls, r: dict) -> Finding:
         return cls(r["endpoint"], r["url"], r["class"], r["kind"], r["severity"], tuple(r["origins_granted"]),
-                   tuple(r["evidence"]), tuple(r["fix"]), r.get("source", "passive"), r.get("flow_id"),
-                   tuple(r.get("allow_list") or ()), bool(r.get("credentials", True)))
+                   tuple(r["evidence"]), tuple(r["fix"]), r.get("source", "passive"), r.get("found_in_flow"),
+                   tuple(r.get("allow_list") or ()), bool(r.get("credentials", True)), r.get("requirement"))
 
 
 def by_severity(findings) -> list[Finding]:

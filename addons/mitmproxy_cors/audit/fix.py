@@ -4,8 +4,12 @@ where the session uses them, and Vary: Origin (every snippet's middleware sends 
 
 from __future__ import annotations
 
+import json
+
 from ..engine.memo import memoized
-from ..server.snippets import Needs, policy_for, render_all
+from ..engine.model import Exchange
+from ..server.fix_plan import Requirement, credentials_hole, plan
+from ..server.snippets import Needs, aggregate, policy_for, render_all
 from .classes import CLASSES
 
 # Classes whose fix is an allow-list of exact origins.
@@ -34,11 +38,40 @@ def fix_steps(cls: str, legit_origins: tuple[str, ...], credentials: bool) -> tu
     return tuple(steps)
 
 
-@memoized(64, 4096)
-def allow_list_configs(legit_origins: tuple[str, ...], methods: tuple[str, ...], credentials: bool
-                       ) -> tuple[tuple[str, str], ...]:
-    """The framework configurations of an allow-list (server/snippets.py renders them). Without a
-    known origin, a placeholder the user replaces."""
-    needs = Needs(origins=list(legit_origins) or ["https://your-page.example"], methods=list(methods),
-                  credentials=True if credentials else None)
-    return tuple(render_all(policy_for(needs), needs, summary=False).items())
+def allow_list_needs(requirement_json: str | None, allow_list: tuple[str, ...], methods: tuple[str, ...],
+                     credentials: bool) -> Needs:
+    """What the fixed configuration must allow: what the server allows today (its own CORS headers on
+    the flow, merged as `cors.fix` merges them: never narrower), with the origins replaced by the
+    allow-list and no origin the audit would flag."""
+    if requirement_json:
+        r = Requirement.from_dict(json.loads(requirement_json))
+        needs = aggregate([r])
+    else:
+        needs = Needs(methods=list(methods))
+    if "origin" in needs.wildcards:
+        needs.wildcards.remove("origin")
+    origins = list(allow_list) or [o for o in needs.origins
+                                   if not credentials_hole(o, json.loads(requirement_json)["url"] if requirement_json else "")]
+    needs.origins = origins or ["https://your-page.example"]
+    if credentials:
+        needs.credentials = True
+    return needs
+
+
+@memoized(64, 1 << 16)
+def finding_configs(requirement_json: str | None, allow_list: tuple[str, ...], methods: tuple[str, ...],
+                    credentials: bool) -> tuple[tuple[str, str], ...]:
+    needs = allow_list_needs(requirement_json, allow_list, methods, credentials)
+    return tuple(render_all(policy_for(needs), needs).items())
+
+
+def requirement_json(ex: Exchange) -> str | None:
+    """What this exchange needs from the server, with the server's own CORS headers, as JSON; None
+    without a response."""
+    if ex.response is None:
+        return None
+    try:
+        r = plan(ex.request, ex.response.status, ex.response.headers).requirement
+    except Exception:  # the fix's configuration then lists what the finding knows, nothing more
+        return None
+    return json.dumps(r.to_dict()) if r is not None else None

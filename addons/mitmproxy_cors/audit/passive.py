@@ -23,6 +23,7 @@ Bounded: the tables keep the most recent `capacity` endpoints and hosts.
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import replace
 
 from ..engine.access_check import varies_on_origin
 from ..engine.memo import memoized
@@ -31,7 +32,7 @@ from ..engine.origin import Origin, parse_origin_header
 from ..engine.request_mode import RequestFacts
 from ..engine.session_credentials import SessionCredentials
 from .finding import SEVERITY_ORDER, AuthContext, Finding, by_severity, credentialed_grant
-from .fix import fix_steps
+from .fix import fix_steps, requirement_json
 
 # Statuses a cache may store without explicit freshness (RFC 9110 §15.1, "heuristically cacheable").
 HEURISTIC_STATUSES = frozenset({200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414, 501})
@@ -44,7 +45,8 @@ def endpoint_of(method: str, url: str) -> str:
 
 
 def auth_for(credentials: SessionCredentials, host: str) -> AuthContext:
-    return AuthContext(credentials.cookies_for(host), credentials.authorization_for(host))
+    return AuthContext(credentials.cookies_for(host), credentials.authorization_for(host),
+                       credentials.cookies_cross_site(host))
 
 
 def cacheable(method: str, status: int, headers: Headers) -> str | None:
@@ -107,7 +109,15 @@ class PassiveAudit:
             return (), ()
         method = (facts.acrm or ex.request.method) if facts.kind == "preflight" else ex.request.method
         endpoint = endpoint_of(method, ex.request.url)
-        new = tuple(f for f in self._rules(ex, facts, resp.headers, endpoint) if self._add(f))
+        new = []
+        requirement = None
+        for f in self._rules(ex, facts, resp.headers, endpoint):
+            if self._is_new(f):  # the server's configuration, to keep in the fix: only for what is reported
+                requirement = requirement or requirement_json(ex)
+                f = replace(f, requirement=requirement)
+                self._store(f)
+                new.append(f)
+        new = tuple(new)
         known = self._findings.get(endpoint)
         on_flow = [*(known.values() if known else ()), *(f for f in new if f.endpoint != endpoint)]
         return (tuple(by_severity(on_flow)) if on_flow else ()), new
@@ -233,16 +243,23 @@ class PassiveAudit:
         while len(table) > self.capacity:
             table.popitem(last=False)
 
-    def _add(self, f: Finding) -> bool:
+    def _is_new(self, f: Finding) -> bool:
+        """Not known for its endpoint, or more severe than what is."""
+        old = self._findings.get(f.endpoint, {}).get(f.cls)
+        return old is None or _worse(f, old)
+
+    def _store(self, f: Finding) -> None:
         per = self._findings.get(f.endpoint)
         if per is None:
             per = self._findings[f.endpoint] = {}
             while len(self._findings) > self.capacity:
                 self._findings.popitem(last=False)
-        old = per.get(f.cls)
-        if old is not None and not _worse(f, old):
-            return False
         per[f.cls] = f
+
+    def _add(self, f: Finding) -> bool:
+        if not self._is_new(f):
+            return False
+        self._store(f)
         return True
 
 

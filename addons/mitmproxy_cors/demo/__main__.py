@@ -139,7 +139,8 @@ def read_report(path: str) -> list[dict]:
             line = line.strip()
             if line:
                 d = json.loads(line)
-                latest[d["flow_id"]] = d
+                if "record" not in d:  # verdicts only: the audit's findings are lines of their own
+                    latest[d["flow_id"]] = d
     return sorted(latest.values(), key=lambda d: d["time"])
 
 

@@ -25,6 +25,9 @@ class SessionCredentials:
         self._cookies: OrderedDict[str, str] = OrderedDict()
         # Hosts whose requests carried an Authorization header, with what showed it.
         self._authorization: OrderedDict[str, str] = OrderedDict()
+        # Hosts (cookie Domains) whose Set-Cookie was seen: True when one of the cookies goes with
+        # cross-site requests (SameSite=None, not Partitioned), False when all stay same-site.
+        self._cross_site: OrderedDict[str, bool] = OrderedDict()
 
     def note(self, ex: Exchange, host: str | None) -> None:
         """Remember what this exchange shows (`host`: the target's host; None for no URL)."""
@@ -39,6 +42,10 @@ class SessionCredentials:
             for value in resp.headers.get_all("Set-Cookie"):
                 domain = cookie_domain(value) or host
                 self._remember(self._cookies, domain, f"{host} sets cookies (flow {ex.id[:8]})")
+                if not self._cross_site.get(domain):
+                    self._cross_site[domain] = sent_cross_site(value)
+                    while len(self._cross_site) > self.capacity:
+                        self._cross_site.popitem(last=False)
         if "authorization" in idx:
             self._remember(self._authorization, host,
                            f"requests to {host} carry an Authorization header (flow {ex.id[:8]})")
@@ -57,6 +64,21 @@ class SessionCredentials:
                     break
         return why
 
+    def cookies_cross_site(self, host: str) -> bool | None:
+        """Do this host's cookies go with cross-site requests? True: one was set with SameSite=None
+        (not Partitioned); False: every Set-Cookie seen keeps them same-site (Lax, Strict, or no
+        SameSite, which Chromium treats as Lax); None: no Set-Cookie seen (only Cookie headers)."""
+        if not host:
+            return None
+        found = self._cross_site.get(host)
+        if found is None and not host.startswith("["):
+            labels = host.split(".")
+            for i in range(1, len(labels) - 1):
+                found = self._cross_site.get(".".join(labels[i:]))
+                if found is not None:
+                    break
+        return found
+
     def authorization_for(self, host: str) -> str | None:
         """Why requests to this host are authenticated by a header the page sets, or None."""
         return self._authorization.get(host) if host else None
@@ -73,6 +95,7 @@ class SessionCredentials:
     def clear(self) -> None:
         self._cookies.clear()
         self._authorization.clear()
+        self._cross_site.clear()
 
 
 def cookie_domain(set_cookie: str) -> str | None:
@@ -83,3 +106,10 @@ def cookie_domain(set_cookie: str) -> str | None:
             value = value.strip().lstrip(".").lower()
             return value or None
     return None
+
+
+def sent_cross_site(set_cookie: str) -> bool:
+    """Does the browser send this cookie with cross-site requests (a fetch from another site's page)?
+    Only with SameSite=None, and not when Partitioned (CHIPS: kept per top-level site)."""
+    attrs = [part.strip().lower() for part in set_cookie.split(";")[1:]]
+    return "samesite=none" in [a.replace(" ", "") for a in attrs] and "partitioned" not in attrs

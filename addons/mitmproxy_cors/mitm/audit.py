@@ -33,11 +33,15 @@ from mitmproxy import command, ctx, exceptions, flowfilter, hooks, http
 from mitmproxy import flow as mflow
 
 from ..audit.active import ProbePlan, ProbeResult, judge_probes, plan_probes
-from ..audit.finding import SEVERITY_ORDER, AuthContext, Finding
+from ..audit.finding import SEVERITY_ORDER, Finding
+from ..audit.fix import requirement_json
+from ..audit.passive import auth_for
 from ..engine.session_credentials import SessionCredentials
 from ..server.snippets import FRAMEWORKS, framework_name
 from .analysis import Analysis
 from .annotate import METADATA_KEY, FlowIndex, annotate
+from .explain import wrap
+from .view import wrap_width
 from .options import choice, reported
 from .snapshot import exchange_of
 from .terminal import stopping
@@ -107,7 +111,7 @@ class CorsAudit:
         self._probed: OrderedDict[str, None] = OrderedDict()
         self._queue: deque[ProbePlan] = deque()
         self._task: asyncio.Task | None = None
-        self._current: ProbePlan | None = None  # the plan whose requests are under way
+        self._current: tuple[ProbePlan, list] | None = None  # the plan under way and its answers so far
         self.sent = 0
         self.send = send_probe  # tests may replace the transport, never the judging
 
@@ -155,7 +159,7 @@ class CorsAudit:
         target = urlsplit(ex.request.url).hostname
         self.credentials.note(ex, target)
         if self.scope is not None and self.scope(f):
-            self._enqueue(plan_probes(ex.request, f.id, server_address(f)))
+            self._enqueue(ex, f)
 
     def done(self) -> None:
         """Finish the probes still to send, so that the report holds what they find. mitmproxy calls
@@ -164,50 +168,54 @@ class CorsAudit:
         if self._task is None or self._task.done():
             return
         self._task.cancel()
-        if self._current is not None:
-            self._queue.appendleft(self._current)  # its answers so far are lost with the task
-            self._current = None
+        current, self._current = self._current, None
         if not stopping():
             self._queue.clear()
             return
         logger.warning("cors audit: sending the crafted requests of %d endpoint(s) before exiting (at most %d s)",
-                       len(self._queue), DONE_WAIT)
+                       len(self._queue) + (current is not None), DONE_WAIT)
         verify = not getattr(ctx.options, "ssl_insecure", False)
         deadline = time.monotonic() + DONE_WAIT
-        while self._queue and time.monotonic() < deadline:
-            plan = self._queue.popleft()
-            results = []
-            for probe in plan.probes:
+        # The endpoint under way goes on where it stopped (the request in flight is sent again: its
+        # answer went with the cancelled task), then the queue.
+        work = ([current] if current is not None else []) + [(plan, []) for plan in self._queue]
+        self._queue.clear()
+        for n, (plan, results) in enumerate(work):
+            if time.monotonic() >= deadline:
+                logger.warning("cors audit: stopped with %d endpoint(s) not probed", len(work) - n)
+                break
+            for probe in plan.probes[len(results):]:
+                time.sleep(1 / RATE)
                 results.append(self.send(plan.url, plan.address, probe,
                                          min(TIMEOUT, max(1.0, deadline - time.monotonic())), verify))
                 self.sent += 1
-                time.sleep(1 / RATE)
             self._judge_safely(plan, results)
-        if self._queue:
-            logger.warning("cors audit: stopped with %d endpoint(s) not probed", len(self._queue))
-            self._queue.clear()
 
     # -- probing ------------------------------------------------------------------------------
 
-    def _enqueue(self, plan: ProbePlan | None) -> bool:
+    def _enqueue(self, ex, f: http.HTTPFlow) -> ProbePlan | None:
+        """Plan and queue the probe of this flow's endpoint, once per session; the plan, or None."""
+        plan = plan_probes(ex.request, f.id, server_address(f))
         if plan is None or not plan.probes or plan.endpoint in self._probed:
-            return False
+            return None
         if len(self._probed) >= MAX_ENDPOINTS:
             if len(self._probed) == MAX_ENDPOINTS:
                 logger.warning("cors audit: %d endpoints probed, the most per session; no more", MAX_ENDPOINTS)
                 self._probed["(limit)"] = None
-            return False
+            return None
+        plan = plan._replace(requirement=requirement_json(ex))
         self._probed[plan.endpoint] = None
         self._queue.append(plan)
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run())
-        return True
+        return plan
 
     async def _run(self) -> None:
         verify = not getattr(ctx.options, "ssl_insecure", False)
         while self._queue:
-            plan = self._current = self._queue.popleft()
-            results = []
+            plan = self._queue.popleft()
+            results: list[ProbeResult] = []
+            self._current = (plan, results)  # done() goes on from here if the proxy stops
             for probe in plan.probes:
                 started = time.monotonic()
                 results.append(await asyncio.to_thread(self.send, plan.url, plan.address, probe, TIMEOUT, verify))
@@ -223,7 +231,7 @@ class CorsAudit:
             logger.exception("cors audit: could not judge the answers for %s", plan.endpoint)
 
     def _judged(self, plan: ProbePlan, results: list[ProbeResult]) -> None:
-        auth = AuthContext(self.credentials.cookies_for(plan.host), self.credentials.authorization_for(plan.host))
+        auth = auth_for(self.credentials, plan.host)
         target = f"{urlsplit(plan.url).scheme}://{urlsplit(plan.url).netloc}"
         legit = (plan.base_origin,) if plan.base_origin != target else ()
         findings, line = judge_probes(plan, results, auth, legit)
@@ -263,13 +271,14 @@ class CorsAudit:
             if not isinstance(f, http.HTTPFlow) or f.response is None:
                 continue
             try:
-                plan = plan_probes(exchange_of(f).request, f.id, server_address(f))
+                ex = exchange_of(f)
             except Exception:
                 continue
-            if self._enqueue(plan):
+            plan = self._enqueue(ex, f)
+            if plan is not None:
                 queued += 1
                 probes += len(plan.probes)
-        out = []
+        out: list[str] = []
         if queued:
             out.append(f"cors.audit: sending {probes} crafted request(s) to {queued} endpoint(s), at most {RATE:g} "
                        "per second, straight to the server; findings follow in the event log, on the flows and in "
@@ -277,22 +286,36 @@ class CorsAudit:
         else:
             out.append("cors.audit: the endpoints of these flows were probed already (or have no response yet)")
         seen: dict[tuple, dict] = {}
+        requirements: dict[str, str | None] = {}
         for f in flows:
             line = f.metadata.get(METADATA_KEY) if isinstance(f, http.HTTPFlow) else None
             if isinstance(line, dict):
                 for a in line.get("audit") or []:
                     seen.setdefault((a.get("endpoint"), a["class"]), a)
+                    if fw is not None and a.get("endpoint") not in requirements:
+                        try:
+                            requirements[a.get("endpoint")] = requirement_json(exchange_of(f))
+                        except Exception:
+                            requirements[a.get("endpoint")] = None
         if not seen:
             out.append("no finding on these flows yet")
+        width = wrap_width(command=True)  # the console's viewer: wrapped whole words, not cut mid-word
+
+        def say(text: str) -> None:
+            out.extend([t for _, t in wrap([("text", text)], width)] if width else [text])
+
         for a in seen.values():
             out.append("")
-            out.append(a["summary"])
-            out.extend(f"  evidence: {e}" for e in a.get("evidence") or [])
+            say(a["summary"])
+            for e in a.get("evidence") or []:
+                say(f"  evidence: {e}")
             if a.get("fix"):
-                out.append(f"  fix: {a['fix']}")
+                say(f"  fix: {a['fix']}")
             if fw is not None:
+                # What the server allows today (the flow's own CORS headers) is kept in the configuration.
                 finding = Finding(a.get("endpoint") or "GET /", "", a["class"], a["kind"], a["severity"],
-                                  allow_list=tuple(a.get("allow_list") or ()), credentials=bool(a.get("credentials")))
+                                  allow_list=tuple(a.get("allow_list") or ()), credentials=bool(a.get("credentials")),
+                                  requirement=requirements.get(a.get("endpoint")))
                 configs = finding.configs()
                 if configs:
                     out.append(f"  {fw}:")
