@@ -10,7 +10,7 @@ target's own origin), the audit sends:
 | prefix-match | `https://app.example.com.cors-audit-attacker.com` | checks that the origin starts with a trusted one |
 | suffix-match | `https://corsauditattackerexample.com` | checks that the origin ends with the trusted domain |
 | unescaped-dot | `https://appxexample.com` (the dot before the registrable domain) | matches a regular expression whose dots are not escaped |
-| special-characters | `https://app.example.com_.cors-audit-attacker.com`, the same with `` ` `` and `}` | matches a prefix without `$`; Safari accepts those host names |
+| special-characters | `https://app.example.com_.cors-audit-attacker.com`, the same with `` ` `` and `}` | matches a prefix without `$`; Chromium 156 opens pages at those host names |
 | third-party-hosting | `https://cors-audit-attacker.github.io`, `.herokuapp.com`, `.netlify.app`, `.vercel.app`, `.pages.dev` | trusts a shared hosting domain |
 | http-origin-trusted | `http://app.example.com` (an https site only) | trusts the http: origin |
 | subdomain-trusted | `https://cors-audit-attacker.example.com` | trusts every subdomain |
