@@ -237,10 +237,8 @@ class CorsAudit:
         findings, line = judge_probes(plan, results, auth, legit)
         logger.info("cors audit: %s", line)
         worker = self.observer.worker
-        if worker is not None:
-            worker.send(("findings", [f.record() for f in findings], line, plan.endpoint))
-        else:
-            self.analysis.add_findings(findings, line, plan.endpoint)
+        if worker is None or not worker.send(("findings", [f.record() for f in findings], line, plan.endpoint)):
+            self.analysis.add_findings(findings, line, plan.endpoint)  # no worker (or it died): kept here
         if findings:
             self._annotate(plan.flow_id, findings)
 
