@@ -181,3 +181,21 @@ async def test_the_endpoint_limit_holds(audit, server, monkeypatch):
         await _run(tctx, a, observer, cors_get(base + f"/e{i}", status=200), address)
     await a._task
     assert len([k for k in a._probed if not k.startswith("(")]) == 3
+
+
+async def test_cors_audit_in_passive_mode_probes_the_selection_and_rates_it_by_the_sessions_cookies(audit, server):
+    tctx, a, observer, _, path = audit
+    base, address = server
+    login = make_flow("POST", base + "/login", [("Origin", PAGE)], status=200,
+                      resp_headers=[("Set-Cookie", "sid=secret; SameSite=None; Secure")])
+    f = cors_get(base + "/reflect-me", status=200,
+                 resp_headers=[("Access-Control-Allow-Origin", PAGE), ("Access-Control-Allow-Credentials", "true")])
+    for x in (login, f):
+        await _run(tctx, a, observer, x, address)
+    assert a.mode == "passive" and not [s for s in Reflecting.seen if s[3]]  # nothing sent unasked
+    lines = a.audit([login, f])
+    assert lines[0].startswith("cors.audit: sending")
+    await a._task
+    findings = [r for r in _records(path) if r.get("record") == "finding" and r["endpoint"] == f"GET {base}/reflect-me"]
+    assert [(r["class"], r["severity"]) for r in findings] == [("origin-reflected", "high")]
+    assert "secret" not in path.read_text()

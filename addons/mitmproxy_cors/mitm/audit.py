@@ -255,6 +255,20 @@ class CorsAudit:
         annotate(f, line)
         ctx.master.addons.trigger(hooks.UpdateHook([f]))
 
+    def _note_credentials(self, selected: Sequence[mflow.Flow]) -> None:
+        """What the flows the View keeps (else the selected ones) show about cookies and Authorization."""
+        try:
+            kept = ctx.master.commands.call("view.flows.resolve", "@all")
+        except Exception:  # mitmdump: no View
+            kept = selected
+        for f in list(kept)[-10_000:]:
+            if isinstance(f, http.HTTPFlow) and f.response is not None:
+                try:
+                    ex = exchange_of(f)
+                except Exception:
+                    continue
+                self.credentials.note(ex, urlsplit(ex.request.url).hostname)
+
     # -- command ------------------------------------------------------------------------------
 
     @command.command("cors.audit")
@@ -264,6 +278,8 @@ class CorsAudit:
         fw = framework_name(framework) if framework else None
         if framework and fw is None:
             raise exceptions.CommandError(f"cors.audit: unknown framework {framework!r}; one of {', '.join(FRAMEWORKS)}")
+        if self.mode != "active":  # the session's cookies were not followed: learn them from the flows kept
+            self._note_credentials(flows)
         queued, probes = 0, 0
         for f in flows:
             if not isinstance(f, http.HTTPFlow) or f.response is None:
