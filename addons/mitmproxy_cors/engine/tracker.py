@@ -330,6 +330,8 @@ class Tracker:
                     return _verdict(ex, facts, kind, outcome, outcome, "unknown", "", view)
                 self._remember(self._redirects, (req.client, location), _Hop(ex.id, req.url, req.timestamp),
                                req.timestamp)
+        if facts.mode == "websocket" and view.status != 101:
+            return _websocket_refused(ex, facts, view.status)
         return Verdict(
             flow_id=ex.id, kind=kind, verdict="allowed", method=req.method, url=req.url,
             origin=facts.origin_header, time=req.timestamp, mode=facts.mode, mode_source=facts.mode_source,
@@ -463,6 +465,26 @@ def _kind_in_capture(req, facts: RequestFacts) -> tuple[str, str | None, str]:
         return "same-origin", page.serialize(), source + ", the target's own"
     unsafe = cors_unsafe_request_header_names(req.headers)
     return ("actual" if needs_preflight(req.method, unsafe) else "simple"), page.serialize(), source
+
+
+def _websocket_refused(ex: Exchange, facts: RequestFacts, status: int) -> Verdict:
+    """A WebSocket handshake answered with anything but 101: the browser fails the connection
+    (Chromium: close code 1006, "Error during WebSocket handshake: Unexpected response code: N"; it
+    follows no redirect). No CORS check runs on WebSockets: the server itself refused the handshake,
+    and the usual reason is its own check of the page's Origin."""
+    req = ex.request
+    origin = facts.origin_header or "the page's origin"
+    cause = (f"the server refused the WebSocket handshake ({status}): not a CORS error; a WebSocket server checks "
+             f"the Origin ({origin}) itself")
+    advice = (f"if it refused this origin, add {origin} to the server's WebSocket origin check (Socket.IO's "
+              "cors.origin, ws's verifyClient, Django Channels' AllowedHostsOriginValidator, Spring's "
+              "setAllowedOrigins); Access-Control-* headers do nothing for WebSockets")
+    return Verdict(
+        flow_id=ex.id, kind=facts.kind, verdict="blocked", method=req.method, url=req.url,
+        origin=facts.origin_header, time=req.timestamp, mode=facts.mode, mode_source=facts.mode_source,
+        initiator=facts.initiator, cause=cause, warnings=(f"{cause}; {advice}",),
+        message=(f"The browser fails the WebSocket (close code 1006; Chromium's console: \"Error during WebSocket "
+                 f"handshake: Unexpected response code: {status}\"). The {cause[4:]}. {advice[0].upper()}{advice[1:]}."))
 
 
 _NOT_CHECKED_MESSAGES = {

@@ -190,6 +190,12 @@ class Verdict(NamedTuple):
         return self.verdict == "blocked" and self.reason is not None
 
     @property
+    def failed_not_cors(self) -> bool:
+        """The page fails for a reason that is not CORS and that the addon has something to say
+        about (a WebSocket handshake the server refused): `cause` and `warnings` say what."""
+        return self.verdict == "blocked" and self.reason is None and bool(self.warnings)
+
+    @property
     def credentials_risk(self) -> dict | None:
         """`conditional` when something in the session suggests the page sends credentials (its
         `evidence`): the flows every front end flags as blocked if the page sends credentials. A

@@ -36,7 +36,7 @@ def log_finding(f: Finding) -> None:
 def wants_line(level: str, v: Verdict) -> bool:
     """`cors_log`: which verdicts get a line (`blocked` includes those blocked if the page sends
     credentials: allowed as sent, but never to be missed)."""
-    return level != "off" and (v.blocked or v.credentials_risk is not None or v.not_in_capture
+    return level != "off" and (v.blocked or v.credentials_risk is not None or v.not_in_capture or v.failed_not_cors
                                or (level == "cors" and v.cors_relevant))
 
 

@@ -49,6 +49,9 @@ def is_cors(v: dict | None) -> bool:
 def title(v: dict) -> Line:
     if v.get("not_in_capture"):
         return ("title-warn", "CORS UNKNOWN: the capture holds this request without a response")
+    if v["verdict"] == "blocked" and not v.get("reason") and v.get("warnings") and v.get("kind") not in (
+            "preflight", "actual", "simple"):
+        return ("title-warn", "FAILED, NOT CORS: " + (v.get("cause") or v["warnings"][0]))
     if v["verdict"] == "blocked" and (v.get("reason") or v.get("kind") in ("preflight", "actual", "simple")):
         text = "CORS BLOCKED"
         if v.get("reason"):

@@ -47,7 +47,7 @@ def wants_digest(level: str, line: dict) -> bool:
     """analysis.wants_line for a flow line (what the worker sends back)."""
     if level == "off":
         return False
-    if line["verdict"] == "blocked" and line["reason"] or (line["conditional"] or {}).get("evidence"):
+    if line["verdict"] == "blocked" and (line["reason"] or line["warnings"]) or (line["conditional"] or {}).get("evidence"):
         return True
     return bool(line.get("not_in_capture")) or (level == "cors" and line["kind"] in ("preflight", "actual", "simple"))
 

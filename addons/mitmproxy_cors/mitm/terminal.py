@@ -70,6 +70,8 @@ def verdict_line(v: Verdict, client: tuple | None = None, now: float | None = No
     line.append(" ")
     if v.not_in_capture:
         line.append("CORS UNKNOWN", style="bold black on yellow")
+    elif v.failed_not_cors:
+        line.append("FAILED, NOT CORS", style="bold black on yellow")
     elif v.blocked:
         line.append("CORS BLOCKED", style="bold white on red")
     elif v.credentials_risk:
@@ -87,6 +89,8 @@ def verdict_line(v: Verdict, client: tuple | None = None, now: float | None = No
         line.append(" (preflight)", style="dim")
     if v.not_in_capture:
         line.append(f"  {v.cause}", style="yellow")
+    elif v.failed_not_cors:
+        line.append(f"  {v.warnings[0]}", style="yellow")
     elif v.blocked:
         if v.reason:
             line.append("  ")
