@@ -44,6 +44,7 @@ from .preflight_check import PreflightResult, check_preflight_both
 from .reasons import REASONS, console_text
 from .redirect_check import redirect_location, taints_origin, userinfo_failure
 from .request_mode import RequestFacts, classify, credentials_evidence
+from .resource_policy import CorpBlock, corp_block
 from .session_credentials import SessionCredentials
 from .safelist import CHROMIUM_ONLY_SAFELISTED, cors_unsafe_request_header_names, needs_preflight, preflight_reasons
 from .verdict import Failure, FixStep, Outcome, Verdict, fix_steps
@@ -332,6 +333,10 @@ class Tracker:
                                req.timestamp)
         if facts.mode == "websocket" and view.status != 101:
             return _websocket_refused(ex, facts, view.status)
+        if kind == "no-cors":
+            block = corp_block(facts, req, view.headers)
+            if block is not None:
+                return _corp_blocked(ex, facts, block)
         return Verdict(
             flow_id=ex.id, kind=kind, verdict="allowed", method=req.method, url=req.url,
             origin=facts.origin_header, time=req.timestamp, mode=facts.mode, mode_source=facts.mode_source,
@@ -465,6 +470,23 @@ def _kind_in_capture(req, facts: RequestFacts) -> tuple[str, str | None, str]:
         return "same-origin", page.serialize(), source + ", the target's own"
     unsafe = cors_unsafe_request_header_names(req.headers)
     return ("actual" if needs_preflight(req.method, unsafe) else "simple"), page.serialize(), source
+
+
+def _corp_blocked(ex: Exchange, facts: RequestFacts, block: CorpBlock) -> Verdict:
+    """A no-cors response its own Cross-Origin-Resource-Policy keeps from the page: not CORS."""
+    req = ex.request
+    cause = (f"blocked by the response's Cross-Origin-Resource-Policy: {block.policy} ({block.net_error}; DevTools: "
+             f"{block.blocked_reason}), not by CORS: the page ({block.initiator}) is not "
+             f"{'the same origin' if block.policy == 'same-origin' else 'the same site'}")
+    fix = ("on the response: set Cross-Origin-Resource-Policy: cross-origin (any site may embed it)"
+           + (", or same-site where page and resource share a registrable domain (never for IP addresses)"
+              if block.policy == "same-origin" else "")
+           + ", or remove the header; Access-Control-Allow-Origin does not help a no-cors load")
+    return Verdict(
+        flow_id=ex.id, kind=facts.kind, verdict="blocked", method=req.method, url=req.url,
+        origin=facts.origin_header, time=req.timestamp, mode=facts.mode, mode_source=facts.mode_source,
+        initiator=facts.initiator, cause=cause, warnings=(f"{cause}; fix {fix}",),
+        message=(f"The browser fails this {facts.initiator or 'no-cors'} load: {cause}. Fix {fix}."))
 
 
 def _websocket_refused(ex: Exchange, facts: RequestFacts, status: int) -> Verdict:
