@@ -29,3 +29,14 @@ async def test_an_accepted_handshake_stays_not_cors_and_unmarked(cors):
     f = make_flow("GET", API + "/socket", WS, status=101)
     await cors.run(f)
     assert f.metadata["cors"]["verdict"] == "allowed" and not f.marked and not f.comment
+
+
+def test_a_handshake_the_proxy_could_not_deliver_is_not_the_servers_refusal():
+    from mitmproxy_cors.engine.model import Exchange, Headers, RequestSnapshot
+    from mitmproxy_cors.pipeline import Pipeline
+
+    ex = Exchange("ws1", RequestSnapshot("GET", API + "/socket", Headers(WS)), None,
+                  error="Connection refused", proxy_answered_error=True)
+    v = Pipeline().decide(ex).decision.verdict
+    assert v.failed_not_cors and "the proxy could not reach the server" in v.cause
+    assert "refused the WebSocket handshake" not in v.cause and "start the server" in v.warnings[0]

@@ -332,7 +332,7 @@ class Tracker:
                 self._remember(self._redirects, (req.client, location), _Hop(ex.id, req.url, req.timestamp),
                                req.timestamp)
         if facts.mode == "websocket" and view.status != 101:
-            return _websocket_refused(ex, facts, view.status)
+            return _websocket_refused(ex, facts, view.status, view.cause)
         if kind == "no-cors":
             block = corp_block(facts, req, view.headers)
             if block is not None:
@@ -489,7 +489,7 @@ def _corp_blocked(ex: Exchange, facts: RequestFacts, block: CorpBlock) -> Verdic
         message=(f"The browser fails this {facts.initiator or 'no-cors'} load: {cause}. Fix {fix}."))
 
 
-def _websocket_refused(ex: Exchange, facts: RequestFacts, status: int) -> Verdict:
+def _websocket_refused(ex: Exchange, facts: RequestFacts, status: int, proxy_cause: str | None) -> Verdict:
     """A WebSocket handshake answered with anything but 101: the browser fails the connection
     (Chromium: close code 1006, "Error during WebSocket handshake: Unexpected response code: N"; it
     follows no redirect). No CORS check runs on WebSockets: the server itself refused the handshake,
@@ -501,6 +501,9 @@ def _websocket_refused(ex: Exchange, facts: RequestFacts, status: int) -> Verdic
     advice = (f"if it refused this origin, add {origin} to the server's WebSocket origin check (Socket.IO's "
               "cors.origin, ws's verifyClient, Django Channels' AllowedHostsOriginValidator, Spring's "
               "setAllowedOrigins); Access-Control-* headers do nothing for WebSockets")
+    if proxy_cause is not None:  # the server was never reached: nothing it refused
+        cause = f"{proxy_cause}: the WebSocket fails; not a CORS error"
+        advice = "start the server or fix its address; Access-Control-* headers do nothing for WebSockets"
     return Verdict(
         flow_id=ex.id, kind=facts.kind, verdict="blocked", method=req.method, url=req.url,
         origin=facts.origin_header, time=req.timestamp, mode=facts.mode, mode_source=facts.mode_source,
