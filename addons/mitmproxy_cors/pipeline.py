@@ -189,7 +189,8 @@ class Pipeline:
         """`ex.extra["cors_patch"]`: the flow's patch record when the proxy changed the server's
         response (its `original` is what the server sent, which the fix is judged on)."""
         observed = self.tracker.observe(ex)
-        updates = tuple(Decision(u, earlier, update=True) for u, earlier in zip(observed.updated, observed.completed))
+        updates = tuple(Decision(u, earlier, update=True, findings=self.audit.findings_on(earlier))
+                        for u, earlier in zip(observed.updated, observed.completed))
         # The audit judges the server's policy as the server sent it, not as the proxy patched it.
         findings, new = (self.audit.observe(ex, self.tracker.last_facts)
                          if not (patch_of(ex) or {}).get("patched") else ((), ()))

@@ -19,11 +19,6 @@ def _ex(method="GET", path="/data", req=(), resp=(), status=200, origin=PAGE):
                     ResponseSnapshot(status, Headers(list(resp)), 1000.0 + _n))
 
 
-def _decide(p, ex):
-    r = p.pipeline_result = p.decide(ex)
-    return r
-
-
 def test_an_allow_list_seen_in_traffic_gives_no_finding():
     p = Pipeline()
     r = p.decide(_ex(req=[("Cookie", "sid=1")], resp=[("Access-Control-Allow-Origin", PAGE),
@@ -141,3 +136,18 @@ def test_state_is_bounded():
         p.decide(_ex(path=f"/n{i}", origin="null", resp=[("Access-Control-Allow-Origin", "null"),
                                                          ("Access-Control-Allow-Credentials", "true")]))
     assert p.audit.state_size() <= 3 * 50
+
+
+def test_a_preflight_updated_by_its_actual_request_keeps_its_findings():
+    """The preflight's Decision is made again once its actual request arrives: its flow must not lose
+    what the audit found on it."""
+    p = Pipeline()
+    pre = p.decide(_ex("OPTIONS", req=[("Access-Control-Request-Method", "PUT"), ("Sec-Fetch-Mode", "cors")],
+                       resp=[("Access-Control-Allow-Origin", PAGE), ("Access-Control-Allow-Methods", "PUT"),
+                             ("Access-Control-Max-Age", "999999")], status=204))
+    assert [f.cls for f in pre.decision.findings] == ["long-max-age"]
+    actual = p.decide(_ex("PUT", req=[("Sec-Fetch-Mode", "cors")], resp=[("Access-Control-Allow-Origin", PAGE)]))
+    (update,) = actual.updates
+    assert update.flow_id == pre.decision.flow_id
+    assert [f.cls for f in update.findings] == ["long-max-age"]
+    assert update.flow_line()["audit"][0]["class"] == "long-max-age"

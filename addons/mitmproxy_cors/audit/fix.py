@@ -43,15 +43,11 @@ def allow_list_needs(requirement_json: str | None, allow_list: tuple[str, ...], 
     """What the fixed configuration must allow: what the server allows today (its own CORS headers on
     the flow, merged as `cors.fix` merges them: never narrower), with the origins replaced by the
     allow-list and no origin the audit would flag."""
-    if requirement_json:
-        r = Requirement.from_dict(json.loads(requirement_json))
-        needs = aggregate([r])
-    else:
-        needs = Needs(methods=list(methods))
+    r = Requirement.from_dict(json.loads(requirement_json)) if requirement_json else None
+    needs = aggregate([r]) if r is not None else Needs(methods=list(methods))
     if "origin" in needs.wildcards:
         needs.wildcards.remove("origin")
-    origins = list(allow_list) or [o for o in needs.origins
-                                   if not credentials_hole(o, json.loads(requirement_json)["url"] if requirement_json else "")]
+    origins = list(allow_list) or [o for o in needs.origins if r is None or not credentials_hole(o, r.url)]
     needs.origins = origins or ["https://your-page.example"]
     if credentials:
         needs.credentials = True

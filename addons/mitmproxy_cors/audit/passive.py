@@ -27,7 +27,7 @@ from dataclasses import replace
 
 from ..engine.access_check import varies_on_origin
 from ..engine.memo import memoized
-from ..engine.model import Exchange, Headers, normalized
+from ..engine.model import Exchange, Headers, RequestSnapshot, normalized
 from ..engine.origin import Origin, parse_origin_header
 from ..engine.request_mode import RequestFacts
 from ..engine.session_credentials import SessionCredentials
@@ -42,6 +42,12 @@ MAX_ORIGINS_PER_HOST = 8
 
 def endpoint_of(method: str, url: str) -> str:
     return f"{method} {url.split('#', 1)[0].split('?', 1)[0]}"
+
+
+def endpoint_of_request(req: RequestSnapshot) -> str:
+    """A preflight belongs to the endpoint of the request it asks for (its Access-Control-Request-Method)."""
+    asked = normalized(req.headers.by_name.get("access-control-request-method")) if req.method == "OPTIONS" else None
+    return endpoint_of(asked or req.method, req.url)
 
 
 def auth_for(credentials: SessionCredentials, host: str) -> AuthContext:
@@ -107,8 +113,7 @@ class PassiveAudit:
         if ("access-control-allow-origin" not in idx and "access-control-max-age" not in idx
                 and "access-control-allow-private-network" not in idx):
             return (), ()
-        method = (facts.acrm or ex.request.method) if facts.kind == "preflight" else ex.request.method
-        endpoint = endpoint_of(method, ex.request.url)
+        endpoint = endpoint_of_request(ex.request)
         new = []
         requirement = None
         for f in self._rules(ex, facts, resp.headers, endpoint):
@@ -121,6 +126,11 @@ class PassiveAudit:
         known = self._findings.get(endpoint)
         on_flow = [*(known.values() if known else ()), *(f for f in new if f.endpoint != endpoint)]
         return (tuple(by_severity(on_flow)) if on_flow else ()), new
+
+    def findings_on(self, ex: Exchange) -> tuple[Finding, ...]:
+        """What is known for this exchange's endpoint (an earlier flow's update keeps its findings)."""
+        known = self._findings.get(endpoint_of_request(ex.request)) if self.enabled else None
+        return tuple(by_severity(known.values())) if known else ()
 
     def add(self, findings, probed: str | None = None) -> tuple[Finding, ...]:
         """Register findings made elsewhere (the active audit, which probed the endpoint `probed`);

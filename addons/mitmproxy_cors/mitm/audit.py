@@ -42,7 +42,7 @@ from .analysis import Analysis
 from .annotate import METADATA_KEY, FlowIndex, annotate
 from .explain import wrap
 from .view import wrap_width
-from .options import choice, reported
+from .options import choice, flow_filter, reported
 from .snapshot import exchange_of
 from .terminal import stopping
 
@@ -133,13 +133,7 @@ class CorsAudit:
             return
         with reported(updated):
             mode = choice("cors_audit", ctx.options.cors_audit, AUDIT_CHOICES)
-            spec = ctx.options.cors_audit_scope.strip()
-            scope = None
-            if spec:
-                try:
-                    scope = flowfilter.parse(spec)
-                except ValueError as e:
-                    raise exceptions.OptionsError(f"cors_audit_scope: invalid flow filter {spec!r}: {e}") from None
+            scope = flow_filter("cors_audit_scope", ctx.options.cors_audit_scope.strip())
             if mode == "active" and scope is None:
                 raise exceptions.OptionsError(
                     "cors_audit=active sends crafted requests to servers, and only to those in cors_audit_scope: "

@@ -40,7 +40,7 @@ from ..server.fix_plan import Plan, plan
 from ..server.middleware import answer_preflight, decorate, is_preflight
 from ..server.snippets import FRAMEWORKS, aggregate, framework_name, policy_for, problems_text, render, report
 from .addon_chain import foreign_addons_with
-from .options import reported
+from .options import flow_filter, reported
 from .policy_file import LoadedPolicy, PolicyError, load_policy_file
 from .snapshot import PATCH_KEY, exchange_of, request_of
 
@@ -140,15 +140,7 @@ class CorsFixer:
         new_filter = self.fix_filter
         new_policies, new_path, new_mtime = self.policies, self.policy_path, self._policy_mtime
         if "cors_fix" in updated:
-            spec = ctx.options.cors_fix.strip()
-            new_filter = None
-            if spec:
-                try:
-                    new_filter = flowfilter.parse(spec)
-                except ValueError as e:
-                    raise exceptions.OptionsError(
-                        f"cors_fix: {e} (a mitmproxy flow filter such as '~d api.example.com' or '~all')"
-                    ) from None
+            new_filter = flow_filter("cors_fix", ctx.options.cors_fix.strip())
         if "cors_policy" in updated:
             path = ctx.options.cors_policy.strip()
             if not path:

@@ -15,7 +15,7 @@ import contextlib
 import logging
 from collections.abc import Iterator, Sequence
 
-from mitmproxy import ctx, exceptions
+from mitmproxy import ctx, exceptions, flowfilter
 
 logger = logging.getLogger("mitmproxy_cors")
 
@@ -38,6 +38,17 @@ def _at_load(updated: set[str]) -> bool:
         return len(updated) > 1 and updated >= set(ctx.options.keys())
     except Exception:
         return False
+
+
+def flow_filter(option: str, spec: str):
+    """The compiled mitmproxy flow filter `spec` (None when empty), else an OptionsError naming the option."""
+    if not spec:
+        return None
+    try:
+        return flowfilter.parse(spec)
+    except ValueError as e:
+        raise exceptions.OptionsError(
+            f"{option}: {e} (a mitmproxy flow filter such as '~d api.example.com' or '~all')") from None
 
 
 @contextlib.contextmanager
