@@ -52,6 +52,18 @@ def wants_digest(level: str, line: dict) -> bool:
     return bool(line.get("not_in_capture")) or (level == "cors" and line["kind"] in ("preflight", "actual", "simple"))
 
 
+def _log_lines(lines: list[tuple[tuple | None, str]]) -> None:
+    """The event log's lines for a frame of the worker's decisions, as one log record. Each record
+    costs mitmproxy an `add_log` hook through the whole addon chain, scheduled on the event loop:
+    4% of the proxy's CPU under load when every blocked flow had a record of its own. A developer
+    clicking through a page still gets one entry per flow: frames then hold one decision."""
+    if not lines:
+        return
+    peers = {peer for peer, _ in lines}
+    peer = peers.pop() if len(peers) == 1 else None  # mitmproxy prefixes one client address
+    logger.info("%s", "\n".join(text for _, text in lines), extra={"client": peer} if peer else None)
+
+
 def log_line(v: Verdict, peer: tuple | None) -> None:
     """The event log's line for a verdict (the console, mitmweb); mitmdump prints a rich one instead."""
     logger.info("%s %s %s", v.method, v.url, v.summary(), extra={"client": peer} if peer else None)
@@ -311,6 +323,7 @@ class CorsObserver:
         lines cors_log asks for, tell the View."""
         changed = []
         level = self.analysis.log_level
+        lines: list[tuple[tuple | None, str]] = []
         for flow_id, line, plain, update in decisions:
             f = self.flows.get(flow_id)
             if f is not None:
@@ -318,8 +331,8 @@ class CorsObserver:
                 changed.append(f)
             if not update and wants_digest(level, line):
                 peer = f.client_conn.peername if f is not None and f.client_conn else None
-                logger.info("%s %s %s", line["method"], line["url"], line["summary"],
-                            extra={"client": peer} if peer else None)
+                lines.append((peer, f"{line['method']} {line['url']} {line['summary']}"))
+        _log_lines(lines)
         if changed and self._updates_wanted is None:
             self._updates_wanted = any_addon_with("update")
         if changed and self._updates_wanted:
