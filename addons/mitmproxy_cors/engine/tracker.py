@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from .access_check import access_outcomes, varies_on_origin
+from .embedder_policy import Documents, coep_judgement
 from .exposure import exposed_header_names
 from .memo import memoized
 from .model import Exchange, Headers, normalized
@@ -114,6 +115,8 @@ class Tracker:
         # Cookies (and Authorization headers) per host this session: the evidence that a page
         # talking to them sends credentials (`_credentials_hint`); the audit reads it too.
         self.credentials = SessionCredentials(capacity)
+        # What the proxy saw of documents (COEP, address).
+        self.documents = Documents(capacity)
         self.last_facts: RequestFacts | None = None
 
     # -- public -----------------------------------------------------------------------------
@@ -128,15 +131,17 @@ class Tracker:
                 return Observation(_not_in_capture(ex, facts))
             return Observation(self._no_response(ex, facts))
         if facts.kind == "preflight":
-            return self._preflight(ex, facts, view)
-        if facts.kind == "cors":
-            return self._cors(ex, facts, view)
-        return Observation(self._not_checked(ex, facts, view))
+            obs = self._preflight(ex, facts, view)
+        elif facts.kind == "cors":
+            obs = self._cors(ex, facts, view)
+        else:
+            obs = Observation(self._not_checked(ex, facts, view))
+        return obs._replace(verdict=self._page_rules(ex, facts, view, obs.verdict))
 
     def state_size(self) -> dict[str, int]:
         return {"pending_preflights": len(self._pending), "redirect_hops": len(self._redirects),
                 "validated_responses": len(self._validated), "preflight_cache": len(self.cache),
-                "cookie_hosts": len(self.credentials)}
+                "cookie_hosts": len(self.credentials), "documents": len(self.documents)}
 
     def clear(self) -> None:
         self._pending.clear()
@@ -144,6 +149,7 @@ class Tracker:
         self._validated.clear()
         self.credentials.clear()
         self.cache.clear()
+        self.documents.clear()
 
     # -- kinds ------------------------------------------------------------------------------
 
@@ -354,6 +360,16 @@ class Tracker:
                      "reports a network error (net::ERR_FAILED), not a CORS error."))
 
     # -- helpers ----------------------------------------------------------------------------
+
+    def _page_rules(self, ex: Exchange, facts: RequestFacts, view: _ResponseView, v: Verdict) -> Verdict:
+        """What depends on the page rather than on CORS: the page's COEP (embedder_policy)."""
+        if view.cause is not None:
+            return v  # the proxy answered for an unreachable server
+        if v.verdict == "allowed":
+            v = coep_judgement(self.documents, ex, facts, view.headers, v)
+        self.documents.note(ex, facts, view.status, view.headers)
+        return v
+
 
     def _credentials_hint(self, facts: RequestFacts, headers: Headers) -> str | None:
         """What in the session suggests the page sends credentials to this server (None: nothing).
