@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from .access_check import access_outcomes, varies_on_origin
+from .cache_trap import CacheTraps
 from .embedder_policy import Documents, coep_judgement
 from .exposure import exposed_header_names
 from .memo import memoized
@@ -115,8 +116,9 @@ class Tracker:
         # Cookies (and Authorization headers) per host this session: the evidence that a page
         # talking to them sends credentials (`_credentials_hint`); the audit reads it too.
         self.credentials = SessionCredentials(capacity)
-        # What the proxy saw of documents (COEP, address).
+        # What the proxy saw of documents (COEP, address) and of responses the browser's cache reuses.
         self.documents = Documents(capacity)
+        self.cache_traps = CacheTraps(capacity)
         self.last_facts: RequestFacts | None = None
 
     # -- public -----------------------------------------------------------------------------
@@ -141,7 +143,8 @@ class Tracker:
     def state_size(self) -> dict[str, int]:
         return {"pending_preflights": len(self._pending), "redirect_hops": len(self._redirects),
                 "validated_responses": len(self._validated), "preflight_cache": len(self.cache),
-                "cookie_hosts": len(self.credentials), "documents": len(self.documents)}
+                "cookie_hosts": len(self.credentials), "documents": len(self.documents),
+                "cache_traps": len(self.cache_traps)}
 
     def clear(self) -> None:
         self._pending.clear()
@@ -150,6 +153,7 @@ class Tracker:
         self.credentials.clear()
         self.cache.clear()
         self.documents.clear()
+        self.cache_traps.clear()
 
     # -- kinds ------------------------------------------------------------------------------
 
@@ -362,11 +366,13 @@ class Tracker:
     # -- helpers ----------------------------------------------------------------------------
 
     def _page_rules(self, ex: Exchange, facts: RequestFacts, view: _ResponseView, v: Verdict) -> Verdict:
-        """What depends on the page rather than on CORS: the page's COEP (embedder_policy)."""
+        """What depends on the page and the browser's cache rather than on CORS: the page's COEP
+        (embedder_policy), the cache trap (cache_trap)."""
         if view.cause is not None:
             return v  # the proxy answered for an unreachable server
         if v.verdict == "allowed":
             v = coep_judgement(self.documents, ex, facts, view.headers, v)
+            v = self.cache_traps.judge(ex, facts, v)
         self.documents.note(ex, facts, view.status, view.headers)
         return v
 
