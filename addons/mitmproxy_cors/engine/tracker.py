@@ -45,6 +45,7 @@ from .preflight_cache import CacheEntry, PreflightCache
 from .preflight_check import PreflightResult, check_preflight_both
 from .reasons import REASONS, console_text
 from .redirect_check import redirect_location, taints_origin, userinfo_failure
+from .local_network_access import lna_judgement
 from .request_mode import RequestFacts, classify, credentials_evidence
 from .resource_policy import CorpBlock, corp_block
 from .session_credentials import SessionCredentials
@@ -367,14 +368,14 @@ class Tracker:
 
     def _page_rules(self, ex: Exchange, facts: RequestFacts, view: _ResponseView, v: Verdict) -> Verdict:
         """What depends on the page and the browser's cache rather than on CORS: the page's COEP
-        (embedder_policy), the cache trap (cache_trap)."""
+        (embedder_policy), the cache trap (cache_trap), Local Network Access (local_network_access)."""
         if view.cause is not None:
             return v  # the proxy answered for an unreachable server
         if v.verdict == "allowed":
             v = coep_judgement(self.documents, ex, facts, view.headers, v)
             v = self.cache_traps.judge(ex, facts, v)
         self.documents.note(ex, facts, view.status, view.headers)
-        return v
+        return lna_judgement(self.documents, ex, facts, v)
 
 
     def _credentials_hint(self, facts: RequestFacts, headers: Headers) -> str | None:
