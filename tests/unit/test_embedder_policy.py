@@ -100,6 +100,14 @@ def test_the_page_is_found_by_its_full_url_before_its_origin():
     assert "its Referer is that document's URL" in v.cause
 
 
+def test_a_document_that_is_not_a_secure_context_has_no_policy():
+    s = Session()
+    s.document(url="http://app.example.com/", coep="require-corp")
+    assert s.image(referer="http://app.example.com/").verdict == "allowed"
+    s.document(url="http://localhost:8001/", coep="require-corp")  # loopback is potentially trustworthy
+    assert _said(s.image(referer="http://localhost:8001/")) == DEFAULTED
+
+
 def test_documents_are_per_client():
     s = Session()
     s.document(coep="require-corp", client="10.0.0.2")

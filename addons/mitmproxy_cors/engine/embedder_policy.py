@@ -83,6 +83,8 @@ class Documents:
         idx = headers.by_name
         coep = parse_coep(normalized(idx.get("cross-origin-embedder-policy")))
         ro = parse_coep(normalized(idx.get("cross-origin-embedder-policy-report-only")))
+        if not facts.target.potentially_trustworthy():
+            coep = ro = "unsafe-none"  # HTML ignores COEP outside secure contexts (plain http, not loopback)
         url = ex.request.url.split("#", 1)[0]
         doc = Document(ex.id, url, facts.target, coep, ro, ex.extra.get("server_ip"))
         client = ex.request.client
