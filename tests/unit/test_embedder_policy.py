@@ -121,6 +121,7 @@ def test_a_page_the_proxy_did_not_see_is_said():
     assert v.verdict == "allowed"
     assert any("did not see the document of the page (https://app.example.com)" in n for n in v.notes)
     assert not any("did not see" in n for n in s.image(corp="cross-origin").notes)
+    assert not any("did not see" in n for n in s.image(referer="http://plain.example.com/").notes)  # no COEP there
 
 
 def test_credentialless_says_the_load_went_without_cookies():

@@ -132,7 +132,7 @@ def coep_judgement(docs: Documents, ex: Exchange, facts: RequestFacts, headers: 
     valid_corp = corp if corp in ("same-origin", "same-site", "cross-origin") else None
     cross_origin = not page.same_origin(target)
     if doc is None:
-        if cross_origin and valid_corp is None and not frame:
+        if cross_origin and valid_corp is None and not frame and page.potentially_trustworthy():
             return verdict._replace(notes=verdict.notes + (
                 f"the proxy did not see the document of the page ({page.serialize()}): if it sends "
                 "Cross-Origin-Embedder-Policy: require-corp, Chromium fails this load (DevTools: "
