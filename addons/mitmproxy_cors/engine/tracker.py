@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from .access_check import access_outcomes, varies_on_origin
+from .cache_trap import CacheTraps
+from .embedder_policy import Documents, coep_judgement
 from .exposure import exposed_header_names
 from .memo import memoized
 from .model import Exchange, Headers, normalized
@@ -43,6 +45,7 @@ from .preflight_cache import CacheEntry, PreflightCache
 from .preflight_check import PreflightResult, check_preflight_both
 from .reasons import REASONS, console_text
 from .redirect_check import redirect_location, taints_origin, userinfo_failure
+from .local_network_access import lna_judgement
 from .request_mode import RequestFacts, classify, credentials_evidence
 from .resource_policy import CorpBlock, corp_block
 from .session_credentials import SessionCredentials
@@ -114,6 +117,9 @@ class Tracker:
         # Cookies (and Authorization headers) per host this session: the evidence that a page
         # talking to them sends credentials (`_credentials_hint`); the audit reads it too.
         self.credentials = SessionCredentials(capacity)
+        # What the proxy saw of documents (COEP, address) and of responses the browser's cache reuses.
+        self.documents = Documents(capacity)
+        self.cache_traps = CacheTraps(capacity)
         self.last_facts: RequestFacts | None = None
 
     # -- public -----------------------------------------------------------------------------
@@ -128,15 +134,18 @@ class Tracker:
                 return Observation(_not_in_capture(ex, facts))
             return Observation(self._no_response(ex, facts))
         if facts.kind == "preflight":
-            return self._preflight(ex, facts, view)
-        if facts.kind == "cors":
-            return self._cors(ex, facts, view)
-        return Observation(self._not_checked(ex, facts, view))
+            obs = self._preflight(ex, facts, view)
+        elif facts.kind == "cors":
+            obs = self._cors(ex, facts, view)
+        else:
+            obs = Observation(self._not_checked(ex, facts, view))
+        return obs._replace(verdict=self._page_rules(ex, facts, view, obs.verdict))
 
     def state_size(self) -> dict[str, int]:
         return {"pending_preflights": len(self._pending), "redirect_hops": len(self._redirects),
                 "validated_responses": len(self._validated), "preflight_cache": len(self.cache),
-                "cookie_hosts": len(self.credentials)}
+                "cookie_hosts": len(self.credentials), "documents": len(self.documents),
+                "cache_traps": len(self.cache_traps)}
 
     def clear(self) -> None:
         self._pending.clear()
@@ -144,6 +153,8 @@ class Tracker:
         self._validated.clear()
         self.credentials.clear()
         self.cache.clear()
+        self.documents.clear()
+        self.cache_traps.clear()
 
     # -- kinds ------------------------------------------------------------------------------
 
@@ -354,6 +365,18 @@ class Tracker:
                      "reports a network error (net::ERR_FAILED), not a CORS error."))
 
     # -- helpers ----------------------------------------------------------------------------
+
+    def _page_rules(self, ex: Exchange, facts: RequestFacts, view: _ResponseView, v: Verdict) -> Verdict:
+        """What depends on the page and the browser's cache rather than on CORS: the page's COEP
+        (embedder_policy), the cache trap (cache_trap), Local Network Access (local_network_access)."""
+        if view.cause is not None:
+            return v  # the proxy answered for an unreachable server
+        if v.verdict == "allowed":
+            v = coep_judgement(self.documents, ex, facts, view.headers, v)
+            v = self.cache_traps.judge(ex, facts, v)
+        self.documents.note(ex, facts, view.status, view.headers)
+        return lna_judgement(self.documents, ex, facts, v)
+
 
     def _credentials_hint(self, facts: RequestFacts, headers: Headers) -> str | None:
         """What in the session suggests the page sends credentials to this server (None: nothing).

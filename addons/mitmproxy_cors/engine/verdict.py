@@ -245,6 +245,8 @@ class Verdict(NamedTuple):
             if self.warnings:
                 head += f"; warning: {self.warnings[0]}"
             return head
+        if self.warnings:  # not CORS, yet something fails (the browser's cache, Local Network Access)
+            return f"CORS n/a: {self.kind}; warning: {self.warnings[0]}"
         return f"CORS n/a: {self.kind}"
 
     def to_dict(self) -> dict:

@@ -68,6 +68,8 @@ def title(v: dict) -> Line:
         if v.get("warnings"):
             return ("title-warn", "CORS allowed, with warnings")
         return ("title-allowed", "CORS allowed")
+    if v.get("warnings"):  # the browser's cache, Local Network Access
+        return ("title-warn", f"CORS does not apply: {v.get('kind')}, with warnings")
     return ("title-na", f"CORS does not apply: {v.get('kind')}")
 
 

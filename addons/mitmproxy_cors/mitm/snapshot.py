@@ -112,7 +112,9 @@ def exchange_of(f: http.HTTPFlow, c: Capture | None = None) -> Exchange:
 # worker (mitm/analysis.py): the same record, the same pipeline. Fields, by index (R_REQUEST: the
 # Capture's fields, as a tuple; R_PATCH: the fixer's `cors_patch`, when the proxy changed the response):
 # R_NOT_IN_CAPTURE: a flow read from a file whose response is only a placeholder (see `_not_in_capture`).
-R_ID, R_REQUEST, R_STATUS, R_RESP_FIELDS, R_RESP_TIME, R_ERROR, R_PROXY_ANSWERED, R_PATCH, R_NOT_IN_CAPTURE = range(9)
+# R_SERVER_IP: the address the proxy connected to (Local Network Access; absent from older records).
+(R_ID, R_REQUEST, R_STATUS, R_RESP_FIELDS, R_RESP_TIME, R_ERROR, R_PROXY_ANSWERED, R_PATCH, R_NOT_IN_CAPTURE,
+ R_SERVER_IP) = range(10)
 
 
 def record_of(f: http.HTTPFlow, c: Capture | None = None) -> tuple:
@@ -126,12 +128,16 @@ def record_of(f: http.HTTPFlow, c: Capture | None = None) -> tuple:
     resp = f.response
     err = f.error
     patch = f.metadata.get(PATCH_KEY) if f.metadata else None
+    server = f.server_conn
+    # Through an upstream proxy the peer is that proxy, not the server: no address then.
+    peer = server.peername if server is not None and not getattr(server, "via", None) else None
+    ip = str(peer[0]) if peer else None
     if resp is not None:
         if resp.status_code <= 0 and not f.live and not resp.data.headers.fields:
-            return (f.id, req, None, None, None, f"status {resp.status_code}", False, patch, True)
+            return (f.id, req, None, None, None, f"status {resp.status_code}", False, patch, True, ip)
         return (f.id, req, resp.status_code, resp.data.headers.fields, resp.timestamp_start or req[C_TIMESTAMP],
-                err.msg if err else None, False, patch, False)
-    return (f.id, req, None, None, None, err.msg if err else None, _proxy_answered(err), patch, False)
+                err.msg if err else None, False, patch, False, ip)
+    return (f.id, req, None, None, None, err.msg if err else None, _proxy_answered(err), patch, False, ip)
 
 
 def peer_of_record(r: tuple) -> tuple | None:
@@ -143,5 +149,8 @@ def exchange_of_record(r: tuple) -> Exchange:
     response = None
     if r[R_STATUS] is not None:
         response = ResponseSnapshot(r[R_STATUS], Headers.from_bytes(r[R_RESP_FIELDS]), r[R_RESP_TIME])
+    extra = {PATCH_KEY: r[R_PATCH]} if r[R_PATCH] else {}
+    if len(r) > R_SERVER_IP and r[R_SERVER_IP]:
+        extra["server_ip"] = r[R_SERVER_IP]
     return Exchange(r[R_ID], request, response, r[R_ERROR], proxy_answered_error=r[R_PROXY_ANSWERED],
-                    extra={PATCH_KEY: r[R_PATCH]} if r[R_PATCH] else {}, not_in_capture=r[R_NOT_IN_CAPTURE])
+                    extra=extra, not_in_capture=r[R_NOT_IN_CAPTURE])
