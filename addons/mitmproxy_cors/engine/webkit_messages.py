@@ -51,6 +51,7 @@ _USUAL = {"dpr": "DPR", "ect": "ECT", "rtt": "RTT"}
 # a fetch setting any of them, and Chromium none).
 WEBKIT_UNSAFE = frozenset({"dpr", "width", "viewport-width", "save-data", "device-memory", "rtt", "downlink",
                            "ect", "intervention", "user-agent"})
+_HINTS = WEBKIT_UNSAFE - {"user-agent"}  # every request carries a User-Agent, not only those a page set
 
 
 @memoized()
@@ -178,7 +179,7 @@ def with_webkit(v, ex):
     except (ValueError, TypeError, AttributeError):
         return v
     conditional = v.conditional
-    if conditional is not None and include != conditional.get("webkit_message"):
+    if conditional is not None and ("webkit_message" not in conditional or include != conditional["webkit_message"]):
         conditional = {**conditional, "webkit_message": include}
     if message is None and note is None and conditional is v.conditional:
         return v
@@ -227,8 +228,8 @@ def _webkit(v, ex) -> tuple[str | None, str | None, str | None]:
     message = response_message(headers, origin, status, creds, location)
     include = response_message(headers, origin, status, True, location) if v.conditional is not None else None
     note = _disagreement(v, message)
-    if note is None and kind == "simple":
-        hints = [n for n in req_headers.names() if n in WEBKIT_UNSAFE and n != "user-agent"]
+    if note is None and kind == "simple" and not _HINTS.isdisjoint(req_headers.by_name):
+        hints = [n for n in req_headers.names() if n in _HINTS]
         if hints:
             note = ("Safari (WebKit) would send a preflight for " + ", ".join(hints) + " (it does not safelist "
                     "them): the server must answer it and list them in Access-Control-Allow-Headers")
