@@ -146,6 +146,7 @@ class Decision:
             "reason": v.reason,
             "failed_parameter": v.failed_parameter,
             "firefox_reason": v.firefox_reason,
+            "webkit_message": v.webkit_message,
             "message": v.message,
             "fix": [
                 {"response": s.response, "action": s.action, "header": s.header, "value": s.value,
@@ -165,6 +166,7 @@ class Decision:
             "warnings": list(v.warnings),
             "notes": list(v.notes),
             "firefox_note": v.firefox_note,
+            "webkit_note": v.webkit_note,
             "exposed_headers": list(v.exposed_headers) if v.exposed_headers is not None else None,
             "unexposed_headers": list(v.unexposed_headers) if v.unexposed_headers is not None else None,
             "summary": v.summary(),

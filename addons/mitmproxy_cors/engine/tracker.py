@@ -51,6 +51,7 @@ from .resource_policy import CorpBlock, corp_block
 from .session_credentials import SessionCredentials
 from .safelist import CHROMIUM_ONLY_SAFELISTED, cors_unsafe_request_header_names, needs_preflight, preflight_reasons
 from .verdict import Failure, FixStep, Outcome, Verdict, fix_steps
+from .webkit_messages import with_webkit
 
 _EMPTY = Headers()
 
@@ -125,6 +126,12 @@ class Tracker:
     # -- public -----------------------------------------------------------------------------
 
     def observe(self, ex: Exchange) -> Observation:
+        obs = self._observe(ex)
+        # Safari's console sentence and where WebKit differs, from each verdict's own exchange.
+        return Observation(with_webkit(obs.verdict, ex),
+                           tuple(with_webkit(v, e) for v, e in zip(obs.updated, obs.completed)), obs.completed)
+
+    def _observe(self, ex: Exchange) -> Observation:
         facts = self.last_facts = classify(ex.request)  # the audit reads it next (pipeline.py)
         target = facts.target
         self.credentials.note(ex, target.host if target is not None else None)

@@ -166,6 +166,7 @@ class Verdict(NamedTuple):
     reason: str | None = None
     failed_parameter: str | None = None
     firefox_reason: str | None = None
+    webkit_message: str | None = None  # the sentence Safari's console prints (webkit_messages.py)
     message: str = ""
     fix: tuple[FixStep, ...] = ()
     failures: tuple[Failure, ...] = ()  # every failed check, Chromium's order
@@ -177,6 +178,7 @@ class Verdict(NamedTuple):
     warnings: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     firefox_note: str | None = None
+    webkit_note: str | None = None  # where Safari (WebKit) decides otherwise on this wire
     exposed_headers: tuple[str, ...] | None = None
     unexposed_headers: tuple[str, ...] | None = None
     # The capture holds the request but no response (a browser's HAR): the browser blocked it or it
