@@ -28,7 +28,8 @@ phase has its own prefixed parameter of the same name.  Repeating a parameter re
 ``location``   ``Location`` value, verbatim (build the next hop's URL, with its own parameters, with
                :func:`api_url` and pass it here: each hop carries its own parameters)
 ``h``          a raw header line ``Name: value`` written verbatim (any bytes after the colon are kept)
-``body``       ``gif`` (a 1x1 GIF, ``Content-Type: image/gif``), ``js`` (an empty script) or text
+``body``       ``gif`` (a 1x1 GIF, ``Content-Type: image/gif``), ``js`` (an empty script), ``html`` (the
+               blank page, ``text/html``) or text
                (default ``ok``; preflights default to an empty body)
 ``cache``      ``Cache-Control`` of the response; defaults to ``no-store`` so that repeated requests
                always reach the wire; ``cache=`` (empty) sends none
@@ -194,6 +195,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             body, content_type = GIF_1X1, "image/gif"
         elif body_kind == "js":
             body, content_type = b"/* ok */\n", "text/javascript"
+        elif body_kind == "html":
+            body, content_type = BLANK_PAGE, "text/html; charset=utf-8"
         else:
             body, content_type = body_kind.encode(), "text/plain; charset=utf-8"
         if body:
