@@ -261,7 +261,7 @@ class Pipeline:
                     refusals.append(refusal)
                 continue
             for pf in chain:
-                d = self._settled(pf.decision, record, pf is chain[-1])
+                d = self._settled(pf.decision, record, pf is chain[-1], page)
                 if d is not None:
                     pf.decision = d
                     updates.append(d)
@@ -300,9 +300,11 @@ class Pipeline:
         return chain
 
     @staticmethod
-    def _settled(d: Decision, record: PageRecord, last: bool) -> Decision | None:
+    def _settled(d: Decision, record: PageRecord, last: bool, page: Origin) -> Decision | None:
         """`d` once the page said how it made the request, or None when that changes nothing."""
         v = d.verdict
+        if v.kind == "not-cors" and v.mode == "unknown" and record.api != "beacon":
+            return _settled_kind(d, record, page)
         if v.kind not in CHECKED_KINDS:
             return None
         creds = "include" if record.credentials == "include" else "omit"
@@ -335,6 +337,23 @@ class Pipeline:
         self.tracker.clear()
         self.audit.clear()
         return sizes
+
+
+def _settled_kind(d: Decision, record: PageRecord, page: Origin) -> Decision | None:
+    """A request the wire could not classify (plain http to a host that is not potentially
+    trustworthy: no Sec-Fetch-*, and no Origin on a same-origin or no-cors GET) is a script's call
+    when the page probe says so: same-origin to the page's own origin, else the mode it used."""
+    v = d.verdict
+    target = origin_of_url(v.url)
+    if record.mode == "no-cors":
+        kind = "no-cors"
+    elif record.mode in ("cors", "same-origin") and target is not None and target.same_origin(page):
+        kind = "same-origin"
+    else:
+        return None
+    return Decision(v._replace(kind=kind, mode=record.mode,
+                               mode_source=f"the page probe: {record.describe()} (no Sec-Fetch-Mode on the wire)"),
+                    d.exchange, update=True, findings=d.findings)
 
 
 def patch_of(ex: Exchange) -> dict | None:

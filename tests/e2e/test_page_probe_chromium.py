@@ -199,3 +199,59 @@ def test_a_page_with_a_strict_policy_runs_and_csp_refusals_are_recorded(tmp_path
     assert csp_refusals and csp_refusals[0]["reason"] == "ContentSecurityPolicy", refusals
     assert direct == proxied
     assert urllib.parse.urlsplit(page_url).path == "/strict"
+
+
+class ResolvedDump(ProbedDump):
+    """Every host name to the page server's port (tests/e2e/loopback_resolver.py)."""
+
+    def __init__(self, workdir, probe: str, port: int):
+        super().__init__(workdir, probe)
+        self.resolver_port = port
+
+    def command(self) -> list[str]:
+        from pathlib import Path
+        resolver = Path(__file__).with_name("loopback_resolver.py")
+        return super().command() + ["-s", str(resolver), "--set", f"loopback_port={self.resolver_port}"]
+
+
+def test_on_a_plain_http_host_a_same_origin_fetch_is_told_from_a_navigation(tmp_path):
+    """Chromium sends no Sec-Fetch-* to a plain-http host that is not potentially trustworthy (a LAN
+    name, a docker-compose service): its same-origin fetch() carries neither Origin nor Sec-Fetch-Mode,
+    like a navigation. The probe says which it was."""
+    check_browser_available()
+    from playwright.sync_api import sync_playwright
+
+    with DemoServers() as servers:
+        kinds = {}
+        for probe in ("", "~d app.test"):
+            dump = ResolvedDump(tmp_path / (probe and "probe" or "plain"), probe, servers.page.port)
+            dump.workdir.mkdir()
+            dump.report, dump.logfile = dump.workdir / "report.jsonl", dump.workdir / "mitmdump.log"
+            dump.start()
+            profile = tempfile.mkdtemp(prefix="cors-probe-profile-")
+            try:
+                with sync_playwright() as pw:
+                    ctx = pw.chromium.launch_persistent_context(
+                        profile, executable_path=CHROMIUM, ignore_default_args=True,
+                        args=chromium_args(f"127.0.0.1:{dump.port}", profile))
+                    try:
+                        page = ctx.new_page()
+                        page.goto("http://app.test/")
+                        outcome = page.evaluate(FETCH, ["/c/same/m0", {}])
+                        page.wait_for_timeout(800)
+                    finally:
+                        ctx.close()
+            finally:
+                dump.stop()
+                shutil.rmtree(profile, ignore_errors=True)
+            by_flow, _ = final_lines(dump)
+            lines = {x["url"]: x for x in by_flow.values()}
+            fetched = lines["http://app.test/c/same/m0"]
+            assert outcome == "ok 200"
+            assert "sec-fetch-mode" not in [h.lower() for h, _ in next(
+                e.request_headers for e in servers.page.log if e.target == "/c/same/m0")]
+            kinds[probe or "off"] = (fetched["kind"], fetched["mode_source"], lines["http://app.test/"]["kind"])
+    print("\n", kinds)
+    assert kinds["off"][0] == "not-cors" and "navigation" in kinds["off"][1]
+    assert kinds["~d app.test"][0] == "same-origin" and kinds["~d app.test"][1].startswith("the page probe: fetch(")
+    assert kinds["~d app.test"][2] == "not-cors"  # the navigation itself stays one

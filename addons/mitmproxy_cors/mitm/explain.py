@@ -270,6 +270,9 @@ def story(f: mflow.Flow, find: FindFlow = lambda _id: None, line: dict | None = 
         out.append(("text", f"  {cond.get('message')} Nothing in this session suggests the page sends "
                             "credentials (no Access-Control-Allow-Credentials: true, no cookies set or sent for "
                             "this host), so the flow is not flagged."))
+    if cond:
+        out.append(("text", "  The page probe settles it: --set cors_probe='~d <the page's host>' records the "
+                            "credentials mode the page used (docs/page-probe.md)."))
     fix = _fix_lines(v)  # what to change comes right after the verdict; the evidence follows
     if fix:
         out.append(("text", ""))
