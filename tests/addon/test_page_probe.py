@@ -161,3 +161,34 @@ async def test_untrusted_deliveries_are_refused_and_never_forwarded():
         junk = delivery(probe, [], body=b"{not json")
         await tctx.cycle(probe, junk)
         assert junk.response.status_code == 204 and junk.metadata["cors_probe"]["problems"]
+
+
+async def test_through_the_analysis_worker_the_console_gets_the_settled_verdicts_and_the_refusals():
+    """The console and mitmweb judge in the worker: the delivery goes there as a message, and the
+    updates and refusals come back to annotate the flows."""
+    import asyncio
+    import time
+
+    from mitmproxy_cors.mitm.offload import AnalysisWorker, worker_command
+
+    analysis, observer, probe = addons()
+    with taddons.context(probe, observer) as tctx:
+        tctx.configure(probe, cors_probe="~all")
+        tctx.configure(observer)
+        observer.worker = AnalysisWorker(asyncio.get_running_loop(), worker_command(), observer._annotate_from_worker)
+        observer.annotating = True
+        observer.worker.send(("config", observer._worker_config()))
+        try:
+            api = cors_get(API + "/me", status=200, resp_headers=[("Access-Control-Allow-Origin", "*")])
+            await tctx.cycle(observer, api)
+            d = delivery(probe, [fetch_record(API + "/me"), fetch_record(API + "/gone", mode="same-origin")])
+            await tctx.cycle(probe, d)
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and not (
+                    (api.metadata.get("cors") or {}).get("verdict") == "blocked" and d.marked):
+                await asyncio.sleep(0.05)
+        finally:
+            assert observer.worker.close({"summary": False}) == 0
+        assert api.metadata["cors"]["verdict"] == "blocked" and api.metadata["cors"]["credentials"] == "include"
+        assert d.metadata["cors_probe"]["refusals"][0]["reason"] == "DisallowedByMode"
+        assert d.comment.startswith("DisallowedByMode")
