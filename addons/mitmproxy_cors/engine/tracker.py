@@ -610,6 +610,56 @@ def _completed_preflight(p: _PendingPreflight, actual_id: str, creds: str, sourc
         failures=judged.failures, warnings=judged.warnings, notes=notes)
 
 
+def settle_credentials(ex: Exchange, v: Verdict, creds: str, source: str,
+                       xhr_order: Sequence[str] | None = None) -> Verdict | None:
+    """`v` judged again once the page said its credentials mode (the page probe), or None when that
+    changes nothing: the wire already showed it, or the flow is not a CORS check. Only this flow's
+    own response is judged again; pairing and the preflight cache keep what the wire showed.
+    `xhr_order`: the header names an XMLHttpRequest set, in the order it set them, which is the
+    order Chromium meets them in (engine/blink_header_order.py) - for fetch() the wire suffices."""
+    if v.kind not in ("simple", "actual", "preflight") or v.credentials != "unknown" or creds not in ("include", "omit"):
+        return None
+    view = _response_view(ex)
+    if view is None or (view.status == 304 and v.kind != "preflight"):
+        return None  # no response, or a revalidated copy the proxy did not see: nothing new to judge
+    facts = classify(ex.request)
+    if facts.origin is None:
+        return None
+    origin = facts.origin.serialize()
+    if v.kind == "preflight":
+        (omit, _), (include, _) = check_preflight_both(
+            status=view.status, headers=view.headers, origin=origin, method=facts.acrm,
+            unsafe_headers=facts.acrh, redirected=redirect_location(ex.request.url, view.status, view.headers) is not None,
+            trustworthy=facts.target is not None and facts.target.potentially_trustworthy(), xhr_order=xhr_order)
+        exposed = unexposed = None
+    else:
+        location = redirect_location(ex.request.url, view.status, view.headers)
+        omit, include = access_outcomes(view.headers, origin, "redirect" if location else "actual")
+        bad = userinfo_failure(location) if location else None
+        if bad:
+            omit, include = (o if o.blocked else Outcome((bad,)) for o in (omit, include))
+        exposed, unexposed = (exposed_header_names(view.headers, creds == "include")
+                              if not location else (None, None))
+    chosen = include if creds == "include" else omit
+    judged = _judge(chosen, v.kind, v.url, v.origin, v.initiator, view)
+    message = judged.message
+    if v.redirected_from and judged.verdict == "blocked" and v.verdict == "blocked" and "(redirected from" in v.message:
+        message = v.message if (judged.reason, judged.failed_parameter) == (v.reason, v.failed_parameter) else message
+    # Warnings the response itself showed (Vary, null) stay; the ones of the outcome are the new one's.
+    kept = tuple(w for w in v.warnings if w not in (omit.warnings + include.warnings))
+    settled = v._replace(
+        credentials=creds, credentials_source=source, conditional=None,
+        verdict=judged.verdict, reason=judged.reason, failed_parameter=judged.failed_parameter,
+        firefox_reason=judged.firefox_reason, message=message, fix=judged.fix, failures=judged.failures,
+        cause=judged.cause if judged.verdict == "blocked" else v.cause,
+        warnings=tuple(dict.fromkeys(judged.warnings + kept)),
+        firefox_note=judged.firefox_note or v.firefox_note,
+        exposed_headers=exposed if exposed is not None else v.exposed_headers,
+        unexposed_headers=unexposed if unexposed is not None else v.unexposed_headers)
+    settled = with_webkit(settled._replace(webkit_message=None, webkit_note=None), ex)
+    return settled if settled != v else None
+
+
 _ALLOWED = _Judgement("allowed", "Allowed: the browser lets the page read this response.")
 _ALLOWED_PREFLIGHT = _Judgement("allowed", "Allowed: the preflight permits the actual request.")
 

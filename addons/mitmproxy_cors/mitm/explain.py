@@ -276,6 +276,9 @@ def story(f: mflow.Flow, find: FindFlow = lambda _id: None, line: dict | None = 
                             "this host), so the flow is not flagged."))
     if cond and cond.get("webkit_message") and cond["webkit_message"] != v.get("webkit_message"):
         out.append(("text", f"  Safari (WebKit) with credentials: {cond['webkit_message']}"))
+    if cond:
+        out.append(("text", "  The page probe settles it: --set cors_probe='~d <the page's host>' records the "
+                            "credentials mode the page used (docs/page-probe.md)."))
     fix = _fix_lines(v)  # what to change comes right after the verdict; the evidence follows
     if fix:
         out.append(("text", ""))

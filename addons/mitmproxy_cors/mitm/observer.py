@@ -24,6 +24,7 @@ from .addon_chain import FLOW_HOOKS, any_addon_with, flows_kept, foreign_addons_
 from .analysis import Analysis
 from .annotate import FlowIndex
 from .offload import AnalysisWorker, worker_command
+from .page_probe import annotate_delivery
 from .options import ANALYSIS_CHOICES, LOG_CHOICES, choice, reported
 from .report import ReportWriter, writable
 from .snapshot import Capture, capture, record_of
@@ -247,7 +248,7 @@ class CorsObserver:
         # the console's screen.
         return {"log": self.analysis.log_level, "verbose": verbose() and not self.annotating,
                 "report": self.report_spec, "stories": self.analysis.keep_stories,
-                "audit": self.analysis.audit_enabled}
+                "audit": self.analysis.audit_enabled, "probe": self.analysis.probe_pages}
 
     def done(self) -> None:
         if self.worker is not None:
@@ -326,6 +327,11 @@ class CorsObserver:
         lines: list[tuple[tuple | None, str]] = []
         for flow_id, line, plain, update in decisions:
             f = self.flows.get(flow_id)
+            if plain is None:  # the page probe's delivery: the requests the browser refused before sending
+                if f is not None:
+                    annotate_delivery(f, line["page_refusals"])
+                    changed.append(f)
+                continue
             if f is not None:
                 self.flows.annotate_line(f, line, plain, update)
                 changed.append(f)
