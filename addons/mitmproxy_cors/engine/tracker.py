@@ -44,6 +44,7 @@ from .preflight_check import PreflightResult, check_preflight_both
 from .reasons import REASONS, console_text
 from .redirect_check import redirect_location, taints_origin, userinfo_failure
 from .request_mode import RequestFacts, classify, credentials_evidence
+from .opaque_response_blocking import MediaUrls, orb_verdict
 from .resource_policy import CorpBlock, corp_block
 from .session_credentials import SessionCredentials
 from .safelist import CHROMIUM_ONLY_SAFELISTED, cors_unsafe_request_header_names, needs_preflight, preflight_reasons
@@ -114,6 +115,7 @@ class Tracker:
         # Cookies (and Authorization headers) per host this session: the evidence that a page
         # talking to them sends credentials (`_credentials_hint`); the audit reads it too.
         self.credentials = SessionCredentials(capacity)
+        self._orb_media = MediaUrls()  # URLs sniffed as audio/video: ORB lets a later mid-file 206 through
         self.last_facts: RequestFacts | None = None
 
     # -- public -----------------------------------------------------------------------------
@@ -144,6 +146,7 @@ class Tracker:
         self._validated.clear()
         self.credentials.clear()
         self.cache.clear()
+        self._orb_media.clear()
 
     # -- kinds ------------------------------------------------------------------------------
 
@@ -336,7 +339,10 @@ class Tracker:
         if kind == "no-cors":
             block = corp_block(facts, req, view.headers)
             if block is not None:
-                return _corp_blocked(ex, facts, block)
+                return _corp_blocked(ex, facts, block)  # before ORB, as in Chromium (measured)
+            orb = None if location else orb_verdict(ex, facts, view.status, view.headers, self._orb_media)
+            if orb is not None:
+                return orb
         return Verdict(
             flow_id=ex.id, kind=kind, verdict="allowed", method=req.method, url=req.url,
             origin=facts.origin_header, time=req.timestamp, mode=facts.mode, mode_source=facts.mode_source,

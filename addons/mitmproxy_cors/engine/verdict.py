@@ -245,6 +245,8 @@ class Verdict(NamedTuple):
             if self.warnings:
                 head += f"; warning: {self.warnings[0]}"
             return head
+        if self.warnings:  # a no-cors fetch() whose body ORB emptied
+            return f"CORS n/a: {self.kind}; warning: {self.warnings[0]}"
         return f"CORS n/a: {self.kind}"
 
     def to_dict(self) -> dict:

@@ -99,9 +99,9 @@ def annotate(f: http.HTTPFlow, line: dict) -> None:
     f.metadata[METADATA_KEY] = line
     kind, verdict = line["kind"], line["verdict"]
     audit = line.get("audit")
-    if not (kind in ("preflight", "actual", "simple") or verdict == "blocked" and (line["reason"] or line["warnings"])
+    if not (kind in ("preflight", "actual", "simple") or verdict == "blocked" and line["reason"] or line["warnings"]
             or line.get("not_in_capture") and line["origin"] is None or audit):
-        return  # (blocked with a warning but no reason: a WebSocket the server refused)
+        return  # (a warning without a reason: a WebSocket the server refused, an ORB block)
     patch = line.get("cors_patch")
     # A comment the user wrote stays; ours is replaced as the verdict evolves.
     ours = not f.comment or f.comment.startswith("CORS ")
