@@ -216,8 +216,9 @@ def test_orb_as_chromium_applies_it(tmp_path):
             assert line["kind"] == "no-cors" and line["reason"] is None and line["fix"] == []
             assert "Access-Control-Allow-Origin on this no-cors load changes nothing" in line["warnings"][0]
     print("\n" + "\n".join(table))
-    print(f"{len(rows)} loads, {len(rows) - len(wrong)} agree; "
-          f"{sum(1 for r in table if ORB_ERROR in r.split('chromium')[1][:44])} failed by ORB in Chromium")
+    said = [chromium_says(rid, dest, row) for (rid, dest), row in rows.items()]
+    print(f"{len(rows)} loads, {len(rows) - len(wrong)} agree; in Chromium {said.count(ORB_ERROR)} failed by ORB, "
+          f"{said.count('emptied')} emptied by ORB, {sum(1 for s in said if s and 'RESPONSE' in s)} failed by CORP")
     assert not wrong, "\n".join(wrong)
     # What the matrix pins down (measured in Chromium 156):
     assert rows[("html-ws-1019", "img")]["errorText"] == ORB_ERROR  # Chromium sniffs 1024 bytes
