@@ -4,6 +4,8 @@ rules tests/e2e/test_orb_chromium.py measured in Chromium 156, plus what the wir
 import gzip
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mitmproxy_cors.engine.model import Exchange, Headers, RequestSnapshot, ResponseSnapshot
 from mitmproxy_cors.engine.opaque_response_blocking import (MediaUrls, extract_mime_type, has_nosniff, orb_block,
@@ -78,6 +80,7 @@ NOSNIFF = ("X-Content-Type-Options", "nosniff")
     (None, HTML, (), 200, None), ("html", HTML, (), 200, None),  # no MIME type: allowed
     ("video/mp4", HTML, (), 200, None),
     ("text/html", b"", (), 204, None),
+    ("application/pdf", b"", (), 304, None),  # the cached copy is judged, not the 304
     ("text/plain", b"0123456789", (("Content-Range", "bytes 10-19/100"),), 206, "range"),
     ("video/mp4", b"0123456789", (("Content-Range", "bytes 10-19/100"),), 206, None),
     ("text/html", HTML, (("Content-Range", "bytes 0-49/100"),), 206, "html"),
@@ -109,6 +112,9 @@ def test_sniffers():
     assert sniff_media_type(b"#!AMR\n") == "audio/amr"  # the extra table comes first
     assert sniff_media_type(b"#!/bin/sh") == "text/plain"
     assert sniff_media_type(b"hello") == ""
+    assert sniff_media_type(b"\xff\xe3\x00") == "audio/mpeg"  # masked: FF Ex
+    assert sniff_media_type(b"\x00\x00\x01\xb5") == "video/mpeg" and sniff_media_type(b"\x00\x00\x01\xa5") == ""
+    assert sniff_media_type(b"xRMF") == "audio/x-pn-realaudio"  # its leading 0x2E is "any byte", as in Chromium
     assert not sniff_html(b"<!-- unterminated")
     assert not sniff_html(b"<!-- c --> no line end")
     assert sniff_html(b"\t\r\n<script>")
@@ -183,3 +189,14 @@ def test_the_snapshot_keeps_the_decoded_head_of_no_cors_bodies_only():
     assert exchange_of(f).response.body_head == HTML
     f.request.headers["Sec-Fetch-Mode"] = "cors"
     assert exchange_of(f).response.body_head is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(ct=st.sampled_from(["text/html", "application/json", "text/plain", "image/png", "", "a/b, c", "text/xml"]),
+       body=st.binary(max_size=1100) | st.sampled_from([b"<!-- x -->\xe2\x80\xa8<p", b'{"\\', b"\xff\xe0", b")]}"]),
+       status=st.sampled_from([200, 206, 404, 204]), rng=st.text(max_size=30), dest=st.sampled_from(["image", "empty"]))
+def test_never_raises_on_any_body(ct, body, status, rng, dest):
+    r = _req(dest=dest)
+    ex = Exchange("f", r, ResponseSnapshot(status, Headers([("Content-Type", ct), ("Content-Range", rng),
+                                                            NOSNIFF][: 2 + (status == 404)]), 1.0, body))
+    Tracker().observe(ex)

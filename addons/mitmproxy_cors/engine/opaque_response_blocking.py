@@ -122,7 +122,7 @@ class OrbBlock(NamedTuple):
 def extract_mime_type(headers: Headers) -> str:
     """`HttpResponseHeaders::GetMimeType`: of the Content-Type values (lines split at commas outside
     quotes), the last whose type has a '/' and is not */*, lowercased, without parameters; "" if
-    none (Chromium's failure)."""
+    none (Chromium's failure). Measured: "image/png, text/plain" and a second line are text/plain."""
     mime = ""
     values = headers.by_name.get("content-type")
     if values is None:
@@ -195,16 +195,33 @@ def middle_range(status: int, headers: Headers) -> str | None:
     return value if first > 0 else None
 
 
+def _table_pattern(table) -> re.Pattern:
+    """One anchored alternation per table, in table order (the first alternative that matches wins,
+    as Chromium's first matching entry does): "." is any byte, a masked byte the values it admits."""
+    alternatives = []
+    for i, entry in enumerate(table):
+        magic, mask = entry[1], entry[2] if len(entry) > 2 else None
+        parts = []
+        for j, m in enumerate(magic):
+            if m == 0x2E:
+                parts.append(b".")
+            elif mask is not None:
+                parts.append(b"[" + b"".join(re.escape(bytes([v])) for v in range(256) if v & mask[j] == m) + b"]")
+            else:
+                parts.append(re.escape(bytes([m])))
+        alternatives.append(b"(?P<m%d>" % i + b"".join(parts) + b")")
+    return re.compile(b"|".join(alternatives), re.DOTALL)
+
+
+_MAGIC_PATTERNS = tuple((table, _table_pattern(table)) for table in (_EXTRA_MAGIC, _MAGIC))
+
+
 def sniff_media_type(data: bytes) -> str:
     """`net::SniffMimeTypeFromLocalData`: the type a magic number gives, "" for none."""
-    for table in (_EXTRA_MAGIC, _MAGIC):
-        for entry in table:
-            mime, magic = entry[0], entry[1]
-            if len(data) < len(magic):
-                continue
-            mask = entry[2] if len(entry) > 2 else None
-            if all(m == 0x2E or m == ((mask[i] & data[i]) if mask else data[i]) for i, m in enumerate(magic)):
-                return mime
+    for table, pattern in _MAGIC_PATTERNS:
+        m = pattern.match(data)
+        if m is not None:
+            return table[int(m.lastgroup[1:])][0]
     return ""
 
 
@@ -294,8 +311,8 @@ def orb_block(facts: RequestFacts, req: RequestSnapshot, status: int, headers: H
               body_head: bytes | None, media: MediaUrls) -> OrbBlock | None:
     """The block ORB puts on this no-cors response, or None: allowed, or not knowable (a decision
     that needs the body when the proxy did not keep its first bytes)."""
-    if facts.mode != "no-cors" or facts.target is None or not _cross_origin(facts, req):
-        return None
+    if facts.mode != "no-cors" or facts.target is None or status == 304 or not _cross_origin(facts, req):
+        return None  # (ORB judges the cached response a 304 revalidates, which the proxy does not see)
     dest = (normalized(req.headers.by_name.get("sec-fetch-dest")) or "").lower() or "empty"
     mime = extract_mime_type(headers)
     shown = mime or "(none)"

@@ -38,13 +38,13 @@ from .access_check import access_outcomes, varies_on_origin
 from .exposure import exposed_header_names
 from .memo import memoized
 from .model import Exchange, Headers, normalized
+from .opaque_response_blocking import MediaUrls, orb_verdict
 from .origin import origin_of_url
 from .preflight_cache import CacheEntry, PreflightCache
 from .preflight_check import PreflightResult, check_preflight_both
 from .reasons import REASONS, console_text
 from .redirect_check import redirect_location, taints_origin, userinfo_failure
 from .request_mode import RequestFacts, classify, credentials_evidence
-from .opaque_response_blocking import MediaUrls, orb_verdict
 from .resource_policy import CorpBlock, corp_block
 from .session_credentials import SessionCredentials
 from .safelist import CHROMIUM_ONLY_SAFELISTED, cors_unsafe_request_header_names, needs_preflight, preflight_reasons
