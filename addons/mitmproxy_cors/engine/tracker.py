@@ -40,6 +40,7 @@ from .embedder_policy import Documents, coep_judgement
 from .exposure import exposed_header_names
 from .memo import memoized
 from .model import Exchange, Headers, normalized
+from .opaque_response_blocking import MediaUrls, orb_verdict
 from .origin import origin_of_url
 from .preflight_cache import CacheEntry, PreflightCache
 from .preflight_check import PreflightResult, check_preflight_both
@@ -121,6 +122,7 @@ class Tracker:
         # What the proxy saw of documents (COEP, address) and of responses the browser's cache reuses.
         self.documents = Documents(capacity)
         self.cache_traps = CacheTraps(capacity)
+        self._orb_media = MediaUrls()  # URLs sniffed as audio/video: ORB lets a later mid-file 206 through
         self.last_facts: RequestFacts | None = None
 
     # -- public -----------------------------------------------------------------------------
@@ -162,6 +164,7 @@ class Tracker:
         self.cache.clear()
         self.documents.clear()
         self.cache_traps.clear()
+        self._orb_media.clear()
 
     # -- kinds ------------------------------------------------------------------------------
 
@@ -354,7 +357,10 @@ class Tracker:
         if kind == "no-cors":
             block = corp_block(facts, req, view.headers)
             if block is not None:
-                return _corp_blocked(ex, facts, block)
+                return _corp_blocked(ex, facts, block)  # before ORB, as in Chromium (measured)
+            orb = None if location else orb_verdict(ex, facts, view.status, view.headers, self._orb_media)
+            if orb is not None:
+                return orb
         return Verdict(
             flow_id=ex.id, kind=kind, verdict="allowed", method=req.method, url=req.url,
             origin=facts.origin_header, time=req.timestamp, mode=facts.mode, mode_source=facts.mode_source,

@@ -247,7 +247,7 @@ class Verdict(NamedTuple):
             if self.warnings:
                 head += f"; warning: {self.warnings[0]}"
             return head
-        if self.warnings:  # not CORS, yet something fails (the browser's cache, Local Network Access)
+        if self.warnings:  # not CORS, yet something fails (the browser's cache, Local Network Access, ORB)
             return f"CORS n/a: {self.kind}; warning: {self.warnings[0]}"
         return f"CORS n/a: {self.kind}"
 
