@@ -41,6 +41,7 @@ from .engine.origin import Origin, origin_of_url
 from .engine.page_intent import PageRecord, Refusal, page_refusal
 from .engine.request_mode import classify
 from .engine.tracker import Tracker, settle_credentials
+from .engine.webkit_messages import with_webkit
 from .engine.verdict import Verdict
 from .server.fix_plan import Requirement, plan
 from .server.snippets import Needs, aggregate, policy_for, render_all
@@ -137,7 +138,9 @@ class Decision:
         return line
 
     def _verdict_fields(self) -> dict:
-        v = self.verdict
+        # Safari's sentence is a rendering of the verdict and its exchange, made when a line is:
+        # working it out for every flow cost the engine a fifth of its rate.
+        v = with_webkit(self.verdict, self.exchange)
         return {
             "flow_id": v.flow_id,
             "time": v.time,

@@ -10,7 +10,22 @@ in tests/e2e/test_webkit.py (the case named in the comment).
 from mitmproxy_cors.engine import webkit_messages as wk
 from mitmproxy_cors.engine.verdict import verdict_from_plain, verdict_to_plain
 
-from .wire import API, PAGE, Wire, acam, acao, cors_request, preflight_request, request, response
+from mitmproxy_cors.engine.model import Exchange
+from mitmproxy_cors.engine.tracker import Observation
+
+from .wire import API, PAGE, acam, acao, cors_request, preflight_request, request, response
+from .wire import Wire as _Wire
+
+
+class Wire(_Wire):
+    """The tracker's verdicts as every front end gets them: with Safari's sentence rendered from each
+    verdict's exchange (pipeline.Decision does it when it renders a line)."""
+
+    def observe(self, req, resp=None, *, error=None, proxy_answered_error=False, flow_id=None) -> Observation:
+        ex = Exchange(flow_id or f"f{next(self._ids)}", req, resp, error, proxy_answered_error)
+        obs = self.tracker.observe(ex)
+        return Observation(wk.with_webkit(obs.verdict, ex),
+                           tuple(wk.with_webkit(v, e) for v, e in zip(obs.updated, obs.completed)), obs.completed)
 
 URL = API + "/r"
 NOT_ALLOWED = f"Origin {PAGE} is not allowed by Access-Control-Allow-Origin. Status code: 200"

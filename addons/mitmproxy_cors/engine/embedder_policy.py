@@ -120,6 +120,8 @@ class Documents:
 def coep_judgement(docs: Documents, ex: Exchange, facts: RequestFacts, headers: Headers,
                    verdict: Verdict) -> Verdict:
     """`verdict` (allowed, not CORP-blocked) as the page's COEP leaves it: blocked, or with a note."""
+    if facts.kind != "no-cors" and facts.mode != "navigate":
+        return verdict  # most flows: checked first, it costs nothing
     dest = (normalized(ex.request.headers.by_name.get("sec-fetch-dest")) or "").lower()
     frame = facts.mode == "navigate" and dest in _FRAME_DESTS
     if not frame and facts.kind != "no-cors":

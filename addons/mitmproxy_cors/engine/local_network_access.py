@@ -47,6 +47,7 @@ def address_space(ip: str) -> str | None:
     return "local" if any(addr in n for n in _LOCAL if n.version == addr.version) else "public"
 
 
+@memoized()
 def host_space(host: str) -> str | None:
     """The space a URL's host shows by itself: an IP literal's, `localhost`'s (loopback), else None."""
     host = host.lower().rstrip(".")

@@ -52,7 +52,6 @@ from .resource_policy import CorpBlock, corp_block
 from .session_credentials import SessionCredentials
 from .safelist import CHROMIUM_ONLY_SAFELISTED, cors_unsafe_request_header_names, needs_preflight, preflight_reasons
 from .verdict import Failure, FixStep, Outcome, Verdict, fix_steps
-from .webkit_messages import with_webkit
 
 _EMPTY = Headers()
 
@@ -128,12 +127,6 @@ class Tracker:
     # -- public -----------------------------------------------------------------------------
 
     def observe(self, ex: Exchange) -> Observation:
-        obs = self._observe(ex)
-        # Safari's console sentence and where WebKit differs, from each verdict's own exchange.
-        return Observation(with_webkit(obs.verdict, ex),
-                           tuple(with_webkit(v, e) for v, e in zip(obs.updated, obs.completed)), obs.completed)
-
-    def _observe(self, ex: Exchange) -> Observation:
         facts = self.last_facts = classify(ex.request)  # the audit reads it next (pipeline.py)
         target = facts.target
         self.credentials.note(ex, target.host if target is not None else None)
@@ -148,7 +141,8 @@ class Tracker:
             obs = self._cors(ex, facts, view)
         else:
             obs = Observation(self._not_checked(ex, facts, view))
-        return obs._replace(verdict=self._page_rules(ex, facts, view, obs.verdict))
+        v = self._page_rules(ex, facts, view, obs.verdict)
+        return obs if v is obs.verdict else Observation(v, obs.updated, obs.completed)
 
     def state_size(self) -> dict[str, int]:
         return {"pending_preflights": len(self._pending), "redirect_hops": len(self._redirects),
@@ -662,7 +656,6 @@ def settle_credentials(ex: Exchange, v: Verdict, creds: str, source: str,
         firefox_note=judged.firefox_note or v.firefox_note,
         exposed_headers=exposed if exposed is not None else v.exposed_headers,
         unexposed_headers=unexposed if unexposed is not None else v.unexposed_headers)
-    settled = with_webkit(settled._replace(webkit_message=None, webkit_note=None), ex)
     return settled if settled != v else None
 
 
