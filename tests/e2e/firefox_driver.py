@@ -360,6 +360,32 @@ class _BiDiSocket:
         self._reader.join(5)
 
 
+def live_group_members(pgid: int) -> list[int]:
+    """Processes of group ``pgid`` that still run (zombies left to init do not count)."""
+    members = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != b"Z":  # fields after "(comm)": state, ppid, pgrp
+            members.append(int(entry.name))
+    return members
+
+
+def _group_alive(pgid: int, timeout: float) -> bool:
+    """Whether process group ``pgid`` still has a live process after up to ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while live_group_members(pgid):
+        if time.monotonic() >= deadline:
+            return True
+        time.sleep(0.05)
+    return False
+
+
 # --- the browser --------------------------------------------------------------------------------------
 class FirefoxBrowser:
     """One headless Firefox in a fresh profile, every request through ``proxy_host:proxy_port``
@@ -446,10 +472,14 @@ class FirefoxBrowser:
                 proc.wait(15)
             except subprocess.TimeoutExpired:
                 pass
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)  # the group Firefox leads (start_new_session)
-            except (ProcessLookupError, PermissionError):
-                pass
+            # Firefox's forkserver and helpers outlive the main process for a moment: the group it
+            # leads (start_new_session) gets a little time, then SIGKILL, then until init reaps it.
+            if _group_alive(proc.pid, 3.0):
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+                _group_alive(proc.pid, 5.0)
             try:
                 proc.wait(5)
             except subprocess.TimeoutExpired:
@@ -482,6 +512,22 @@ class FirefoxBrowser:
 
     def console_errors(self) -> list[ConsoleEntry]:
         return [e for e in self.console_entries() if e.level == "error"]
+
+    def wait_for_console(self, predicate: Callable[[ConsoleEntry], bool], timeout: float = 10.0) -> ConsoleEntry:
+        """The first entry (already seen or arriving within ``timeout``) that ``predicate`` accepts;
+        TimeoutError otherwise. Console events arrive after the call that caused them may return."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = next((e for e in self.console_entries() if predicate(e)), None)
+            if found is not None:
+                return found
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"no matching console entry within {timeout}s")
+            time.sleep(0.05)
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
 
     def clear_console(self) -> None:
         with self._entries_lock:
