@@ -331,6 +331,13 @@ CASES: list[Case] = [
     Case("acah-invalid", A(acao=ECHO, p_acah="x y"), init=XFOO, expect="InvalidAllowHeadersPreflightResponse"),
     Case("acam-and-acah-invalid", A(acao=ECHO, p_acam="Bad method", p_acah="x y"), init={**PUT, **XFOO},
          expect="InvalidAllowMethodsPreflightResponse"),
+    # Firefox checks the method before it parses Access-Control-Allow-Headers; Chromium parses both first.
+    Case("acah-invalid-method-missing", A(acao=ECHO, p_acah="x y"), init={**PUT, **XFOO},
+         expect="InvalidAllowHeadersPreflightResponse"),
+    Case("acah-invalid-put-only", A(acao=ECHO, p_acah="x-foo, x y"), init=PUT,
+         expect="InvalidAllowHeadersPreflightResponse"),
+    Case("acah-invalid-method-ok", A(acao=ECHO, p_acam="PUT", p_acah="x y"), init=PUT,
+         expect="InvalidAllowHeadersPreflightResponse"),
     Case("method-before-header", A(acao=ECHO), init={**PUT, **XFOO},
          expect="MethodDisallowedByPreflightResponse", fp="PUT"),
     Case("method-ok-header-missing", A(acao=ECHO, p_acam="PUT"), init={**PUT, **XFOO},

@@ -1,7 +1,8 @@
 """Firefox's reason key where it is not the catalogue's nearest (engine/firefox_reason.py).
 
 Measured with Debian's firefox-esr 153 through mitmdump (tests/e2e/test_e2e_firefox.py, the
-pf-redirect-* cases): on a redirected preflight Firefox runs its CORS check on the 3xx
+pf-redirect-* and acah-invalid-* cases). Firefox checks a preflight's method before it parses
+Access-Control-Allow-Headers. On a redirected preflight Firefox runs its CORS check on the 3xx
 (`nsCORSListenerProxy::AsyncOnChannelRedirect` -> `CheckRequestApproved`) before it refuses the
 redirect, and names that failure; Chromium names PreflightDisallowedRedirect whatever the 3xx holds.
 """
@@ -10,11 +11,12 @@ from __future__ import annotations
 
 import pytest
 
-from mitmproxy_cors.engine.firefox_reason import (COMMA_LIST_NOTE, WITH_CREDENTIALS, firefox_access_check,
-                                                  firefox_reading)
+from mitmproxy_cors.engine.firefox_reason import (COMMA_LIST_NOTE, METHOD_FIRST_NOTE, WITH_CREDENTIALS,
+                                                  firefox_access_check, firefox_reading)
 from mitmproxy_cors.engine.model import Headers
+from mitmproxy_cors.engine.verdict import Failure
 
-from .wire import PAGE, Wire, acac, acam, acao
+from .wire import PAGE, Wire, acac, acah, acam, acao
 
 URL = "http://b.test:8002/api"
 LOCATION = ("Location", URL + "/")
@@ -72,9 +74,34 @@ def test_credentialed_redirect_that_passes_needs_no_note():
     assert (v.firefox_reason, v.firefox_note) == ("CORSExternalRedirectNotAllowed", None)
 
 
+def F(*reasons: str) -> tuple[Failure, ...]:
+    return tuple(Failure(r, "") for r in reasons)
+
+
 def test_reading_without_headers_is_the_catalogue_key():
-    assert firefox_reading("PreflightDisallowedRedirect", None, PAGE, "unknown") == (
+    assert firefox_reading(F("PreflightDisallowedRedirect"), None, PAGE, "unknown") == (
         "CORSExternalRedirectNotAllowed", None)
-    assert firefox_reading("MultipleAllowOriginValues", Headers([acao(f"{PAGE} x")]), PAGE, "omit") == (
+    assert firefox_reading(F("MultipleAllowOriginValues"), Headers([acao(f"{PAGE} x")]), PAGE, "omit") == (
         "CORSAllowOriginNotMatchingOrigin", COMMA_LIST_NOTE)
-    assert firefox_reading("DisallowedByMode", Headers(), PAGE, "omit") == (None, None)
+    assert firefox_reading(F("DisallowedByMode"), Headers(), PAGE, "omit") == (None, None)
+    assert firefox_reading((), None, PAGE, "omit") == (None, None)
+
+
+@pytest.mark.parametrize("failures, key", [
+    (F("InvalidAllowHeadersPreflightResponse", "MethodDisallowedByPreflightResponse"), "CORSMethodNotFound"),
+    (F("PreflightMissingAllowOriginHeader", "PreflightInvalidStatus"), "CORSMissingAllowOrigin"),
+    (F("PreflightInvalidStatus", "InvalidAllowMethodsPreflightResponse"), "CORSPreflightDidNotSucceed"),
+    (F("InvalidAllowMethodsPreflightResponse", "InvalidAllowHeadersPreflightResponse"), "CORSInvalidAllowMethod"),
+    (F("MethodDisallowedByPreflightResponse", "HeaderDisallowedByPreflightResponse"), "CORSMethodNotFound"),
+])
+def test_firefox_checks_the_method_before_it_parses_allow_headers(failures, key):
+    # nsCORSPreflightListener::CheckPreflightRequestApproved; acah-invalid-method-missing, -put-only
+    assert firefox_reading(failures, None, PAGE, "omit")[0] == key
+
+
+def test_preflight_with_bad_allow_headers_and_unlisted_method():
+    v = Wire().preflight(URL, "PUT", "x-foo", acao(PAGE), acah("x y")).verdict
+    assert (v.reason, v.firefox_reason) == ("InvalidAllowHeadersPreflightResponse", "CORSMethodNotFound")
+    assert v.firefox_note == METHOD_FIRST_NOTE
+    v = Wire().preflight(URL, "PUT", None, acao(PAGE), acam("PUT"), acah("x y")).verdict
+    assert (v.firefox_reason, v.firefox_note) == ("CORSInvalidAllowHeader", None)

@@ -9,8 +9,11 @@ looks at the same response and names another failure, the key follows what Firef
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from .model import Headers, normalized
 from .reasons import REASONS
+from .verdict import Failure
 
 _MULTIPLE = frozenset({"MultipleAllowOriginValues", "PreflightMultipleAllowOriginValues"})
 
@@ -18,18 +21,33 @@ COMMA_LIST_NOTE = "Firefox names a comma list in one header line a mismatch, not
 REDIRECTED_PREFLIGHT_NOTE = (
     "Firefox checks a redirected preflight's Access-Control-Allow-Origin (and -Credentials) before it "
     "refuses the redirect, and names that failure; with it fixed Firefox says CORSExternalRedirectNotAllowed")
+METHOD_FIRST_NOTE = ("Firefox checks that the method is allowed before it parses "
+                     "Access-Control-Allow-Headers, and names the method")
+# The preflight checks after the Access-Control-Allow-Origin/-Credentials ones, in Firefox's order.
+_PREFLIGHT_ORDER = {"PreflightInvalidStatus": 0, "InvalidAllowMethodsPreflightResponse": 1,
+                    "MethodDisallowedByPreflightResponse": 2, "InvalidAllowHeadersPreflightResponse": 3,
+                    "HeaderDisallowedByPreflightResponse": 4}
 # How a note gives Firefox's key when the page sends credentials the proxy cannot see (a preflight's).
 WITH_CREDENTIALS = "with credentials 'include' Firefox names"
 
 
-def firefox_reading(reason: str, headers: Headers | None, origin: str | None,
+def firefox_reading(failures: Sequence[Failure], headers: Headers | None, origin: str | None,
                     credentials: str) -> tuple[str | None, str | None]:
-    """(Firefox's reason key, a note when Firefox names another failure than Chromium's nearest) for
-    a response Chromium blocks with `reason`. `headers`: the response's (None: judged again without
-    it; then the catalogue's key). `origin`: the request's Origin header; `credentials`: include,
-    omit or unknown (read as omit; the note then gives Firefox's key under 'include' if it differs)."""
-    entry = REASONS.get(reason)
-    default = (entry.firefox or None) if entry else None
+    """(Firefox's reason key, a note when Firefox names another failure than Chromium) for a response
+    Chromium blocks with `failures` (every failed check, Chromium's first first). `headers`: the
+    response's (None: judged again without it). `origin`: the request's Origin header;
+    `credentials`: include, omit or unknown (read as omit; the note then gives Firefox's key under
+    'include' when it differs)."""
+    if not failures:
+        return None, None
+    reason = failures[0].reason
+    default = _key(reason)
+    if reason in _PREFLIGHT_ORDER:
+        # nsCORSPreflightListener::CheckPreflightRequestApproved: status, the methods' tokens, the
+        # method, then the headers' tokens and the headers; Chromium parses both lists first.
+        first = min((f.reason for f in failures if f.reason in _PREFLIGHT_ORDER), key=_PREFLIGHT_ORDER.get)
+        if first != reason:
+            return _key(first), METHOD_FIRST_NOTE
     if headers is None:
         return default, None
     if reason == "PreflightDisallowedRedirect":
@@ -45,6 +63,11 @@ def firefox_reading(reason: str, headers: Headers | None, origin: str | None,
         # Firefox counts header lines; one line holding a list is compared as a whole.
         return "CORSAllowOriginNotMatchingOrigin", COMMA_LIST_NOTE
     return default, None
+
+
+def _key(reason: str) -> str | None:
+    entry = REASONS.get(reason)
+    return (entry.firefox or None) if entry else None
 
 
 def firefox_access_check(headers: Headers, origin: str | None, include: bool) -> str | None:

@@ -597,7 +597,7 @@ def _judge(outcome: Outcome, kind: str, url: str, origin: str | None, initiator:
         return allowed._replace(warnings=warnings) if warnings else allowed
     reason = failures[0].reason
     parameter = failures[0].parameter
-    firefox_reason, firefox_note = firefox_reading(reason, view.headers if view is not None else None,
+    firefox_reason, firefox_note = firefox_reading(failures, view.headers if view is not None else None,
                                                    origin, credentials)
     cause = None
     message = (f"Access to {initiator} at '{url}' from origin '{origin or 'null'}' has been blocked by "
@@ -648,7 +648,7 @@ def _reading_with_credentials(failures: tuple[Failure, ...], initiator: str) -> 
     reason = failures[0].reason if failures else None
     parameter = failures[0].parameter if failures else None
     entry = REASONS.get(reason) if reason else None
-    return ("blocked" if failures else "allowed", reason, parameter, (entry.firefox or None) if entry else None,
+    return ("blocked" if failures else "allowed", reason, parameter, firefox_reading(failures, None, None, "include")[0],
             (f"With credentials: 'include' the browser would block it: "
              f"{console_text(reason, parameter, initiator)}" if entry else
              "With credentials: 'include' the browser would allow it."),
