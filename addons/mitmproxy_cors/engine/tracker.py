@@ -38,6 +38,7 @@ from .access_check import access_outcomes, varies_on_origin
 from .cache_trap import CacheTraps
 from .embedder_policy import Documents, coep_judgement
 from .exposure import exposed_header_names
+from .firefox_reason import firefox_reading
 from .memo import memoized
 from .model import Exchange, Headers, normalized
 from .opaque_response_blocking import MediaUrls, orb_verdict
@@ -255,7 +256,7 @@ class Tracker:
                 if not include.blocked:
                     include = Outcome((bad,))
         chosen = include if creds == "include" else omit
-        judged = _judge(chosen, kind, req.url, facts.origin_header, facts.initiator, view)
+        judged = _judge(chosen, kind, req.url, facts.origin_header, facts.initiator, view, creds)
         blocked = chosen.blocked
         message = judged.message
 
@@ -582,7 +583,7 @@ def _verdict(ex: Exchange, facts: RequestFacts, kind: str, omit: Outcome, includ
     """The verdict on a checked response that nothing but its own checks bear on."""
     req = ex.request
     judged = _judge(include if creds == "include" else omit, kind, req.url, facts.origin_header,
-                    facts.initiator, view)
+                    facts.initiator, view, creds)
     return Verdict(
         flow_id=ex.id, kind=kind, verdict=judged.verdict, method=req.method, url=req.url,
         origin=facts.origin_header, time=req.timestamp, credentials=creds, credentials_source=creds_source,
@@ -664,9 +665,10 @@ _ALLOWED_PREFLIGHT = _Judgement("allowed", "Allowed: the preflight permits the a
 
 
 def _judge(outcome: Outcome, kind: str, url: str, origin: str | None, initiator: str,
-           view: _ResponseView | None) -> _Judgement:
+           view: _ResponseView | None, credentials: str = "unknown") -> _Judgement:
     """Reason, message, fix and cause from the outcome the browser acts on. `view`: the response
-    judged (None: judged again without it, and `cause` and `firefox_note` are left to the caller)."""
+    judged (None: judged again without it, and `cause` and `firefox_note` are left to the caller);
+    `credentials`: the request's credentials mode as judged (include, omit, unknown)."""
     failures = outcome.failures
     warnings = outcome.warnings
     if not failures:
@@ -674,14 +676,11 @@ def _judge(outcome: Outcome, kind: str, url: str, origin: str | None, initiator:
         return allowed._replace(warnings=warnings) if warnings else allowed
     reason = failures[0].reason
     parameter = failures[0].parameter
-    firefox_reason = REASONS[reason].firefox or None
-    firefox_note = cause = None
+    firefox_reason, firefox_note = firefox_reading(failures, view.headers if view is not None else None,
+                                                   origin, credentials)
+    cause = None
     message = (f"Access to {initiator} at '{url}' from origin '{origin or 'null'}' has been blocked by "
                f"CORS policy: {console_text(reason, parameter, initiator)}")
-    if reason in ("MultipleAllowOriginValues", "PreflightMultipleAllowOriginValues") and view is not None:
-        if len(view.headers.get_all("Access-Control-Allow-Origin")) < 2:
-            firefox_reason = "CORSAllowOriginNotMatchingOrigin"
-            firefox_note = "Firefox names a comma list in one header line a mismatch, not multiple values"
     if view is not None:
         cause = _real_cause(view, reason)
         if cause:
@@ -728,7 +727,7 @@ def _reading_with_credentials(failures: tuple[Failure, ...], initiator: str) -> 
     reason = failures[0].reason if failures else None
     parameter = failures[0].parameter if failures else None
     entry = REASONS.get(reason) if reason else None
-    return ("blocked" if failures else "allowed", reason, parameter, (entry.firefox or None) if entry else None,
+    return ("blocked" if failures else "allowed", reason, parameter, firefox_reading(failures, None, None, "include")[0],
             (f"With credentials: 'include' the browser would block it: "
              f"{console_text(reason, parameter, initiator)}" if entry else
              "With credentials: 'include' the browser would allow it."),
