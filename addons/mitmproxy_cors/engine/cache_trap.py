@@ -118,11 +118,10 @@ class CacheTraps:
         headers = resp.headers
         idx = headers.by_name
         acao = normalized(idx.get("access-control-allow-origin"))
-        endpoint = req.url.split("#", 1)[0].split("?", 1)[0]
         if facts.kind == "cors":
             if acao is None:
                 return verdict
-            self._remember(self.cors_endpoints, endpoint, None)
+            self._remember(self.cors_endpoints, req.url.split("#", 1)[0].split("?", 1)[0], None)
             if acao == "*" or varies_on_origin(headers):
                 return verdict
             lifetime = fresh_for(resp.status, headers)
@@ -138,6 +137,7 @@ class CacheTraps:
             return verdict._replace(warnings=tuple(w for w in verdict.warnings if w != old) + (warning,))
         if "origin" in req.headers.by_name or acao is not None or varies_on_origin(headers):
             return verdict
+        endpoint = req.url.split("#", 1)[0].split("?", 1)[0]
         if endpoint not in self.cors_endpoints or not (
                 facts.kind in ("no-cors", "same-origin") or facts.kind == "not-cors" and facts.mode == "unknown"):
             return verdict

@@ -32,6 +32,7 @@ import re
 from collections import OrderedDict
 from typing import NamedTuple
 
+from .memo import memoized
 from .model import Exchange, Headers, RequestSnapshot, normalized
 from .origin import origin_of_url
 from .request_mode import RequestFacts
@@ -123,11 +124,18 @@ def extract_mime_type(headers: Headers) -> str:
     """`HttpResponseHeaders::GetMimeType`: of the Content-Type values (lines split at commas outside
     quotes), the last whose type has a '/' and is not */*, lowercased, without parameters; "" if
     none (Chromium's failure). Measured: "image/png, text/plain" and a second line are text/plain."""
-    mime = ""
     values = headers.by_name.get("content-type")
     if values is None:
-        return mime
-    for line in [values] if type(values) is str else values:
+        return ""
+    if type(values) is str:
+        return _mime_of((values,))
+    return _mime_of(tuple(values))
+
+
+@memoized()  # a server sends a few Content-Types, every no-cors load of them is judged
+def _mime_of(lines: tuple[str, ...]) -> str:
+    mime = ""
+    for line in lines:
         for part in _split_commas(line):
             essence = part.split(";", 1)[0].strip(" \t").lower()
             if "/" in essence and essence != "*/*" and not any(c in essence for c in " \t\"(),"):
