@@ -193,3 +193,24 @@ async def test_through_the_analysis_worker_the_console_gets_the_settled_verdicts
         assert api.metadata["cors"]["verdict"] == "blocked" and api.metadata["cors"]["credentials"] == "include"
         assert d.metadata["cors_probe"]["refusals"][0]["reason"] == "DisallowedByMode"
         assert d.comment.startswith("DisallowedByMode")
+
+
+async def test_the_delivery_explains_its_refusals_and_the_exit_summary_lists_them():
+    import io
+
+    from rich.console import Console
+
+    from mitmproxy_cors.mitm.explain import plain, story
+    from mitmproxy_cors.mitm.terminal import print_summary
+
+    analysis, observer, probe = addons()
+    with taddons.context(probe, observer) as tctx:
+        tctx.configure(probe, cors_probe="~all")
+        d = delivery(probe, [fetch_record(API + "/x", "same-origin", mode="same-origin")])
+        await tctx.cycle(probe, d)
+        text = "\n".join(plain(story(d)))
+        assert "1 request(s) blocked in the page before sending" in text
+        assert "DisallowedByMode: GET http://b.test:8002/x" in text and "fix: use mode: 'cors'" in text
+        out = io.StringIO()
+        print_summary(Console(file=out, width=120), analysis.ledger)
+        assert "cors probe: 1 request(s) blocked in the page before sending" in out.getvalue()

@@ -109,6 +109,9 @@ class Analysis:
             if self.report is not None:
                 self.report.write(d.report_line())
             self.ledger.ingest(d.verdict, d.patch)
+            # settled: the verdict the page really got, said like a new one (mitmdump's line)
+            if self.print_line is not None and wants_line(self.log_level, d.verdict):
+                self.print_line(d.verdict, None)
         for r, line in zip(result.refusals, refusals):
             if self.report is not None:
                 self.report.write(line)

@@ -242,10 +242,35 @@ def _audit_lines(findings: list[dict] | None) -> list[Line]:
     return out
 
 
+def _probe_lines(f: http.HTTPFlow) -> list[Line]:
+    """A page probe delivery (mitm/page_probe.py): the calls the browser refused before sending."""
+    meta = f.metadata.get("cors_probe")
+    if not isinstance(meta, dict) or not meta.get("delivery"):
+        return []
+    refusals = meta.get("refusals") or []
+    out: list[Line] = [("title-blocked" if refusals else "title-na",
+                        f"CORS page probe: {meta.get('records', 0)} record(s) from the page, "
+                        f"{len(refusals)} request(s) blocked in the page before sending")]
+    if meta.get("refused"):
+        out.append(("warn", f"  delivery refused: {meta['refused']}"))
+    for p in meta.get("problems") or []:
+        out.append(("warn", f"  {p}"))
+    for r in refusals:
+        out.append(("fail", f"  {r.get('reason') or 'refused'}: {r.get('method')} {r.get('url')}  "
+                            f"(mode '{r.get('mode')}', credentials '{r.get('credentials')}')"))
+        out.append(("text", f"    {r.get('message')}"))
+        out.append(("fix", f"    fix: {r.get('fix')}"))
+    out.append(("text", "  No flow exists for these: the browser never sent them (docs/page-probe.md)."))
+    return out
+
+
 def story(f: mflow.Flow, find: FindFlow = lambda _id: None, line: dict | None = None) -> list[Line]:
     """Every line of the analysis of one flow; `line`: its whole report line (else its metadata's)."""
     if not isinstance(f, http.HTTPFlow):
         return [("title-na", f"CORS does not apply to {f.type} flows")]
+    probe = _probe_lines(f)
+    if probe:
+        return probe
     v = line if line is not None else verdict_of(f)
     if v is None:
         if f.response is None and f.error is None:

@@ -332,10 +332,14 @@ class CorsObserver:
                     annotate_delivery(f, line["page_refusals"])
                     changed.append(f)
                 continue
+            before = (f.metadata.get("cors") or {}) if f is not None and update else {}
             if f is not None:
                 self.flows.annotate_line(f, line, plain, update)
                 changed.append(f)
-            if not update and wants_digest(level, line):
+            # an update gets a line when it changes what the browser does (the page probe settled it)
+            changed_verdict = update and before and (before.get("verdict"), before.get("reason")) != (
+                line["verdict"], line["reason"])
+            if (not update or changed_verdict) and wants_digest(level, line):
                 peer = f.client_conn.peername if f is not None and f.client_conn else None
                 lines.append((peer, f"{line['method']} {line['url']} {line['summary']}"))
         _log_lines(lines)

@@ -23,7 +23,7 @@ from rich.text import Text
 
 from ..audit.finding import Finding, by_severity
 from ..engine.verdict import Verdict, steps_text
-from .ledger import Ledger, counts_text, target_of
+from .ledger import Ledger, counts_text, target_of, refusal_lines
 from .options import SUMMARY_CHOICES, choice, reported
 
 if TYPE_CHECKING:
@@ -185,6 +185,8 @@ def print_summary(out: Console, ledger: Ledger) -> None:
     try:
         out.print()
         out.print(summary_table(ledger))
+        for line in refusal_lines(ledger):  # the page probe's: requests that left no flow
+            out.print(Text(line, style="red" if line.startswith("cors probe") else ""))
         audit = findings_table(ledger)
         if audit is not None:
             out.print(audit)
