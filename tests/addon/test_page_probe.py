@@ -214,3 +214,18 @@ async def test_the_delivery_explains_its_refusals_and_the_exit_summary_lists_the
         out = io.StringIO()
         print_summary(Console(file=out, width=120), analysis.ledger)
         assert "cors probe: 1 request(s) blocked in the page before sending" in out.getvalue()
+
+
+async def test_a_page_that_saw_otherwise_than_the_verdict_is_shown_not_hidden():
+    analysis, observer, probe = addons()
+    with taddons.context(probe, observer) as tctx:
+        tctx.configure(probe, cors_probe="~all")
+        tctx.configure(observer)
+        api = cors_get(API + "/ok", status=200, resp_headers=[("Access-Control-Allow-Origin", PAGE)])
+        await tctx.cycle(observer, api)
+        assert api.metadata["cors"]["verdict"] == "allowed"
+        await tctx.cycle(probe, delivery(probe, [fetch_record(API + "/ok", "omit", "error")]))
+        line = observer.flows.line_of(api)
+        assert line["verdict"] == "allowed"
+        assert any(w.startswith("the page saw this request fail") for w in line["warnings"])
+        assert api.marked == ":warning:"

@@ -146,23 +146,30 @@ def test_the_probe_settles_what_the_wire_cannot_show(tmp_path):
         # the API on another site than the page (127.0.0.1 vs localhost): no cookie goes with include
         api = servers.api.origin().replace("127.0.0.1", "localhost")
         results = {}
+        wire: dict[str, list] = {}
         for probe in ("", "~d 127.0.0.1"):
             dump = ProbedDump(tmp_path / (probe and "probe" or "plain"), probe)
             dump.workdir.mkdir()
             dump.report = dump.workdir / "report.jsonl"
             dump.logfile = dump.workdir / "mitmdump.log"
             dump.start()
+            before = len(servers.api.log)
             try:
                 seen = run_page(servers, dump, servers.page.origin() + "/", api)
             finally:
                 dump.stop()
             results[probe or "off"] = (seen, compare(seen, dump), dump)
+            # what reached the API: method, target and header names in order, per request
+            wire[probe or "off"] = sorted((e.method, e.target, tuple(h.lower() for h, _ in e.request_headers))
+                                          for e in servers.api.log[before:])
     seen_off, (rows_off, wrong_off, cond_off, _), _ = results["off"]
     seen_on, (rows_on, wrong_on, cond_on, refusals), dump_on = results["~d 127.0.0.1"]
     print("\nwithout the probe:\n" + "\n".join(rows_off))
     print(f"conditional verdicts without the probe: {cond_off}, with it: {cond_on}; "
           f"disagreements without: {len(wrong_off)}, with: {len(wrong_on)}; refusals recorded: {len(refusals)}")
     print("with the probe:\n" + "\n".join(rows_on))
+    # the probe changes nothing about the page's requests: the same requests, headers and order
+    assert wire["off"] == wire["~d 127.0.0.1"] and len(wire["off"]) >= 11
     assert cond_off > 0, "the calls should leave conditional answers without the probe"
     assert cond_on == 0, "with the probe no conditional answer is left"
     assert not wrong_on, "\n".join(wrong_on)
