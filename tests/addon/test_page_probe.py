@@ -229,3 +229,13 @@ async def test_a_page_that_saw_otherwise_than_the_verdict_is_shown_not_hidden():
         assert line["verdict"] == "allowed"
         assert any(w.startswith("the page saw this request fail") for w in line["warnings"])
         assert api.marked == ":warning:"
+
+
+async def test_a_refusal_fails_the_ci_gate():
+    from mitmproxy_cors.mitm.gate import finish_session
+
+    analysis, observer, probe = addons()
+    with taddons.context(probe, observer) as tctx:
+        tctx.configure(probe, cors_probe="~all")
+        await tctx.cycle(probe, delivery(probe, [fetch_record(API + "/x", "same-origin", mode="same-origin")]))
+    assert finish_session(analysis, "", "blocked", "") is True

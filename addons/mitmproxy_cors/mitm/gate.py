@@ -48,10 +48,14 @@ def finish_session(analysis: Analysis, junit: str, fail_on: str, html: str = "")
         return False
     c = analysis.ledger.counts()
     conditional = c["conditional"] if fail_on == "conditional" else 0
-    # A request a browser's HAR holds without a response is never an all-clear.
-    if not c["blocked"] + conditional + c["unknown"]:
+    # A request a browser's HAR holds without a response is never an all-clear, nor one the page
+    # probe saw the browser refuse before sending.
+    refused = sum(n for n, _ in analysis.ledger.refusals.values())
+    if not c["blocked"] + conditional + c["unknown"] + refused:
         return False
     what = f"{c['blocked']} flow(s) blocked by CORS"
+    if refused:
+        what += f", {refused} request(s) blocked in the page before sending (cors_probe)"
     if conditional:
         what += f", {conditional} blocked if the page sends credentials"
     if c["unknown"]:
