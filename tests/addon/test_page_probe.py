@@ -239,3 +239,14 @@ async def test_a_refusal_fails_the_ci_gate():
         tctx.configure(probe, cors_probe="~all")
         await tctx.cycle(probe, delivery(probe, [fetch_record(API + "/x", "same-origin", mode="same-origin")]))
     assert finish_session(analysis, "", "blocked", "") is True
+
+
+async def test_the_html_report_lists_the_refusals():
+    from mitmproxy_cors.mitm.html_report import html_report
+
+    analysis, observer, probe = addons()
+    with taddons.context(probe, observer) as tctx:
+        tctx.configure(probe, cors_probe="~all")
+        await tctx.cycle(probe, delivery(probe, [fetch_record(API + "/x<y", "same-origin", mode="same-origin")]))
+    page = html_report(analysis.ledger, analysis.stories)
+    assert "Blocked in the page before sending (1)" in page and "http://b.test:8002/x&lt;y" in page

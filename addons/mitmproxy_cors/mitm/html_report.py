@@ -63,6 +63,14 @@ def html_report(ledger: Ledger, stories: Stories, now: float | None = None) -> s
         "each fix is a change on the server.</p></header>",
         _summary(c, head, groups, anchors, ledger),
     ]
+    if ledger.refusals:  # the page probe's: calls the browser refused, which left no flow
+        n = sum(count for count, _ in ledger.refusals.values())
+        out.append(f'<section id="refused"><h2>Blocked in the page before sending ({n})</h2>'
+                   '<p class="note">The page probe saw these calls fail without any request reaching the proxy '
+                   "(cors_probe).</p><ul>")
+        for (page, method, url), (count, line) in ledger.refusals.items():
+            out.append(f"<li><b>{count} ×</b> {e(page)} → {e(method)} {e(url)}<br>{e(line)}</li>")
+        out.append("</ul></section>")
     story_html = [_story(stories.story_of(which, g.key), g, anchors[(which, g.key)])
                   for which, _, _ in WHICH for g in groups[which] if (which, g.key) in anchors]
     if story_html:
