@@ -314,6 +314,8 @@ class Pipeline:
             return None
         creds = "include" if record.credentials == "include" else "omit"
         source = f"the page probe: {record.describe()}"
+        if record.redirect == "error" and v.verdict == "allowed" and _redirects(d.exchange):
+            return _redirect_refused(d, record)
         order = record.headers if record.api == "xhr" else None
         settled = settle_credentials(d.exchange, v, creds, source, order) or v
         if v.credentials not in ("unknown", creds) and v.kind != "preflight":
@@ -342,6 +344,28 @@ class Pipeline:
         self.tracker.clear()
         self.audit.clear()
         return sizes
+
+
+def _redirects(ex: Exchange) -> bool:
+    resp = ex.response
+    return resp is not None and resp.status in (301, 302, 303, 307, 308) and bool(resp.headers.get("Location"))
+
+
+def _redirect_refused(d: Decision, record: PageRecord) -> Decision:
+    """fetch(..., {redirect: 'error'}) meets a redirect: the browser fails the fetch (a network error,
+    https://fetch.spec.whatwg.org/#concept-http-fetch step 7) whatever CORS allows; only the page
+    probe can tell, the wire shows no redirect mode."""
+    v = d.verdict
+    cause = (f"the page's {record.describe()[:-2]}, redirect: 'error'}}) fails on any redirect, and this response "
+             f"redirects ({d.exchange.response.status}); not a CORS error")
+    fix = ("follow the redirect (redirect: 'follow', the default), or call the final URL, or have the server "
+           "answer without a redirect")
+    return Decision(v._replace(verdict="blocked", reason=None, failed_parameter=None, firefox_reason=None,
+                               fix=(), failures=(), conditional=None, cause=cause,
+                               warnings=(f"{cause}; fix {fix}",) + v.warnings,
+                               message=f"The browser fails this fetch: {cause}. Fix {fix}.",
+                               credentials_source=f"the page probe: {record.describe()}"),
+                    d.exchange, update=True, findings=d.findings)
 
 
 def _settled_kind(d: Decision, record: PageRecord, page: Origin) -> Decision | None:

@@ -250,3 +250,18 @@ async def test_the_html_report_lists_the_refusals():
         await tctx.cycle(probe, delivery(probe, [fetch_record(API + "/x<y", "same-origin", mode="same-origin")]))
     page = html_report(analysis.ledger, analysis.stories)
     assert "Blocked in the page before sending (1)" in page and "http://b.test:8002/x&lt;y" in page
+
+
+async def test_a_redirect_under_redirect_error_fails_the_fetch_not_cors():
+    analysis, observer, probe = addons()
+    with taddons.context(probe, observer) as tctx:
+        tctx.configure(probe, cors_probe="~all")
+        tctx.configure(observer)
+        api = cors_get(API + "/moved", status=302, resp_headers=[("Access-Control-Allow-Origin", PAGE),
+                                                               ("Location", API + "/there")])
+        await tctx.cycle(observer, api)
+        assert api.metadata["cors"]["verdict"] == "allowed"
+        await tctx.cycle(probe, delivery(probe, [fetch_record(API + "/moved", "omit", redirect="error")]))
+        line = observer.flows.line_of(api)
+        assert (line["verdict"], line["reason"]) == ("blocked", None)
+        assert "redirect: 'error'" in line["cause"] and "not a CORS error" in line["cause"]

@@ -55,6 +55,9 @@ def calls(api: str) -> list[tuple[str, str, list]]:
         ("xhr-wildcard-creds", XHR, [u("xhr-wildcard-creds", acao="*"), "GET", [], True]),
         ("xhr-order", XHR, [u("xhr-order", acao="echo", acah="x-other"), "GET", ["X-Omicron", "X-Alpha"], False]),
         ("eventsource-creds", EVENTSOURCE, [u("eventsource-creds", acao="*"), True]),
+        ("redirect-error", FETCH, [u("redirect-error", acao="*", location=api_url(api, "/c/redirect-error/m1",
+                                                                                {"acao": "*"})),
+                                   {"redirect": "error"}]),
         # refused before sending: no flow
         ("mode-same-origin", FETCH, [u("mode-same-origin", acao="*"), {"mode": "same-origin"}]),
         ("no-cors-put", FETCH, [u("no-cors-put"), {"mode": "no-cors", "method": "PUT"}]),
@@ -133,9 +136,9 @@ def compare(seen: dict, dump: MitmDump) -> tuple[list[str], list[str], int, list
         conditional += sum(bool(x["conditional"]) for x in lines)
         said = (line["reason"], line["failed_parameter"] or None) if line["verdict"] == "blocked" else (None, None)
         rows.append(f"{cid:26s} chromium {outcome[:28]:28s} {cors_error or '-':20s} {parameter or '':16s} "
-                    f"addon {said[0] or 'allowed'} {said[1] or ''}"
+                    f"addon {said[0] or ('blocked, not CORS' if line['verdict'] == 'blocked' else 'allowed')} {said[1] or ''}"
                     + (f" (conditional: {line['conditional']['reason']})" if line["conditional"] else ""))
-        if (cors_error, parameter) != said:
+        if (cors_error, parameter) != said or outcome.startswith("error") != (line["verdict"] == "blocked"):
             wrong.append(rows[-1])
     return rows, wrong, conditional, refusals
 

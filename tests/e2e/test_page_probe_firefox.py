@@ -48,9 +48,10 @@ def compare(seen: dict, dump: ProbedDump) -> tuple[list[str], list[str], int, li
             continue
         said = blocked[0]["firefox_reason"] if blocked else None
         cond = next((x["conditional"] for x in lines if x["conditional"]), None)
-        rows.append(f"{cid:26s} firefox {str(outcome)[:30]:30s} {key or 'allowed':32s} addon {said or 'allowed'}"
+        rows.append(f"{cid:26s} firefox {str(outcome)[:30]:30s} {key or ('error, not CORS' if str(outcome).startswith('error') else 'allowed'):32s} addon "
+                    f"{said or ('blocked, not CORS' if blocked else 'allowed')}"
                     + (f" (conditional: {cond['firefox_reason']})" if cond else ""))
-        if key != said:
+        if key != said or str(outcome).startswith("error") != bool(blocked):
             wrong.append(rows[-1])
     return rows, wrong, conditional, refusals
 
