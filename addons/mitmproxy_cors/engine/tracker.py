@@ -43,6 +43,7 @@ from .preflight_cache import CacheEntry, PreflightCache
 from .preflight_check import PreflightResult, check_preflight_both
 from .reasons import REASONS, console_text
 from .redirect_check import redirect_location, taints_origin, userinfo_failure
+from .cookie_blocking import CookieBlocking
 from .request_mode import RequestFacts, classify, credentials_evidence
 from .resource_policy import CorpBlock, corp_block
 from .session_credentials import SessionCredentials
@@ -114,6 +115,8 @@ class Tracker:
         # Cookies (and Authorization headers) per host this session: the evidence that a page
         # talking to them sends credentials (`_credentials_hint`); the audit reads it too.
         self.credentials = SessionCredentials(capacity)
+        # The cookies the browser accepted, per domain: which ones a cross-site request went without.
+        self.cookies = CookieBlocking(capacity)
         self.last_facts: RequestFacts | None = None
 
     # -- public -----------------------------------------------------------------------------
@@ -122,6 +125,15 @@ class Tracker:
         facts = self.last_facts = classify(ex.request)  # the audit reads it next (pipeline.py)
         target = facts.target
         self.credentials.note(ex, target.host if target is not None else None)
+        observed = self._observe(ex, facts)
+        found = self.cookies.observe(ex, facts)
+        if found is None:
+            return observed
+        v = observed.verdict  # not a CORS matter: said beside the verdict, never changing it
+        return observed._replace(verdict=v._replace(
+            warnings=v.warnings + found.warnings, notes=v.notes + found.notes, cookies=found.report))
+
+    def _observe(self, ex: Exchange, facts: RequestFacts) -> Observation:
         view = _response_view(ex)
         if view is None:
             if ex.not_in_capture:
@@ -136,13 +148,14 @@ class Tracker:
     def state_size(self) -> dict[str, int]:
         return {"pending_preflights": len(self._pending), "redirect_hops": len(self._redirects),
                 "validated_responses": len(self._validated), "preflight_cache": len(self.cache),
-                "cookie_hosts": len(self.credentials)}
+                "cookie_hosts": len(self.credentials), "cookie_domains": len(self.cookies)}
 
     def clear(self) -> None:
         self._pending.clear()
         self._redirects.clear()
         self._validated.clear()
         self.credentials.clear()
+        self.cookies.clear()
         self.cache.clear()
 
     # -- kinds ------------------------------------------------------------------------------
