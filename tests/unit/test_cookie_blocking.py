@@ -56,7 +56,7 @@ def test_third_party_cookies_blocked_names_both_settings_the_wire_cannot_tell_ap
         "plain": {"block": ["SchemefulSameSiteUnspecifiedTreatedAsLax", "UserPreferences"],
                   "phaseout": ["SchemefulSameSiteUnspecifiedTreatedAsLax"]},
     }  # the Partitioned cookie lives in the API's own partition: DevTools does not list it
-    w0 = v.warnings[-1]
+    w0 = v.warnings[0]
     assert w0.startswith("the server answered 401, likely because the browser withheld cookies `sid`")
     assert "SameSite=None; Secure" in w0 and "Storage Access API" in w0 and "Partitioned" in w0
 
@@ -69,7 +69,7 @@ def test_third_party_cookies_allowed_only_samesite_withholds():
     assert _withheld(v) == {"lax": {"allow": ["SchemefulSameSiteLax"]},
                             "strict": {"allow": ["SchemefulSameSiteStrict"]},
                             "plain": {"allow": ["SchemefulSameSiteUnspecifiedTreatedAsLax"]}}
-    assert "`lax` (SameSite=Lax: SchemefulSameSiteLax)" in v.warnings[-1]
+    assert "`lax` (SameSite=Lax: SchemefulSameSiteLax)" in v.warnings[0]
 
 
 def test_no_storage_access_header_leaves_every_setting_open_unless_a_cookie_went():
@@ -105,7 +105,7 @@ def test_set_cookie_refused_in_a_cross_site_response_per_setting():
     assert "e" not in refused
     assert refused["f"]["reasons"]["block"] == ["SchemefulSameSiteUnspecifiedTreatedAsLax"]
     assert refused["g"]["silent"] is True
-    assert "dropped Set-Cookie `g` silently" in blocked.warnings[-1]
+    assert "dropped Set-Cookie `g` silently" in blocked.warnings[0]
     allowed = {e["name"]: e["reasons"]["allow"] for e in _xfetch(w, "/y", set_cookies=sets, sfsa="active").cookies["refused"]}
     assert allowed == {"b": ["SameSiteNoneInsecure"], "c": ["SchemefulSameSiteLax"],
                        "d": ["SchemefulSameSiteUnspecifiedTreatedAsLax"],
@@ -149,7 +149,7 @@ def test_paths_domains_and_expiry():
 def test_401_with_third_party_cookies_blocked_and_no_known_cookie():
     v = _xfetch(Wire(), status=401)
     assert v.cookies["withheld"] == [] and v.cookies["third_party_cookies"] == "blocked"
-    assert v.warnings[-1].startswith("the server answered 401, likely because the browser sent no cookie")
+    assert v.warnings[0].startswith("the server answered 401, likely because the browser sent no cookie")
 
 
 def test_values_never_reach_the_report():

@@ -29,8 +29,9 @@ same-site for cookies):
   cookie escapes third-party blocking but not SameSite. `SameSite=None` without `Secure` is refused
   everywhere (`SameSiteNoneInsecure`); `Partitioned` without `Secure` is dropped silently (DevTools
   lists nothing).
-Partitioned cookies are kept per top-level site, which the proxy does not see: they are never said
-to be withheld.
+Partitioned cookies are kept per top-level site: the proxy takes it to be the page's site (from
+`Origin` or `Referer`; the target's for a top-level navigation), and judges a partitioned cookie only
+under the site it was set under (a page in an iframe is beyond what the wire shows).
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ class KnownCookie(NamedTuple):
     partitioned: bool
     expires: float | None
     set_at: float
+    partition: tuple[str, str] | None  # Partitioned: the top-level site it was set under (None: unknown)
 
 
 class SetCookie(NamedTuple):
@@ -109,6 +111,8 @@ class CookieBlocking:
         target = facts.target
         if target is None or target.opaque or target.scheme not in ("http", "https") or not target.host:
             return None
+        if facts.kind == "preflight":
+            return None  # sent without credentials; a Set-Cookie on its answer is not stored
         idx = req.headers.by_name
         resp = ex.response
         set_lines = resp.headers.get_all("Set-Cookie") if resp is not None and "set-cookie" in resp.headers.by_name else []
@@ -117,12 +121,12 @@ class CookieBlocking:
         known = self._known_for(host, req.url, req.timestamp) if self._jar else []
         if not set_lines and not known and not sfsa:
             return None
-        context, context_source, top_level = _context(facts, req)
+        context, context_source, top_level, top_site = _context(facts, req)
         if context is None:  # not judged; what was set is kept as the browser would keep it
             self._learn_parsed([(sc, not (sc.samesite == "none" and not sc.secure))
                                 for sc in (parse_set_cookie(x, req.timestamp) for x in set_lines)
                                 if sc is not None and not (sc.partitioned and not sc.secure)],
-                               host, req.url, req.timestamp)
+                               host, req.url, req.timestamp, top_site)
             return None
         sent = _cookie_names(req.headers.get_all("Cookie")) if "cookie" in idx else frozenset()
         credentialed = _credentialed(idx, facts, top_level, context, bool(sent))
@@ -133,7 +137,8 @@ class CookieBlocking:
         withheld = []
         if context == "cross-site":
             for c in known:
-                if c.name in sent or c.partitioned:
+                # A Partitioned cookie goes only under the top-level site it was set under.
+                if c.name in sent or c.partitioned and (c.partition is None or c.partition != top_site):
                     continue
                 reasons = {s: _request_reasons(c, s, top_level, req.method, req.timestamp) for s in settings}
                 if any(reasons.values()):
@@ -152,7 +157,7 @@ class CookieBlocking:
                     entry["silent"] = True
                 refused.append(entry)
             accepted_under.append((sc, not silent and not all(reasons.values())))
-        self._learn_parsed(accepted_under, host, req.url, req.timestamp)
+        self._learn_parsed(accepted_under, host, req.url, req.timestamp, top_site)
         no_third_party = sfsa in ("none", "inactive") and not sent and _status(ex) in (401, 403)
         if not withheld and not refused and not no_third_party:
             return None
@@ -187,7 +192,8 @@ class CookieBlocking:
                     out.append(c)
         return out
 
-    def _learn_parsed(self, parsed: list[tuple[SetCookie, bool]], host: str, url: str, now: float) -> None:
+    def _learn_parsed(self, parsed: list[tuple[SetCookie, bool]], host: str, url: str, now: float,
+                      top_site: tuple[str, str] | None) -> None:
         for sc, accepted in parsed:
             domain = sc.domain or host
             if sc.domain and not (host == domain or host.endswith("." + domain)):
@@ -211,7 +217,7 @@ class CookieBlocking:
                 self._jar.move_to_end(domain)
             cookies.pop(key, None)
             cookies[key] = KnownCookie(sc.name, domain, sc.domain is None, path, sc.samesite, sc.secure,
-                                       sc.partitioned, expires, now)
+                                       sc.partitioned, expires, now, top_site if sc.partitioned else None)
             while len(cookies) > MAX_PER_DOMAIN:
                 del cookies[next(iter(cookies))]
 
@@ -229,6 +235,8 @@ def _request_reasons(c: KnownCookie, setting: str, top_level: bool, method: str,
             return []
         return [SAMESITE_REASON[c.samesite]]
     samesite = SAMESITE_REASON.get(c.samesite) if c.samesite != "none" else None
+    if c.partitioned:  # CHIPS: third-party blocking spares it, SameSite does not
+        return [samesite] if samesite else []
     if setting == BLOCK:
         return ([samesite] if samesite else []) + ["UserPreferences"]
     if setting == PHASEOUT:
@@ -254,35 +262,38 @@ def _set_reasons(sc: SetCookie, setting: str, context: str, top_level: bool) -> 
     return [SAMESITE_REASON[sc.samesite]]
 
 
-def _context(facts: RequestFacts, req) -> tuple[str | None, str, bool]:
-    """("same-site" | "cross-site" | None, what showed it, a top-level navigation?) for cookies.
+def _context(facts: RequestFacts, req) -> tuple[str | None, str, bool, tuple[str, str] | None]:
+    """("same-site" | "cross-site" | None, what showed it, a top-level navigation?, the top-level
+    site as far as the wire shows it: the target's for a top-level navigation, else the page's).
 
     `Sec-Fetch-Site` is the browser's own word (schemeful, as SameSite is); without it, the page's
     origin (`Origin`, else `Referer`) against the target, schemefully. A nested navigation (an
     iframe) is judged against the top-level site, which the wire does not show: None."""
     idx = req.headers.by_name
+    target = facts.target
     sfm = (normalized(idx.get("sec-fetch-mode")) or "").lower()
     dest = (normalized(idx.get("sec-fetch-dest")) or "").lower()
-    if sfm == "nested-navigate" or (sfm == "navigate" and dest not in ("document", "")):
-        return None, "a navigation in a frame: the top-level site is not on the wire", False
+    if sfm == "nested-navigate" or (sfm == "navigate" and dest not in ("document", "")) or facts.mode == "websocket":
+        return None, "a navigation in a frame: the top-level site is not on the wire", False, None
     top_level = facts.mode == "navigate"
-    if facts.mode == "websocket":
-        return None, "", False
-    sfs = (normalized(idx.get("sec-fetch-site")) or "").lower()
-    if sfs in ("same-origin", "same-site", "none"):
-        return "same-site", f"Sec-Fetch-Site: {sfs}", top_level
-    if sfs == "cross-site":
-        return "cross-site", "Sec-Fetch-Site: cross-site", top_level
     page: Origin | None = facts.origin if facts.origin is not None and not facts.origin.opaque else None
     source = "Origin"
     if page is None:
         referer = normalized(idx.get("referer"))
         page = origin_of_url(referer) if referer else None
         source = "Referer"
-    if page is None or page.opaque or facts.target is None:
-        return None, "", top_level
-    same = schemeful_site(page) == schemeful_site(facts.target)
-    return ("same-site" if same else "cross-site"), f"the page's {source} {page.serialize()}", top_level
+    if page is not None and page.opaque:
+        page = None
+    top_site = schemeful_site(target) if top_level else schemeful_site(page) if page is not None else None
+    sfs = (normalized(idx.get("sec-fetch-site")) or "").lower()
+    if sfs in ("same-origin", "same-site", "none"):
+        return "same-site", f"Sec-Fetch-Site: {sfs}", top_level, top_site or schemeful_site(target)
+    if sfs == "cross-site":
+        return "cross-site", "Sec-Fetch-Site: cross-site", top_level, top_site
+    if page is None:
+        return None, "", top_level, top_site
+    same = schemeful_site(page) == schemeful_site(target)
+    return ("same-site" if same else "cross-site"), f"the page's {source} {page.serialize()}", top_level, top_site
 
 
 def _credentialed(idx, facts: RequestFacts, top_level: bool, context: str, sent: bool) -> bool | None:
@@ -372,8 +383,8 @@ def _cookie_names(values: list[str]) -> frozenset[str]:
     names = set()
     for value in values:
         for pair in value.split(";"):
-            if "=" in pair:
-                names.add(pair.split("=", 1)[0].strip(" \t"))
+            # A nameless cookie is sent as its value alone (RFC 6265bis 5.8.3).
+            names.add(pair.split("=", 1)[0].strip(" \t") if "=" in pair else "")
     return frozenset(names)
 
 
@@ -414,6 +425,10 @@ def _status(ex: Exchange) -> int | None:
 
 # -- what the flow says -------------------------------------------------------------------------
 
+_INITIATORS = frozenset(("fetch", "image", "script", "font", "stylesheet", "audio", "video", "track", "worker",
+                         "shared worker", "manifest", "iframe", "embed", "object", "xslt"))
+
+
 def _reasons_text(reasons: dict[str, list[str]]) -> str:
     """`A, B` when every possible setting agrees, else each setting's outcome."""
     distinct = {tuple(r) for r in reasons.values()}
@@ -441,7 +456,8 @@ def _texts(report: dict, facts: RequestFacts, status: int | None, top_level: boo
            no_third_party: bool) -> tuple[tuple[str, ...], tuple[str, ...]]:
     warnings: list[str] = []
     notes: list[str] = []
-    where = "this cross-site navigation" if top_level else f"this cross-site {facts.initiator or 'request'}"
+    initiator = facts.initiator if facts.initiator in _INITIATORS else "request"
+    where = "this cross-site navigation" if top_level else f"this cross-site {initiator}"
     denied = f"the server answered {status}, likely because " if status in (401, 403) else ""
     unknown = report.get("credentials") == "unknown"
     withheld, refused = report["withheld"], report["refused"]
@@ -452,9 +468,11 @@ def _texts(report: dict, facts: RequestFacts, status: int | None, top_level: boo
                 f"went without {'them' if len(withheld) > 1 else 'it'}"
                 + (" (if the page sends credentials)" if unknown else "")
                 + f"; fix: {_fix(withheld, False)}")
-        # A fetch the page reads, a navigation, or a refusal by the server: worth a warning; an image
-        # or script of another site going without its cookies is usual, said in a note.
-        (warnings if facts.kind in ("cors", "preflight") or top_level or denied else notes).append(text)
+        # A credentialed fetch the page reads, a navigation, or a refusal by the server: worth a
+        # warning; an image of another site going without its cookies is usual, and a request the
+        # page may have sent without credentials proves nothing: said in a note.
+        loud = denied or not unknown and (facts.kind == "cors" or top_level)
+        (warnings if loud else notes).append(text)
     elif no_third_party:
         warnings.append(f"{denied}the browser sent no cookie: third-party cookies are blocked "
                         f"({report['setting_source']}); fix: {_fix([{'reasons': {'x': ['UserPreferences']}}], False)}")
@@ -468,5 +486,6 @@ def _texts(report: dict, facts: RequestFacts, status: int | None, top_level: boo
         if silent:
             parts.append("dropped Set-Cookie " + ", ".join(f"`{e['name']}`" for e in silent)
                          + " silently (Partitioned without Secure; DevTools shows nothing)")
-        warnings.append("the browser " + " and ".join(parts) + f"; fix: {_fix(refused, True)}")
+        (warnings if not unknown or denied else notes).append(
+            "the browser " + " and ".join(parts) + f"; fix: {_fix(refused, True)}")
     return tuple(warnings), tuple(notes)

@@ -130,8 +130,11 @@ class Tracker:
         if found is None:
             return observed
         v = observed.verdict  # not a CORS matter: said beside the verdict, never changing it
-        return observed._replace(verdict=v._replace(
-            warnings=v.warnings + found.warnings, notes=v.notes + found.notes, cookies=found.report))
+        # First, where one warning is shown (comment, mitmdump's line), unless that one says why the
+        # load failed (a CORP block, a refused WebSocket).
+        warnings = v.warnings + found.warnings if v.failed_not_cors else found.warnings + v.warnings
+        return observed._replace(verdict=v._replace(warnings=warnings, notes=v.notes + found.notes,
+                                                    cookies=found.report))
 
     def _observe(self, ex: Exchange, facts: RequestFacts) -> Observation:
         view = _response_view(ex)

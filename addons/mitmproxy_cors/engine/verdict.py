@@ -247,7 +247,7 @@ class Verdict(NamedTuple):
             if self.warnings:
                 head += f"; warning: {self.warnings[0]}"
             return head
-        return f"CORS n/a: {self.kind}"
+        return f"CORS n/a: {self.kind}" + (f"; warning: {self.warnings[0]}" if self.warnings else "")
 
     def to_dict(self) -> dict:
         """Plain data (dicts, lists, str, numbers), every field in order, then `fix_text`."""
