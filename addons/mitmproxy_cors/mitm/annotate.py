@@ -100,7 +100,7 @@ def annotate(f: http.HTTPFlow, line: dict) -> None:
     kind, verdict = line["kind"], line["verdict"]
     audit = line.get("audit")
     if not (kind in ("preflight", "actual", "simple") or verdict == "blocked" and (line["reason"] or line["warnings"])
-            or line.get("not_in_capture") and line["origin"] is None or audit):
+            or line.get("not_in_capture") and line["origin"] is None or audit or line["warnings"]):
         return  # (blocked with a warning but no reason: a WebSocket the server refused)
     patch = line.get("cors_patch")
     # A comment the user wrote stays; ours is replaced as the verdict evolves.
