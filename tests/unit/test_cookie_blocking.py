@@ -179,3 +179,54 @@ def test_the_jar_is_bounded():
                   response(200, *[("Set-Cookie", f"c{j}=1") for j in range(100)]))
     assert len(w.tracker.cookies) <= 8
     assert all(len(c) <= 64 for c in w.tracker.cookies._jar.values())
+
+
+HTTP_PAGE = "http://www.a.test"
+HTTP_API = "http://api.b.test"
+
+
+def _plain(w: Wire, method: str, url: str, *headers, status: int = 200, set_cookies=(), t: float = 1.0):
+    """A request to a host that is not a secure context: no Sec-Fetch-* at all."""
+    return w.observe(request(method, url, *headers, t=t),
+                     response(status, ("Access-Control-Allow-Origin", HTTP_PAGE),
+                              ("Access-Control-Allow-Credentials", "true"),
+                              *[("Set-Cookie", c) for c in set_cookies], t=t)).verdict
+
+
+def test_secure_from_http_and_a_foreign_domain_are_refused_in_any_context():
+    w = Wire()
+    v = _plain(w, "GET", HTTP_API + "/setup", set_cookies=(
+        "s=1; Secure; SameSite=Lax", "n=1; SameSite=None; Secure", "d=1; Domain=other.test", "tld=1; Domain=test",
+        "ok=1; Domain=b.test; SameSite=Lax"))
+    refused = {e["name"]: e["reasons"] for e in v.cookies["refused"]}
+    assert v.cookies["context"] == "unknown" and v.cookies["settings"] == ["any"]
+    assert refused == {"s": {"any": ["SecureOnly"]}, "n": {"any": ["SecureOnly"]},
+                       "d": {"any": ["InvalidDomain"]}, "tld": {"any": ["InvalidDomain"]}}
+    assert "serve the page over https" in v.warnings[0]
+    # a cross-site answer: the setting decides, except for a Domain that does not cover the host
+    x = _plain(w, "GET", HTTP_API + "/x", ("Origin", HTTP_PAGE),
+               set_cookies=("y=1; Secure; SameSite=Lax", "z=1; Domain=other.test"))
+    refused = {e["name"]: e["reasons"] for e in x.cookies["refused"]}
+    assert refused["z"] == {"block": ["InvalidDomain"], "phaseout": ["InvalidDomain"], "allow": ["InvalidDomain"]}
+    assert refused["y"] == {"block": ["UserPreferences"], "phaseout": ["UserPreferences"],
+                            "allow": ["SchemefulSameSiteLax", "SecureOnly"]}
+
+
+def test_a_cookie_kept_only_under_some_settings_is_withheld_only_under_them():
+    w = Wire()
+    # set by a cross-site answer while the setting was unknown: kept only where third-party cookies
+    # are allowed
+    w.observe(request("GET", SECURE_API + "/x", ("Origin", SECURE_PAGE)),
+              response(200, ("Set-Cookie", "later=1; SameSite=None; Secure")))
+    assert "later" not in _withheld(_xfetch(w, status=401))  # blocked: the browser never kept it
+
+
+def test_a_navigation_without_fetch_metadata_is_top_level_when_a_lax_cookie_went():
+    w = Wire()
+    _plain(w, "GET", HTTP_API + "/setup", set_cookies=("lax=1; SameSite=Lax", "strict=1; SameSite=Strict"))
+    nav = [("Accept", "text/html,application/xhtml+xml"), ("Upgrade-Insecure-Requests", "1"),
+           ("Referer", HTTP_PAGE + "/")]
+    top = _plain(w, "GET", HTTP_API + "/home", *nav, ("Cookie", "lax=1"))
+    assert _withheld(top) == {"strict": {"any": ["SchemefulSameSiteStrict"]}}
+    # nothing went: a frame or a top-level POST, the wire does not say; not judged
+    assert _plain(w, "GET", HTTP_API + "/frame", *nav).cookies is None

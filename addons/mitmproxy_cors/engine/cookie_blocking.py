@@ -73,6 +73,7 @@ class KnownCookie(NamedTuple):
     expires: float | None
     set_at: float
     partition: tuple[str, str] | None  # Partitioned: the top-level site it was set under (None: unknown)
+    held: tuple[str, ...] | None = None  # the settings under which the browser kept it (None: any)
 
 
 class SetCookie(NamedTuple):
@@ -121,18 +122,25 @@ class CookieBlocking:
         known = self._known_for(host, req.url, req.timestamp) if self._jar else []
         if not set_lines and not known and not sfsa:
             return None
-        context, context_source, top_level, top_site = _context(facts, req)
-        if context is None:  # not judged; what was set is kept as the browser would keep it
-            self._learn_parsed([(sc, not (sc.samesite == "none" and not sc.secure))
-                                for sc in (parse_set_cookie(x, req.timestamp) for x in set_lines)
-                                if sc is not None and not (sc.partitioned and not sc.secure)],
-                               host, req.url, req.timestamp, top_site)
-            return None
         sent = _cookie_names(req.headers.get_all("Cookie")) if "cookie" in idx else frozenset()
-        credentialed = _credentialed(idx, facts, top_level, context, bool(sent))
+        context, context_source, top_level, top_site = _context(facts, req)
+        if context == "cross-site" and not top_level and _looks_like_navigation(idx):
+            # No Sec-Fetch-Dest (a host that is not a secure context): a cross-site navigation is
+            # top-level when it carried a Lax or unspecified cookie, which no frame would.
+            if any(c.name in sent and not c.partitioned and c.samesite in ("lax", None) for c in known):
+                top_level, top_site = True, schemeful_site(target)
+                context_source += "; a navigation that carried a SameSite=Lax cookie: top-level"
+            else:
+                context, context_source = None, "a navigation, top-level or in a frame: the wire does not say"
+        if context is None:
+            # Which cookies went is not judged; the Set-Cookie rules that need no site still hold.
+            context, credentialed = "unknown", None
+        else:
+            credentialed = _credentialed(idx, facts, top_level, context, bool(sent))
         if credentialed is False:
             return None  # credentials omitted: nothing withheld, and a Set-Cookie is ignored
         settings, setting_source = _settings(sfsa, context, top_level, known, sent)
+        trustworthy = target.potentially_trustworthy()
 
         withheld = []
         if context == "cross-site":
@@ -140,7 +148,8 @@ class CookieBlocking:
                 # A Partitioned cookie goes only under the top-level site it was set under.
                 if c.name in sent or c.partitioned and (c.partition is None or c.partition != top_site):
                     continue
-                reasons = {s: _request_reasons(c, s, top_level, req.method, req.timestamp) for s in settings}
+                reasons = {s: _request_reasons(c, s, top_level, req.method, req.timestamp)
+                           if c.held is None or s in c.held else [] for s in settings}
                 if any(reasons.values()):
                     withheld.append({"name": c.name, "samesite": _samesite_text(c.samesite), "reasons": reasons})
         refused = []
@@ -150,13 +159,14 @@ class CookieBlocking:
             if sc is None:
                 continue
             silent = sc.partitioned and not sc.secure
-            reasons = {s: _set_reasons(sc, s, context, top_level) for s in settings}
+            reasons = {s: _set_reasons(sc, s, context, top_level, host, trustworthy) for s in settings}
             if silent or any(reasons.values()):
                 entry = {"name": sc.name, "reasons": reasons}
                 if silent:
                     entry["silent"] = True
                 refused.append(entry)
-            accepted_under.append((sc, not silent and not all(reasons.values())))
+            held = () if silent else tuple(s for s in settings if not reasons[s])
+            accepted_under.append((sc, held if len(held) < len(settings) else None))
         self._learn_parsed(accepted_under, host, req.url, req.timestamp, top_site)
         no_third_party = sfsa in ("none", "inactive") and not sent and _status(ex) in (401, 403)
         if not withheld and not refused and not no_third_party:
@@ -192,9 +202,10 @@ class CookieBlocking:
                     out.append(c)
         return out
 
-    def _learn_parsed(self, parsed: list[tuple[SetCookie, bool]], host: str, url: str, now: float,
-                      top_site: tuple[str, str] | None) -> None:
-        for sc, accepted in parsed:
+    def _learn_parsed(self, parsed: list[tuple[SetCookie, tuple[str, ...] | None]], host: str, url: str,
+                      now: float, top_site: tuple[str, str] | None) -> None:
+        """Keep each cookie under the settings it was accepted under (None: any; (): refused)."""
+        for sc, held in parsed:
             domain = sc.domain or host
             if sc.domain and not (host == domain or host.endswith("." + domain)):
                 continue  # a Domain that does not cover the host: the browser rejects the cookie
@@ -206,7 +217,7 @@ class CookieBlocking:
                 if cookies:
                     cookies.pop(key, None)
                 continue
-            if not accepted:
+            if held == ():
                 continue
             cookies = self._jar.get(domain)
             if cookies is None:
@@ -217,7 +228,7 @@ class CookieBlocking:
                 self._jar.move_to_end(domain)
             cookies.pop(key, None)
             cookies[key] = KnownCookie(sc.name, domain, sc.domain is None, path, sc.samesite, sc.secure,
-                                       sc.partitioned, expires, now, top_site if sc.partitioned else None)
+                                       sc.partitioned, expires, now, top_site if sc.partitioned else None, held)
             while len(cookies) > MAX_PER_DOMAIN:
                 del cookies[next(iter(cookies))]
 
@@ -244,22 +255,42 @@ def _request_reasons(c: KnownCookie, setting: str, top_level: bool, method: str,
     return [samesite] if samesite else []
 
 
-def _set_reasons(sc: SetCookie, setting: str, context: str, top_level: bool) -> list[str]:
+def _set_reasons(sc: SetCookie, setting: str, context: str, top_level: bool, host: str,
+                 trustworthy: bool) -> list[str]:
     """DevTools' blockedReasons of a Set-Cookie ([]: stored). Partitioned without Secure is
-    dropped without one (the caller says so)."""
+    dropped without one (the caller says so). `context` "unknown" gets the rules that need no site."""
     if sc.partitioned and not sc.secure:
         return []
-    if context == "same-site" or top_level:
-        return ["SameSiteNoneInsecure"] if sc.samesite == "none" and not sc.secure else []
+    if sc.domain is not None and not _domain_allowed(host, sc.domain):
+        return ["InvalidDomain"]  # checked before any setting (measured: even where third-party blocking refuses)
+    secure_only = ["SecureOnly"] if sc.secure and not trustworthy else []  # Secure from an http: page
+    if context != "cross-site" or top_level:
+        return ["SameSiteNoneInsecure"] if sc.samesite == "none" and not sc.secure else secure_only
     if sc.partitioned:  # CHIPS: not third-party blocking, still SameSite
-        return [] if sc.samesite == "none" else [SAMESITE_REASON[sc.samesite]]
+        return ([] if sc.samesite == "none" else [SAMESITE_REASON[sc.samesite]]) + secure_only
     if setting == BLOCK:
         return ["UserPreferences"]
     if setting == PHASEOUT:
         return ["ThirdPartyPhaseout" if sc.samesite == "none" else "UserPreferences"]
     if sc.samesite == "none":
-        return [] if sc.secure else ["SameSiteNoneInsecure"]
-    return [SAMESITE_REASON[sc.samesite]]
+        return secure_only if sc.secure else ["SameSiteNoneInsecure"]
+    return [SAMESITE_REASON[sc.samesite]] + secure_only
+
+
+def _domain_allowed(host: str, domain: str) -> bool:
+    """Does a Set-Cookie's Domain cover the host that set it? (A single label other than the host
+    is a public suffix; the full Public Suffix List is not consulted.)"""
+    if host == domain:
+        return True
+    if "." not in domain or host.startswith("[") or host.replace(".", "").isdigit():
+        return False
+    return host.endswith("." + domain)
+
+
+def _looks_like_navigation(idx) -> bool:
+    """A navigation without Sec-Fetch-Mode: Accept: text/html and Upgrade-Insecure-Requests."""
+    return ("sec-fetch-mode" not in idx and "upgrade-insecure-requests" in idx
+            and (normalized(idx.get("accept")) or "").lower().startswith("text/html"))
 
 
 def _context(facts: RequestFacts, req) -> tuple[str | None, str, bool, tuple[str, str] | None]:
@@ -449,6 +480,10 @@ def _fix(entries: list[dict], refused: bool) -> str:
                      "(document.requestStorageAccess())")
     if any(e.get("silent") for e in entries):
         fixes.append("add Secure to a Partitioned cookie")
+    if "InvalidDomain" in reasons:
+        fixes.append("give Domain the host itself or a parent domain of it")
+    if "SecureOnly" in reasons:
+        fixes.append("serve the page over https (a Secure cookie cannot be set from http:)")
     return "; ".join(fixes) or ("" if refused else "send the cookie")
 
 
@@ -486,6 +521,9 @@ def _texts(report: dict, facts: RequestFacts, status: int | None, top_level: boo
         if silent:
             parts.append("dropped Set-Cookie " + ", ".join(f"`{e['name']}`" for e in silent)
                          + " silently (Partitioned without Secure; DevTools shows nothing)")
-        (warnings if not unknown or denied else notes).append(
+        # A cross-site answer to a request that may have had no credentials: the browser may not
+        # have looked at its Set-Cookie at all.
+        speculative = unknown and report["context"] == "cross-site" and not denied
+        (notes if speculative else warnings).append(
             "the browser " + " and ".join(parts) + f"; fix: {_fix(refused, True)}")
     return tuple(warnings), tuple(notes)
