@@ -22,13 +22,17 @@ same-site for cookies):
   where third-party cookies are allowed, `none` where they are blocked (the user's setting and the
   phase-out alike: the wire cannot tell those two apart), absent on `credentials: 'omit'`;
 - a cross-site top-level navigation withholds Strict cookies; a cross-site top-level POST Lax ones
-  too, and unspecified ones older than two minutes (Chromium's "Lax-allowing-unsafe");
+  too; a young unspecified cookie still goes (Chromium's "Lax-allowing-unsafe": under two minutes
+  old, `kLaxAllowUnsafeMaxAge`; the limit itself is not measured here);
 - `Set-Cookie` on a cross-site subresource response is refused with `UserPreferences` when third-party
   cookies are blocked (`ThirdPartyPhaseout` for SameSite=None under the phase-out), else with the
   SameSite reason (`SameSiteNoneInsecure` for SameSite=None without Secure). A `Partitioned` (CHIPS)
   cookie escapes third-party blocking but not SameSite. `SameSite=None` without `Secure` is refused
   everywhere (`SameSiteNoneInsecure`); `Partitioned` without `Secure` is dropped silently (DevTools
-  lists nothing).
+  lists nothing); a `Domain` that does not cover the host is refused first (`InvalidDomain`), and
+  `Secure` from a host that is not a secure context (`SecureOnly`, masked by third-party blocking).
+Also measured on named plain-http hosts (no Sec-Fetch-* on the wire): registrable domains, `Domain`
+cookies, and navigations, which count as top-level when a Lax cookie went with them.
 Partitioned cookies are kept per top-level site: the proxy takes it to be the page's site (from
 `Origin` or `Referer`; the target's for a top-level navigation), and judges a partitioned cookie only
 under the site it was set under (a page in an iframe is beyond what the wire shows).
