@@ -464,6 +464,10 @@ _INITIATORS = frozenset(("fetch", "image", "script", "font", "stylesheet", "audi
                          "shared worker", "manifest", "iframe", "embed", "object", "xslt"))
 
 
+def _shown(name: str) -> str:
+    return f"`{name}`" if name else "a nameless cookie"
+
+
 def _reasons_text(reasons: dict[str, list[str]]) -> str:
     """`A, B` when every possible setting agrees, else each setting's outcome."""
     distinct = {tuple(r) for r in reasons.values()}
@@ -501,7 +505,7 @@ def _texts(report: dict, facts: RequestFacts, status: int | None, top_level: boo
     unknown = report.get("credentials") == "unknown"
     withheld, refused = report["withheld"], report["refused"]
     if withheld:
-        cookies = ", ".join(f"`{e['name']}` (SameSite={e['samesite']}: {_reasons_text(e['reasons'])})"
+        cookies = ", ".join(f"{_shown(e['name'])} (SameSite={e['samesite']}: {_reasons_text(e['reasons'])})"
                             for e in withheld)
         text = (f"{denied}the browser withheld cookie{'s' if len(withheld) > 1 else ''} {cookies}: {where} "
                 f"went without {'them' if len(withheld) > 1 else 'it'}"
@@ -521,9 +525,9 @@ def _texts(report: dict, facts: RequestFacts, status: int | None, top_level: boo
         parts = []
         if loud:
             parts.append("refused Set-Cookie " + ", ".join(
-                f"`{e['name']}` ({_reasons_text(e['reasons'])})" for e in loud))
+                f"{_shown(e['name'])} ({_reasons_text(e['reasons'])})" for e in loud))
         if silent:
-            parts.append("dropped Set-Cookie " + ", ".join(f"`{e['name']}`" for e in silent)
+            parts.append("dropped Set-Cookie " + ", ".join(_shown(e["name"]) for e in silent)
                          + " silently (Partitioned without Secure; DevTools shows nothing)")
         # A cross-site answer to a request that may have had no credentials: the browser may not
         # have looked at its Set-Cookie at all.
