@@ -111,6 +111,25 @@ def _run(setting: str, servers: DemoServers, workdir: Path) -> tuple[list, dict]
                 page.evaluate(FETCH, [f"{same}/c/s-set/m0?{cred}&{_sets('t')}", INCLUDE])
                 page.evaluate(IMG, f"{cross}/c/x-img/m0?body=gif&{_sets('i')}")
                 page.evaluate(FETCH, [f"{cross}/c/x-after/m0?{cred}", INCLUDE])  # what the sets left
+                # Redirects: Sec-Fetch-Site counts the chain, cookies do not.
+                for path, first, then in (("redir-xs", cross, same), ("redir-sx", same, cross)):
+                    final = f"{then}/c/{path}/m1?acao=null&acac=true&{_sets('r' + path[-2:])}"
+                    page.evaluate(FETCH, [f"{first}/c/{path}/m0?{cred}&location={urllib.parse.quote(final, safe='')}",
+                                          INCLUDE])
+                # An iframe of the other site (its navigation sets cookies), and what it fetches: its own
+                # origin, and the top-level page's site.
+                page.evaluate("""(u) => new Promise((r) => { const f = document.createElement('iframe');
+                  f.onload = () => r(1); f.src = u; document.body.appendChild(f); })""",
+                              f"{cross}/c/frame/m0?{_sets('f')}")
+                frame = next(f for f in page.frames if "/c/frame/" in f.url)
+                fcdp = ctx.new_cdp_session(frame)  # the frame runs in a process of its own
+                fcdp.send("Network.enable")
+                for ev in ("Network.requestWillBeSent", "Network.requestWillBeSentExtraInfo",
+                           "Network.responseReceivedExtraInfo"):
+                    fcdp.on(ev, lambda p, ev=ev: events.append((ev, p)))
+                frame.evaluate(FETCH, [f"{cross}/c/in-frame/m0?{_sets('g')}", INCLUDE])
+                frame.evaluate(FETCH, [f"{cross}/c/in-frame-again/m0", INCLUDE])
+                frame.evaluate(FETCH, [f"{same}/c/in-frame-to-top/m0?{cred}", INCLUDE])
                 page.wait_for_timeout(300)
                 # Top-level navigations to the other site: GET (with Set-Cookie) and a form POST.
                 page.evaluate(f"location.href = '{cross}/c/x-nav/m0?{_sets('n')}'")
@@ -188,10 +207,17 @@ def _run_named(setting: str, servers: DemoServers, workdir: Path) -> tuple[list,
 
 def _compare(setting: str, events: list, report: dict) -> tuple[list[str], list[str], int]:
     """Each cookie decision Chromium reported, against the addon's: (rows, disagreements, decisions)."""
-    urls = {}
+    # Each hop of a redirect has its own ExtraInfo events, in order, under one request id.
+    hops: dict[str, list[str]] = {}
     for ev, p in events:
         if ev == "Network.requestWillBeSent":
-            urls.setdefault(p["requestId"], p["request"]["url"])
+            hops.setdefault(p["requestId"], []).append(p["request"]["url"])
+    seen: dict[tuple[str, str], int] = {}
+
+    def hop_url(ev: str, rid: str) -> str:
+        k = seen[(ev, rid)] = seen.get((ev, rid), -1) + 1
+        urls = hops.get(rid) or [""]
+        return urls[min(k, len(urls) - 1)]
     rows, wrong, n = [], [], 0
 
     def said(entry: dict | None, cookies: dict) -> list[str] | None:
@@ -204,7 +230,9 @@ def _compare(setting: str, events: list, report: dict) -> tuple[list[str], list[
         return reasons[key]
 
     for ev, p in events:
-        url = urls.get(p.get("requestId"), "")
+        if ev == "Network.requestWillBeSent":
+            continue
+        url = hop_url(ev, p.get("requestId"))
         if "/c/" not in url or url not in report:
             continue
         path = urllib.parse.urlsplit(url).path

@@ -230,3 +230,30 @@ def test_a_navigation_without_fetch_metadata_is_top_level_when_a_lax_cookie_went
     assert _withheld(top) == {"strict": {"any": ["SchemefulSameSiteStrict"]}}
     # nothing went: a frame or a top-level POST, the wire does not say; not judged
     assert _plain(w, "GET", HTTP_API + "/frame", *nav).cookies is None
+
+
+def test_storage_access_header_marks_a_frames_own_requests_third_party():
+    w = Wire()
+    _login(w, "lax=1; Path=/; SameSite=Lax", "part=1; Path=/; SameSite=Lax; Secure; Partitioned")
+    # an iframe of the API's site inside another site's page fetches its own origin: Sec-Fetch-Site
+    # says same-origin, yet its cookies are third-party
+    v = w.observe(request("GET", SECURE_API + "/in-frame", ("Sec-Fetch-Site", "same-origin"),
+                          ("Sec-Fetch-Mode", "cors"), ("Sec-Fetch-Dest", "empty"),
+                          ("Sec-Fetch-Storage-Access", "none"), ("Referer", SECURE_API + "/frame"), t=1.0),
+                  response(200)).verdict
+    assert v.cookies["context"] == "cross-site"
+    # the Partitioned cookie was set under the API's own top-level site, which is not this page's
+    assert _withheld(v) == {"lax": {"block": ["SchemefulSameSiteLax", "UserPreferences"],
+                                    "phaseout": ["SchemefulSameSiteLax"]}}
+    frame_nav = w.observe(request("GET", SECURE_API + "/frame", ("Sec-Fetch-Site", "cross-site"),
+                                  ("Sec-Fetch-Mode", "navigate"), ("Sec-Fetch-Dest", "iframe"),
+                                  ("Sec-Fetch-Storage-Access", "none"), t=1.0), response(200)).verdict
+    assert set(_withheld(frame_nav)) == {"lax"}
+
+
+def test_a_redirect_back_to_the_pages_site_is_not_third_party():
+    w = Wire()
+    _login(w, "strict=1; Path=/; SameSite=Strict", "lax=1; Path=/; SameSite=Lax")
+    # Sec-Fetch-Site counts the cross-site hop before it; no Storage-Access header: cookies went
+    v = _xfetch(w, "/back", ("Cookie", "lax=1"), sfsa=None)
+    assert v.cookies is None

@@ -18,9 +18,11 @@ same-site for cookies):
   Chromium's default) carry `UserPreferences` too, SameSite=None ones only that; under
   `--test-third-party-cookie-phaseout` SameSite=None cookies carry `ThirdPartyPhaseout` and the
   others only their SameSite reason; where third-party cookies are allowed SameSite=None cookies go;
-- `Sec-Fetch-Storage-Access` is on every credentialed cross-site request and nowhere else: `active`
-  where third-party cookies are allowed, `none` where they are blocked (the user's setting and the
-  phase-out alike: the wire cannot tell those two apart), absent on `credentials: 'omit'`;
+- `Sec-Fetch-Storage-Access` is on every credentialed request whose cookies are third-party and
+  nowhere else: `active` where third-party cookies are allowed, `none` (`inactive`) where they are
+  blocked (the user's setting and the phase-out alike: the wire cannot tell those two apart), absent
+  on `credentials: 'omit'`; an iframe of another site sends it on all its requests, and a fetch
+  redirected back to the page's site does not (though its Sec-Fetch-Site says cross-site);
 - a cross-site top-level navigation withholds Strict cookies; a cross-site top-level POST Lax ones
   too; a young unspecified cookie still goes (Chromium's "Lax-allowing-unsafe": under two minutes
   old, `kLaxAllowUnsafeMaxAge`; the limit itself is not measured here);
@@ -34,8 +36,8 @@ same-site for cookies):
 Also measured on named plain-http hosts (no Sec-Fetch-* on the wire): registrable domains, `Domain`
 cookies, and navigations, which count as top-level when a Lax cookie went with them.
 Partitioned cookies are kept per top-level site: the proxy takes it to be the page's site (from
-`Origin` or `Referer`; the target's for a top-level navigation), and judges a partitioned cookie only
-under the site it was set under (a page in an iframe is beyond what the wire shows).
+`Origin` or `Referer`; the target's for a top-level navigation; unknown for a frame's request to its
+own site), and judges a partitioned cookie only under the site it was set under.
 """
 
 from __future__ import annotations
@@ -127,7 +129,7 @@ class CookieBlocking:
         if not set_lines and not known and not sfsa:
             return None
         sent = _cookie_names(req.headers.get_all("Cookie")) if "cookie" in idx else frozenset()
-        context, context_source, top_level, top_site = _context(facts, req)
+        context, context_source, top_level, top_site = _context(facts, req, sfsa, bool(sent))
         if context == "cross-site" and not top_level and _looks_like_navigation(idx):
             # No Sec-Fetch-Dest (a host that is not a secure context): a cross-site navigation is
             # top-level when it carried a Lax or unspecified cookie, which no frame would.
@@ -297,20 +299,26 @@ def _looks_like_navigation(idx) -> bool:
             and (normalized(idx.get("accept")) or "").lower().startswith("text/html"))
 
 
-def _context(facts: RequestFacts, req) -> tuple[str | None, str, bool, tuple[str, str] | None]:
+def _context(facts: RequestFacts, req, sfsa: str, sent: bool
+             ) -> tuple[str | None, str, bool, tuple[str, str] | None]:
     """("same-site" | "cross-site" | None, what showed it, a top-level navigation?, the top-level
     site as far as the wire shows it: the target's for a top-level navigation, else the page's).
 
-    `Sec-Fetch-Site` is the browser's own word (schemeful, as SameSite is); without it, the page's
-    origin (`Origin`, else `Referer`) against the target, schemefully. A nested navigation (an
-    iframe) is judged against the top-level site, which the wire does not show: None."""
+    `Sec-Fetch-Storage-Access` first: Chromium sends it on a credentialed request exactly where cookies
+    are third-party (measured: a cross-site fetch, an iframe of another site and every request it
+    makes, its own origin included; never after a redirect back to the page's site). Then
+    `Sec-Fetch-Site`, the browser's own word (schemeful, as SameSite is), except that it counts the
+    redirect chain and cookies do not. Without either, the page's origin (`Origin`, else `Referer`)
+    against the target, schemefully. A navigation in a frame without the header is not judged: the
+    top-level site is not on the wire."""
     idx = req.headers.by_name
     target = facts.target
     sfm = (normalized(idx.get("sec-fetch-mode")) or "").lower()
     dest = (normalized(idx.get("sec-fetch-dest")) or "").lower()
-    if sfm == "nested-navigate" or (sfm == "navigate" and dest not in ("document", "")) or facts.mode == "websocket":
+    framed = sfm == "nested-navigate" or (sfm == "navigate" and dest not in ("document", ""))
+    if facts.mode == "websocket" or framed and not sfsa:
         return None, "a navigation in a frame: the top-level site is not on the wire", False, None
-    top_level = facts.mode == "navigate"
+    top_level = facts.mode == "navigate" and not framed
     page: Origin | None = facts.origin if facts.origin is not None and not facts.origin.opaque else None
     source = "Origin"
     if page is None:
@@ -321,9 +329,18 @@ def _context(facts: RequestFacts, req) -> tuple[str | None, str, bool, tuple[str
         page = None
     top_site = schemeful_site(target) if top_level else schemeful_site(page) if page is not None else None
     sfs = (normalized(idx.get("sec-fetch-site")) or "").lower()
+    if sfsa and not top_level:
+        if top_site == schemeful_site(target):
+            top_site = None  # a frame's request to its own site: the top-level site is another, unseen
+        return ("cross-site", f"Sec-Fetch-Storage-Access: {sfsa} (Chromium sends it only where cookies are "
+                "third-party)", False, top_site)
     if sfs in ("same-origin", "same-site", "none"):
         return "same-site", f"Sec-Fetch-Site: {sfs}", top_level, top_site or schemeful_site(target)
     if sfs == "cross-site":
+        if sent and not top_level:
+            return ("same-site", "a credentialed request without Sec-Fetch-Storage-Access: not a third-party "
+                    "context (its Sec-Fetch-Site: cross-site counts a redirect chain, cookies do not)",
+                    False, top_site)
         return "cross-site", "Sec-Fetch-Site: cross-site", top_level, top_site
     if page is None:
         return None, "", top_level, top_site
@@ -352,8 +369,8 @@ def _settings(sfsa: str, context: str, top_level: bool, known: list[KnownCookie]
     if sfsa in ("none", "inactive"):
         return ((BLOCK, PHASEOUT), f"Sec-Fetch-Storage-Access: {sfsa} (third-party cookies blocked; the wire "
                 "does not tell the user's setting from the phase-out)")
-    if any(c.name in sent and not c.partitioned for c in known):
-        return (ALLOW,), "a cross-site request carried an unpartitioned cookie (third-party cookies allowed)"
+    if any(c.name in sent and not c.partitioned and c.samesite == "none" for c in known):
+        return (ALLOW,), "a cross-site request carried an unpartitioned SameSite=None cookie (third-party cookies allowed)"
     return SETTINGS, "no Sec-Fetch-Storage-Access on the wire: the third-party cookie setting is not known"
 
 
