@@ -257,3 +257,11 @@ def test_a_redirect_back_to_the_pages_site_is_not_third_party():
     # Sec-Fetch-Site counts the cross-site hop before it; no Storage-Access header: cookies went
     v = _xfetch(w, "/back", ("Cookie", "lax=1"), sfsa=None)
     assert v.cookies is None
+
+
+def test_a_storage_access_value_chromium_never_sends_is_no_evidence():
+    w = Wire()
+    _login(w, "lax=1; Path=/; SameSite=Lax")
+    v = w.observe(request("GET", SECURE_API + "/x", ("Sec-Fetch-Site", "same-origin"), ("Sec-Fetch-Mode", "cors"),
+                          ("Sec-Fetch-Storage-Access", "chrome-extension://abc"), t=1.0), response(200)).verdict
+    assert v.cookies is None

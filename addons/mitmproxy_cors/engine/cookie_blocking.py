@@ -55,6 +55,7 @@ from .request_mode import RequestFacts
 BLOCK, PHASEOUT, ALLOW = "block", "phaseout", "allow"
 SETTINGS = (BLOCK, PHASEOUT, ALLOW)
 ANY = "any"  # same-site requests and top-level navigations: the setting plays no part
+STORAGE_ACCESS_VALUES = ("none", "inactive", "active")  # Sec-Fetch-Storage-Access (Fetch Metadata)
 SETTING_NAMES = {BLOCK: "third-party cookies blocked by the user's setting (headless Chromium's default)",
                  PHASEOUT: "the third-party cookie phase-out (--test-third-party-cookie-phaseout)",
                  ALLOW: "third-party cookies allowed"}
@@ -124,6 +125,8 @@ class CookieBlocking:
         resp = ex.response
         set_lines = resp.headers.get_all("Set-Cookie") if resp is not None and "set-cookie" in resp.headers.by_name else []
         sfsa = (normalized(idx.get("sec-fetch-storage-access")) or "").lower()
+        if sfsa not in STORAGE_ACCESS_VALUES:
+            sfsa = ""  # not a value Chromium sends: no evidence
         host = target.host.lower()
         known = self._known_for(host, req.url, req.timestamp) if self._jar else []
         if not set_lines and not known and not sfsa:
@@ -142,7 +145,7 @@ class CookieBlocking:
             # Which cookies went is not judged; the Set-Cookie rules that need no site still hold.
             context, credentialed = "unknown", None
         else:
-            credentialed = _credentialed(idx, facts, top_level, context, bool(sent))
+            credentialed = _credentialed(idx, sfsa, top_level, context, bool(sent))
         if credentialed is False:
             return None  # credentials omitted: nothing withheld, and a Set-Cookie is ignored
         settings, setting_source = _settings(sfsa, context, top_level, known, sent)
@@ -348,11 +351,11 @@ def _context(facts: RequestFacts, req, sfsa: str, sent: bool
     return ("same-site" if same else "cross-site"), f"the page's {source} {page.serialize()}", top_level, top_site
 
 
-def _credentialed(idx, facts: RequestFacts, top_level: bool, context: str, sent: bool) -> bool | None:
+def _credentialed(idx, sfsa: str, top_level: bool, context: str, sent: bool) -> bool | None:
     """Did the page send credentials (True), not (False), or the wire cannot tell (None)?
     Chromium puts `Sec-Fetch-Storage-Access` on every credentialed cross-site request that carries
     Sec-Fetch-* (measured): a cross-site one with `Sec-Fetch-Site` and without it had credentials omitted."""
-    if sent or top_level or "sec-fetch-storage-access" in idx:
+    if sent or top_level or sfsa:
         return True
     if context == "cross-site" and "sec-fetch-site" in idx:
         return False
