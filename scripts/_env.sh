@@ -7,13 +7,17 @@ PYTHON="${PYTHON:-python3}"
 VENV="${VENV:-$ROOT/.venv}"
 
 # Debian packages the tests drive: chromium (browser tests), tmux (console tests), nginx (the
-# printed nginx configuration is run for real). Installed when missing and we are root.
+# printed nginx configuration is run for real), WebKitGTK with its WebDriver, PyGObject and Xvfb
+# (tests/e2e/test_webkit.py). Installed when missing and we are root.
 ensure_debian_packages() {
   local missing=()
   local pkg
   for pkg in "$@"; do
     case "$pkg" in
       chromium) [ -x /usr/bin/chromium ] || missing+=(chromium) ;;
+      webkit2gtk-driver) command -v WebKitWebDriver >/dev/null 2>&1 || missing+=("$pkg") ;;
+      xvfb) command -v Xvfb >/dev/null 2>&1 || missing+=("$pkg") ;;
+      gir1.2-*|python3-*) dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg") ;;
       *) command -v "$pkg" >/dev/null 2>&1 || [ -x "/usr/sbin/$pkg" ] || missing+=("$pkg") ;;
     esac
   done

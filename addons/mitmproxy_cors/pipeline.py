@@ -29,6 +29,7 @@ exchange there, and the tracker hands it back with the updated verdict.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from .audit.finding import Finding
@@ -36,8 +37,11 @@ from .audit.passive import PassiveAudit
 from .engine.checks import Check, checks_of, preflight_needed_for
 from .engine.memo import memoized
 from .engine.model import Exchange, Headers
+from .engine.origin import Origin, origin_of_url
+from .engine.page_intent import PageRecord, Refusal, page_refusal
 from .engine.request_mode import classify
-from .engine.tracker import Tracker
+from .engine.tracker import Tracker, settle_credentials
+from .engine.webkit_messages import with_webkit
 from .engine.verdict import Verdict
 from .server.fix_plan import Requirement, plan
 from .server.snippets import Needs, aggregate, policy_for, render_all
@@ -134,7 +138,9 @@ class Decision:
         return line
 
     def _verdict_fields(self) -> dict:
-        v = self.verdict
+        # Safari's sentence is a rendering of the verdict and its exchange, made when a line is:
+        # working it out for every flow cost the engine a fifth of its rate.
+        v = with_webkit(self.verdict, self.exchange)
         return {
             "flow_id": v.flow_id,
             "time": v.time,
@@ -146,6 +152,7 @@ class Decision:
             "reason": v.reason,
             "failed_parameter": v.failed_parameter,
             "firefox_reason": v.firefox_reason,
+            "webkit_message": v.webkit_message,
             "message": v.message,
             "fix": [
                 {"response": s.response, "action": s.action, "header": s.header, "value": s.value,
@@ -165,6 +172,7 @@ class Decision:
             "warnings": list(v.warnings),
             "notes": list(v.notes),
             "firefox_note": v.firefox_note,
+            "webkit_note": v.webkit_note,
             "exposed_headers": list(v.exposed_headers) if v.exposed_headers is not None else None,
             "unexposed_headers": list(v.unexposed_headers) if v.unexposed_headers is not None else None,
             "summary": v.summary(),
@@ -181,10 +189,40 @@ class Result:
     new_findings: tuple[Finding, ...] = ()  # the audit's, first found on this exchange
 
 
+@dataclass(frozen=True, slots=True)
+class PageResult:
+    """What one delivery of the page probe's records settles: earlier flows judged again under the
+    credentials mode the page used (updates), and the requests the browser refused before sending."""
+
+    updates: tuple[Decision, ...] = ()
+    refusals: tuple[Refusal, ...] = ()
+
+
+class _PageFlow:
+    """A recent flow the page probe's records may describe (kept only while the probe is on)."""
+
+    __slots__ = ("decision", "claimed")
+
+    def __init__(self, decision: Decision) -> None:
+        self.decision = decision
+        self.claimed = False
+
+
 class Pipeline:
+    PAGE_FLOWS = 2048  # recent flows kept for the page probe's records, oldest dropped first
+
     def __init__(self, capacity: int = 4096, pair_window: float = 60.0) -> None:
         self.tracker = Tracker(capacity, pair_window)
         self.audit = PassiveAudit(self.tracker.credentials, min(capacity, 1024))
+        # flow id -> _PageFlow, in the order flows finished; None while no page is probed
+        self.page_flows: OrderedDict[str, _PageFlow] | None = None
+
+    def probe_pages(self, on: bool) -> None:
+        """Keep recent flows for the page probe's records (mitm/page_probe.py), or stop keeping them."""
+        if not on:
+            self.page_flows = None
+        elif self.page_flows is None:
+            self.page_flows = OrderedDict()
 
     def decide(self, ex: Exchange) -> Result:
         """`ex.extra["cors_patch"]`: the flow's patch record when the proxy changed the server's
@@ -195,14 +233,133 @@ class Pipeline:
         # The audit judges the server's policy as the server sent it, not as the proxy patched it.
         findings, new = (self.audit.observe(ex, self.tracker.last_facts)
                          if not (patch_of(ex) or {}).get("patched") else ((), ()))
-        return Result(Decision(observed.verdict, ex, findings=findings), updates, new)
+        result = Result(Decision(observed.verdict, ex, findings=findings), updates, new)
+        if self.page_flows is not None:
+            self._keep_for_page(result)
+        return result
+
+    def _keep_for_page(self, result: Result) -> None:
+        flows = self.page_flows
+        for d in (*result.updates, result.decision):
+            kept = flows.get(d.flow_id)
+            if kept is not None:
+                kept.decision = d
+            else:
+                flows[d.flow_id] = _PageFlow(d)
+        while len(flows) > self.PAGE_FLOWS:
+            flows.popitem(last=False)
+
+    def page_records(self, page: Origin, records: tuple[PageRecord, ...]) -> PageResult:
+        """The page probe's records from `page` (the origin they were delivered from): each is matched
+        with the oldest flow not yet matched that it describes (same URL, method, and this page's
+        Origin), which is judged again under the page's credentials mode; a failed call that matches
+        no flow was refused by the browser before sending. A flow whose outcome the page saw
+        differently from the verdict gets a warning saying so."""
+        flows = self.page_flows if self.page_flows is not None else OrderedDict()
+        updates: list[Decision] = []
+        refusals: list[Refusal] = []
+        page_text = page.serialize()
+        for record in records:
+            chain = self._claim(flows, page_text, record)
+            if not chain:
+                refusal = page_refusal(record, page)
+                if refusal is not None:
+                    refusals.append(refusal)
+                continue
+            for pf in chain:
+                d = self._settled(pf.decision, record, pf is chain[-1], page)
+                if d is not None:
+                    pf.decision = d
+                    updates.append(d)
+        return PageResult(tuple(updates), tuple(refusals))
+
+    @staticmethod
+    def _claim(flows: OrderedDict, page: str, record: PageRecord) -> list[_PageFlow]:
+        """The flows of one call: its preflight (if any), the request, and the hops of its redirects."""
+        chain: list[_PageFlow] = []
+        first = None
+        for pf in flows.values():
+            v = pf.decision.verdict
+            if pf.claimed or v.url != record.url or (v.origin or None) not in (page, None):
+                continue
+            if v.kind == "preflight" and pf.decision.exchange.request.headers.get(
+                    "Access-Control-Request-Method") == record.method and v.origin == page:
+                if not chain:
+                    chain.append(pf)
+                    if v.paired_flow_id is None:  # a failed preflight: no request followed
+                        break
+                continue
+            if v.method == record.method and (v.origin == page or v.kind in ("same-origin", "no-cors", "not-cors")):
+                first = pf
+                break
+        if first is None and not chain:
+            return []
+        if first is not None:
+            chain.append(first)
+            hop = first.decision.flow_id
+            for pf in flows.values():  # the redirect's later hops, in order
+                if not pf.claimed and pf.decision.verdict.redirected_from == hop:
+                    chain.append(pf)
+                    hop = pf.decision.flow_id
+        for pf in chain:
+            pf.claimed = True
+        return chain
+
+    @staticmethod
+    def _settled(d: Decision, record: PageRecord, last: bool, page: Origin) -> Decision | None:
+        """`d` once the page said how it made the request, or None when that changes nothing."""
+        v = d.verdict
+        if v.kind == "not-cors" and v.mode == "unknown" and record.api != "beacon":
+            return _settled_kind(d, record, page)
+        if v.kind not in CHECKED_KINDS:
+            return None
+        creds = "include" if record.credentials == "include" else "omit"
+        source = f"the page probe: {record.describe()}"
+        order = record.headers if record.api == "xhr" else None
+        settled = settle_credentials(d.exchange, v, creds, source, order) or v
+        if v.credentials not in ("unknown", creds) and v.kind != "preflight":
+            settled = settled._replace(warnings=settled.warnings + (
+                f"the page probe says the page made it with credentials '{record.credentials}', but the wire shows "
+                f"credentials {v.credentials} ({v.credentials_source})",))
+        if last and v.kind != "preflight":
+            saw_failure = record.outcome in ("error", "refused")
+            if saw_failure != settled.blocked and record.outcome != "queued":
+                seen = (f"failed ({record.error or 'no detail'})" if saw_failure else
+                        f"got its response (status {record.status})")
+                settled = settled._replace(warnings=settled.warnings + (
+                    f"the page saw this request {'fail' if saw_failure else 'succeed'}: it {seen}, while the addon "
+                    f"judged it {settled.verdict}: something other than this response's CORS headers decided "
+                    f"(a later hop, the browser's cache, an extension), or the addon is wrong: please report it",))
+        if settled == v:
+            return None
+        return Decision(settled, d.exchange, update=True, findings=d.findings)
 
     def clear(self) -> dict[str, int]:
         sizes = self.tracker.state_size()
         sizes["audit"] = self.audit.state_size()
+        if self.page_flows is not None:
+            sizes["page_flows"] = len(self.page_flows)
+            self.page_flows.clear()
         self.tracker.clear()
         self.audit.clear()
         return sizes
+
+
+def _settled_kind(d: Decision, record: PageRecord, page: Origin) -> Decision | None:
+    """A request the wire could not classify (plain http to a host that is not potentially
+    trustworthy: no Sec-Fetch-*, and no Origin on a same-origin or no-cors GET) is a script's call
+    when the page probe says so: same-origin to the page's own origin, else the mode it used."""
+    v = d.verdict
+    target = origin_of_url(v.url)
+    if record.mode == "no-cors":
+        kind = "no-cors"
+    elif record.mode in ("cors", "same-origin") and target is not None and target.same_origin(page):
+        kind = "same-origin"
+    else:
+        return None
+    return Decision(v._replace(kind=kind, mode=record.mode,
+                               mode_source=f"the page probe: {record.describe()} (no Sec-Fetch-Mode on the wire)"),
+                    d.exchange, update=True, findings=d.findings)
 
 
 def patch_of(ex: Exchange) -> dict | None:

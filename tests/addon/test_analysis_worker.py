@@ -345,6 +345,33 @@ async def test_the_console_path_annotates_flows_from_a_real_worker_as_inline_doe
     assert any(m == ":heavy_multiplication_x:" for _c, m, _meta, _line in got)
 
 
+def test_the_event_log_gets_one_entry_per_frame_of_decisions(caplog):
+    """Each log record costs mitmproxy an add_log hook through the whole addon chain: the lines of one
+    frame of the worker's decisions go out as one entry (a frame holds one decision when a developer
+    clicks through a page), updates and allowed flows get none (cors_log=blocked)."""
+    import logging
+
+    observer = CorsObserver()
+    with taddons.context(observer) as tctx:
+        tctx.configure(observer)
+
+        def line(flow_id, verdict, reason):
+            return (flow_id, {"method": "GET", "url": f"http://api.test/{flow_id}", "verdict": verdict,
+                              "reason": reason, "warnings": [], "conditional": None, "kind": "simple",
+                              "summary": f"CORS {verdict}: {reason}"}, (), False)
+
+        frame_ = [line("a", "blocked", "MissingAllowOriginHeader"), line("b", "allowed", None),
+                  line("c", "blocked", "WildcardOriginNotAllowed")]
+        with caplog.at_level(logging.INFO, logger="mitmproxy_cors"):
+            observer._annotate_from_worker(frame_)
+            observer._annotate_from_worker([line("d", "blocked", "MissingAllowOriginHeader")])
+            observer._annotate_from_worker([line("e", "allowed", None)])
+    ours = [r.getMessage() for r in caplog.records if r.name == "mitmproxy_cors"]
+    assert ours == ["GET http://api.test/a CORS blocked: MissingAllowOriginHeader\n"
+                    "GET http://api.test/c CORS blocked: WildcardOriginNotAllowed",
+                    "GET http://api.test/d CORS blocked: MissingAllowOriginHeader"]
+
+
 class _Named:
     def __init__(self, name: str) -> None:
         self.name = name

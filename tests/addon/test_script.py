@@ -38,7 +38,7 @@ def _observer(tctx):
 async def test_script_registers_a_plain_list_of_addons(script):
     tctx, mod = script
     assert [type(a).__name__ for a in mod.addons] == [
-        "CorsFixer", "CorsAudit", "CorsObserver", "CorsDisplay", "CorsCommands", "CorsHtmlCommand", "CorsTerminal",
+        "CorsFixer", "CorsAudit", "CorsPageProbe", "CorsObserver", "CorsDisplay", "CorsCommands", "CorsHtmlCommand", "CorsTerminal",
         "CorsGate"]
     # plain hook methods on the classes: nothing is set on or removed from an instance at run time
     for a in mod.addons:

@@ -28,8 +28,11 @@ phase has its own prefixed parameter of the same name.  Repeating a parameter re
 ``location``   ``Location`` value, verbatim (build the next hop's URL, with its own parameters, with
                :func:`api_url` and pass it here: each hop carries its own parameters)
 ``h``          a raw header line ``Name: value`` written verbatim (any bytes after the colon are kept)
-``body``       ``gif`` (a 1x1 GIF, ``Content-Type: image/gif``), ``js`` (an empty script) or text
+``body``       ``gif`` (a 1x1 GIF, ``Content-Type: image/gif``), ``js`` (an empty script), ``html`` (the
+               blank page, for a document with headers of its own: COEP, iframes) or text
                (default ``ok``; preflights default to an empty body)
+``bodyhex``    the body as hex bytes (any bytes; ``Content-Type: application/octet-stream``)
+``ct``         the ``Content-Type`` line instead of the body's own, verbatim; ``ct=`` sends none
 ``cache``      ``Cache-Control`` of the response; defaults to ``no-store`` so that repeated requests
                always reach the wire; ``cache=`` (empty) sends none
 =============  ==================================================================================
@@ -190,13 +193,19 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         status = int(status_values[-1]) if status_values else (302 if location else 200)
 
         body_kind = (values("body") or ["" if preflight else "ok"])[-1]
-        if body_kind == "gif":
+        if values("bodyhex"):
+            body, content_type = bytes.fromhex(values("bodyhex")[-1]), "application/octet-stream"
+        elif body_kind == "gif":
             body, content_type = GIF_1X1, "image/gif"
         elif body_kind == "js":
             body, content_type = b"/* ok */\n", "text/javascript"
+        elif body_kind == "html":
+            body, content_type = BLANK_PAGE, "text/html; charset=utf-8"
         else:
             body, content_type = body_kind.encode(), "text/plain; charset=utf-8"
-        if body:
+        if values("ct"):  # sent as given, even for an empty body
+            content_type = values("ct")[-1]
+        if content_type and (body or values("ct")):
             headers.append(("Content-Type", content_type))
         cache = values("cache")
         cache_control = cache[-1] if cache else ("" if preflight else "no-store")

@@ -165,6 +165,9 @@ class ResponseSnapshot:
     status: int
     headers: Headers
     timestamp: float = 0.0
+    # The body's first bytes (decoded), for Opaque Response Blocking's sniffing; kept for no-cors
+    # requests only, None when not kept (engine/opaque_response_blocking.py).
+    body_head: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)

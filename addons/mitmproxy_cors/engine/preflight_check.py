@@ -130,32 +130,37 @@ def check_preflight(
 
 def check_preflight_both(*, status: int, headers: Headers, origin: str, method: str,
                          unsafe_headers: Sequence[str], redirected: bool,
-                         trustworthy: bool = True) -> tuple[Checked, Checked]:
-    """`check_preflight` for a page that sends no credentials, and for one that does."""
+                         trustworthy: bool = True, xhr_order: Sequence[str] | None = None) -> tuple[Checked, Checked]:
+    """`check_preflight` for a page that sends no credentials, and for one that does. `xhr_order`:
+    the names an XMLHttpRequest set, in its call order (the page probe), which decides the header
+    Chromium names; without it the order is worked out as for fetch()."""
     if redirected:
         return (_REDIRECTED, None), (_REDIRECTED, None)
     get = headers.get
     return _checked_both(status, get(ACAO), get(ACAC), get("Vary") or "", get(ACAM), get(ACAH),
-                         get(MAX_AGE), origin, method, tuple(unsafe_headers), trustworthy)
+                         get(MAX_AGE), origin, method, tuple(unsafe_headers), trustworthy,
+                         tuple(xhr_order) if xhr_order is not None else None)
 
 
 # A server answers the same preflight the same way every time, and pages repeat their preflights.
 @memoized()
 def _checked_both(status: int, acao: str | None, acac: str | None, vary: str, acam: str | None,
                   acah: str | None, max_age: str | None, origin: str, method: str,
-                  unsafe_headers: tuple[str, ...], trustworthy: bool) -> tuple[Checked, Checked]:
+                  unsafe_headers: tuple[str, ...], trustworthy: bool,
+                  xhr_order: tuple[str, ...] | None = None) -> tuple[Checked, Checked]:
     """`check_preflight_both` for the normalized header values (Vary "" when absent)."""
     access = outcomes_of(acao, acac, origin, "preflight", vary)
     methods, bad_method = parse_token_list(acam, lower=False)
     allow_headers, bad_header = parse_token_list(acah, lower=True)
     return tuple(_checked(access[include].failures, status, methods, bad_method, allow_headers, bad_header,
-                          max_age, include, method, unsafe_headers, trustworthy)
+                          max_age, include, method, unsafe_headers, trustworthy, xhr_order)
                  for include in (False, True))
 
 
 def _checked(access_failures: tuple[Failure, ...], status: int, methods: list[str], bad_method: str | None,
              allow_headers: list[str], bad_header: str | None, max_age_value: str | None, include: bool,
-             method: str, unsafe_headers: tuple[str, ...], trustworthy: bool) -> Checked:
+             method: str, unsafe_headers: tuple[str, ...], trustworthy: bool,
+             xhr_order: tuple[str, ...] | None = None) -> Checked:
     failures: list[Failure] = list(access_failures)
     warnings: list[str] = []
     if not 200 <= status <= 299:
@@ -190,7 +195,9 @@ def _checked(access_failures: tuple[Failure, ...], status: int, methods: list[st
     elif bad_header is None:
         missing = [h for h in unsafe_headers if h not in header_set]
         if len(missing) > 1:  # which one Chromium names depends on its internal header order
-            missing = [h for h in chromium_check_order(unsafe_headers, method, trustworthy) if h in missing]
+            order = (chromium_header_order(xhr_order, ua_client_hints=trustworthy, xhr=True) if xhr_order is not None
+                     else chromium_check_order(unsafe_headers, method, trustworthy))
+            missing = [h for h in order if h in missing] + [h for h in missing if h not in order]
         if missing:
             why = "listed names are compared case-insensitively"
             if "*" in header_set and include:

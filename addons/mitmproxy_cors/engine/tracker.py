@@ -35,14 +35,19 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from .access_check import access_outcomes, varies_on_origin
+from .cache_trap import CacheTraps
+from .embedder_policy import Documents, coep_judgement
 from .exposure import exposed_header_names
+from .firefox_reason import firefox_reading
 from .memo import memoized
 from .model import Exchange, Headers, normalized
+from .opaque_response_blocking import MediaUrls, orb_verdict
 from .origin import origin_of_url
 from .preflight_cache import CacheEntry, PreflightCache
 from .preflight_check import PreflightResult, check_preflight_both
 from .reasons import REASONS, console_text
 from .redirect_check import redirect_location, taints_origin, userinfo_failure
+from .local_network_access import lna_judgement
 from .cookie_blocking import CookieBlocking
 from .request_mode import RequestFacts, classify, credentials_evidence
 from .resource_policy import CorpBlock, corp_block
@@ -115,6 +120,10 @@ class Tracker:
         # Cookies (and Authorization headers) per host this session: the evidence that a page
         # talking to them sends credentials (`_credentials_hint`); the audit reads it too.
         self.credentials = SessionCredentials(capacity)
+        # What the proxy saw of documents (COEP, address) and of responses the browser's cache reuses.
+        self.documents = Documents(capacity)
+        self.cache_traps = CacheTraps(capacity)
+        self._orb_media = MediaUrls()  # URLs sniffed as audio/video: ORB lets a later mid-file 206 through
         # The cookies the browser accepted, per domain: which ones a cross-site request went without.
         self.cookies = CookieBlocking(capacity)
         self.last_facts: RequestFacts | None = None
@@ -143,15 +152,19 @@ class Tracker:
                 return Observation(_not_in_capture(ex, facts))
             return Observation(self._no_response(ex, facts))
         if facts.kind == "preflight":
-            return self._preflight(ex, facts, view)
-        if facts.kind == "cors":
-            return self._cors(ex, facts, view)
-        return Observation(self._not_checked(ex, facts, view))
+            obs = self._preflight(ex, facts, view)
+        elif facts.kind == "cors":
+            obs = self._cors(ex, facts, view)
+        else:
+            obs = Observation(self._not_checked(ex, facts, view))
+        v = self._page_rules(ex, facts, view, obs.verdict)
+        return obs if v is obs.verdict else Observation(v, obs.updated, obs.completed)
 
     def state_size(self) -> dict[str, int]:
         return {"pending_preflights": len(self._pending), "redirect_hops": len(self._redirects),
                 "validated_responses": len(self._validated), "preflight_cache": len(self.cache),
-                "cookie_hosts": len(self.credentials), "cookie_domains": len(self.cookies)}
+                "cookie_hosts": len(self.credentials), "documents": len(self.documents),
+                "cache_traps": len(self.cache_traps), "cookie_domains": len(self.cookies)}
 
     def clear(self) -> None:
         self._pending.clear()
@@ -160,6 +173,9 @@ class Tracker:
         self.credentials.clear()
         self.cookies.clear()
         self.cache.clear()
+        self.documents.clear()
+        self.cache_traps.clear()
+        self._orb_media.clear()
 
     # -- kinds ------------------------------------------------------------------------------
 
@@ -256,7 +272,7 @@ class Tracker:
                 if not include.blocked:
                     include = Outcome((bad,))
         chosen = include if creds == "include" else omit
-        judged = _judge(chosen, kind, req.url, facts.origin_header, facts.initiator, view)
+        judged = _judge(chosen, kind, req.url, facts.origin_header, facts.initiator, view, creds)
         blocked = chosen.blocked
         message = judged.message
 
@@ -352,7 +368,10 @@ class Tracker:
         if kind == "no-cors":
             block = corp_block(facts, req, view.headers)
             if block is not None:
-                return _corp_blocked(ex, facts, block)
+                return _corp_blocked(ex, facts, block)  # before ORB, as in Chromium (measured)
+            orb = None if location else orb_verdict(ex, facts, view.status, view.headers, self._orb_media)
+            if orb is not None:
+                return orb
         return Verdict(
             flow_id=ex.id, kind=kind, verdict="allowed", method=req.method, url=req.url,
             origin=facts.origin_header, time=req.timestamp, mode=facts.mode, mode_source=facts.mode_source,
@@ -370,6 +389,18 @@ class Tracker:
                      "reports a network error (net::ERR_FAILED), not a CORS error."))
 
     # -- helpers ----------------------------------------------------------------------------
+
+    def _page_rules(self, ex: Exchange, facts: RequestFacts, view: _ResponseView, v: Verdict) -> Verdict:
+        """What depends on the page and the browser's cache rather than on CORS: the page's COEP
+        (embedder_policy), the cache trap (cache_trap), Local Network Access (local_network_access)."""
+        if view.cause is not None:
+            return v  # the proxy answered for an unreachable server
+        if v.verdict == "allowed":
+            v = coep_judgement(self.documents, ex, facts, view.headers, v)
+            v = self.cache_traps.judge(ex, facts, v)
+        self.documents.note(ex, facts, view.status, view.headers)
+        return lna_judgement(self.documents, ex, facts, v)
+
 
     def _credentials_hint(self, facts: RequestFacts, headers: Headers) -> str | None:
         """What in the session suggests the page sends credentials to this server (None: nothing).
@@ -568,7 +599,7 @@ def _verdict(ex: Exchange, facts: RequestFacts, kind: str, omit: Outcome, includ
     """The verdict on a checked response that nothing but its own checks bear on."""
     req = ex.request
     judged = _judge(include if creds == "include" else omit, kind, req.url, facts.origin_header,
-                    facts.initiator, view)
+                    facts.initiator, view, creds)
     return Verdict(
         flow_id=ex.id, kind=kind, verdict=judged.verdict, method=req.method, url=req.url,
         origin=facts.origin_header, time=req.timestamp, credentials=creds, credentials_source=creds_source,
@@ -596,14 +627,64 @@ def _completed_preflight(p: _PendingPreflight, actual_id: str, creds: str, sourc
         failures=judged.failures, warnings=judged.warnings, notes=notes)
 
 
+def settle_credentials(ex: Exchange, v: Verdict, creds: str, source: str,
+                       xhr_order: Sequence[str] | None = None) -> Verdict | None:
+    """`v` judged again once the page said its credentials mode (the page probe), or None when that
+    changes nothing: the wire already showed it, or the flow is not a CORS check. Only this flow's
+    own response is judged again; pairing and the preflight cache keep what the wire showed.
+    `xhr_order`: the header names an XMLHttpRequest set, in the order it set them, which is the
+    order Chromium meets them in (engine/blink_header_order.py) - for fetch() the wire suffices."""
+    if v.kind not in ("simple", "actual", "preflight") or v.credentials != "unknown" or creds not in ("include", "omit"):
+        return None
+    view = _response_view(ex)
+    if view is None or (view.status == 304 and v.kind != "preflight"):
+        return None  # no response, or a revalidated copy the proxy did not see: nothing new to judge
+    facts = classify(ex.request)
+    if facts.origin is None:
+        return None
+    origin = facts.origin.serialize()
+    if v.kind == "preflight":
+        (omit, _), (include, _) = check_preflight_both(
+            status=view.status, headers=view.headers, origin=origin, method=facts.acrm,
+            unsafe_headers=facts.acrh, redirected=redirect_location(ex.request.url, view.status, view.headers) is not None,
+            trustworthy=facts.target is not None and facts.target.potentially_trustworthy(), xhr_order=xhr_order)
+        exposed = unexposed = None
+    else:
+        location = redirect_location(ex.request.url, view.status, view.headers)
+        omit, include = access_outcomes(view.headers, origin, "redirect" if location else "actual")
+        bad = userinfo_failure(location) if location else None
+        if bad:
+            omit, include = (o if o.blocked else Outcome((bad,)) for o in (omit, include))
+        exposed, unexposed = (exposed_header_names(view.headers, creds == "include")
+                              if not location else (None, None))
+    chosen = include if creds == "include" else omit
+    judged = _judge(chosen, v.kind, v.url, v.origin, v.initiator, view)
+    message = judged.message
+    if v.redirected_from and judged.verdict == "blocked" and v.verdict == "blocked" and "(redirected from" in v.message:
+        message = v.message if (judged.reason, judged.failed_parameter) == (v.reason, v.failed_parameter) else message
+    # Warnings the response itself showed (Vary, null) stay; the ones of the outcome are the new one's.
+    kept = tuple(w for w in v.warnings if w not in (omit.warnings + include.warnings))
+    settled = v._replace(
+        credentials=creds, credentials_source=source, conditional=None,
+        verdict=judged.verdict, reason=judged.reason, failed_parameter=judged.failed_parameter,
+        firefox_reason=judged.firefox_reason, message=message, fix=judged.fix, failures=judged.failures,
+        cause=judged.cause if judged.verdict == "blocked" else v.cause,
+        warnings=tuple(dict.fromkeys(judged.warnings + kept)),
+        firefox_note=judged.firefox_note or v.firefox_note,
+        exposed_headers=exposed if exposed is not None else v.exposed_headers,
+        unexposed_headers=unexposed if unexposed is not None else v.unexposed_headers)
+    return settled if settled != v else None
+
+
 _ALLOWED = _Judgement("allowed", "Allowed: the browser lets the page read this response.")
 _ALLOWED_PREFLIGHT = _Judgement("allowed", "Allowed: the preflight permits the actual request.")
 
 
 def _judge(outcome: Outcome, kind: str, url: str, origin: str | None, initiator: str,
-           view: _ResponseView | None) -> _Judgement:
+           view: _ResponseView | None, credentials: str = "unknown") -> _Judgement:
     """Reason, message, fix and cause from the outcome the browser acts on. `view`: the response
-    judged (None: judged again without it, and `cause` and `firefox_note` are left to the caller)."""
+    judged (None: judged again without it, and `cause` and `firefox_note` are left to the caller);
+    `credentials`: the request's credentials mode as judged (include, omit, unknown)."""
     failures = outcome.failures
     warnings = outcome.warnings
     if not failures:
@@ -611,14 +692,11 @@ def _judge(outcome: Outcome, kind: str, url: str, origin: str | None, initiator:
         return allowed._replace(warnings=warnings) if warnings else allowed
     reason = failures[0].reason
     parameter = failures[0].parameter
-    firefox_reason = REASONS[reason].firefox or None
-    firefox_note = cause = None
+    firefox_reason, firefox_note = firefox_reading(failures, view.headers if view is not None else None,
+                                                   origin, credentials)
+    cause = None
     message = (f"Access to {initiator} at '{url}' from origin '{origin or 'null'}' has been blocked by "
                f"CORS policy: {console_text(reason, parameter, initiator)}")
-    if reason in ("MultipleAllowOriginValues", "PreflightMultipleAllowOriginValues") and view is not None:
-        if len(view.headers.get_all("Access-Control-Allow-Origin")) < 2:
-            firefox_reason = "CORSAllowOriginNotMatchingOrigin"
-            firefox_note = "Firefox names a comma list in one header line a mismatch, not multiple values"
     if view is not None:
         cause = _real_cause(view, reason)
         if cause:
@@ -665,7 +743,7 @@ def _reading_with_credentials(failures: tuple[Failure, ...], initiator: str) -> 
     reason = failures[0].reason if failures else None
     parameter = failures[0].parameter if failures else None
     entry = REASONS.get(reason) if reason else None
-    return ("blocked" if failures else "allowed", reason, parameter, (entry.firefox or None) if entry else None,
+    return ("blocked" if failures else "allowed", reason, parameter, firefox_reading(failures, None, None, "include")[0],
             (f"With credentials: 'include' the browser would block it: "
              f"{console_text(reason, parameter, initiator)}" if entry else
              "With credentials: 'include' the browser would allow it."),

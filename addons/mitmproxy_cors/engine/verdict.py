@@ -166,6 +166,7 @@ class Verdict(NamedTuple):
     reason: str | None = None
     failed_parameter: str | None = None
     firefox_reason: str | None = None
+    webkit_message: str | None = None  # the sentence Safari's console prints (webkit_messages.py)
     message: str = ""
     fix: tuple[FixStep, ...] = ()
     failures: tuple[Failure, ...] = ()  # every failed check, Chromium's order
@@ -177,6 +178,7 @@ class Verdict(NamedTuple):
     warnings: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     firefox_note: str | None = None
+    webkit_note: str | None = None  # where Safari (WebKit) decides otherwise on this wire
     exposed_headers: tuple[str, ...] | None = None
     unexposed_headers: tuple[str, ...] | None = None
     # The capture holds the request but no response (a browser's HAR): the browser blocked it or it
@@ -247,7 +249,9 @@ class Verdict(NamedTuple):
             if self.warnings:
                 head += f"; warning: {self.warnings[0]}"
             return head
-        return f"CORS n/a: {self.kind}" + (f"; warning: {self.warnings[0]}" if self.warnings else "")
+        if self.warnings:  # not CORS, yet something fails (the browser's cache, Local Network Access, ORB)
+            return f"CORS n/a: {self.kind}; warning: {self.warnings[0]}"
+        return f"CORS n/a: {self.kind}"
 
     def to_dict(self) -> dict:
         """Plain data (dicts, lists, str, numbers), every field in order, then `fix_text`."""

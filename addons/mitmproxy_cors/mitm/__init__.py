@@ -13,6 +13,7 @@ def make_addons() -> list:
     from .gate import CorsGate
     from .html_command import CorsHtmlCommand
     from .observer import CorsObserver
+    from .page_probe import CorsPageProbe
     from .terminal import CorsTerminal
     from .view import CorsDisplay
 
@@ -24,5 +25,8 @@ def make_addons() -> list:
     # The audit before the observer: its `configure` says whether the pipeline audits before the
     # observer tells the worker, and its `done` finishes the probes before the worker is closed.
     # The gate last: its `done` reads what the observer's `done` got from the analysis worker.
-    return [fixer, CorsAudit(analysis, flows, observer), observer, CorsDisplay(flows), CorsCommands(analysis, flows, observer),
+    # The page probe before the observer too: it answers its deliveries in `request` and instruments
+    # documents in `response` before the observer takes the flow.
+    return [fixer, CorsAudit(analysis, flows, observer), CorsPageProbe(analysis, flows, observer), observer,
+            CorsDisplay(flows), CorsCommands(analysis, flows, observer),
             CorsHtmlCommand(analysis, observer), CorsTerminal(analysis), gate]

@@ -17,6 +17,8 @@ from collections.abc import Callable
 
 from ..audit.finding import Finding
 from ..engine.verdict import Verdict
+from ..engine.origin import parse_origin_header
+from ..engine.page_intent import PageRecord
 from ..pipeline import Decision, Pipeline
 from .ledger import Ledger
 from .report import ReportWriter
@@ -88,6 +90,41 @@ class Analysis:
         if self.print_line is not None and wants_line(self.log_level, v):
             self.print_line(v, peer_of_record(record))
         return decisions
+
+    def handle_page(self, page: str, records: list, probe_flow_id: str | None = None) -> tuple[tuple[Decision, ...], list[dict]]:
+        """One delivery of the page probe's records (mitm/page_probe.py), already checked, as plain
+        tuples (`PageRecord` fields) from the page at origin `page`: the earlier flows they settle
+        (update Decisions, reported and counted like any) and the requests the browser refused
+        before sending (report records, the summary, a line each)."""
+        try:
+            origin = parse_origin_header(page)
+            result = self.pipeline.page_records(origin, tuple(PageRecord(*r) for r in records)) if origin else None
+        except Exception:
+            self.internal_errors += 1
+            logger.exception("mitmproxy-cors could not use the page probe's records from %s", page)
+            return (), []
+        if result is None:
+            return (), []
+        refusals = [r.to_dict(probe_flow_id) for r in result.refusals]
+        for d in result.updates:
+            if self.report is not None:
+                self.report.write(d.report_line())
+            self.ledger.ingest(d.verdict, d.patch)
+        for r, line in zip(result.refusals, refusals):
+            if self.report is not None:
+                self.report.write(line)
+            self.ledger.add_refusal((r.page, r.record.method, r.record.url), r.message)
+            if self.log_level != "off":
+                logger.warning("%s", r.summary())
+        return result.updates, refusals
+
+    @property
+    def probe_pages(self) -> bool:
+        return self.pipeline.page_flows is not None
+
+    @probe_pages.setter
+    def probe_pages(self, on: bool) -> None:
+        self.pipeline.probe_pages(on)
 
     @property
     def audit_enabled(self) -> bool:

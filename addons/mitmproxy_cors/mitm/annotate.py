@@ -99,9 +99,9 @@ def annotate(f: http.HTTPFlow, line: dict) -> None:
     f.metadata[METADATA_KEY] = line
     kind, verdict = line["kind"], line["verdict"]
     audit = line.get("audit")
-    if not (kind in ("preflight", "actual", "simple") or verdict == "blocked" and (line["reason"] or line["warnings"])
-            or line.get("not_in_capture") and line["origin"] is None or audit or line["warnings"]):
-        return  # (blocked with a warning but no reason: a WebSocket the server refused)
+    if not (kind in ("preflight", "actual", "simple") or verdict == "blocked" and line["reason"] or line["warnings"]
+            or line.get("not_in_capture") and line["origin"] is None or audit):
+        return  # (a warning without a CORS reason: a block that is not CORS, ORB, the cache trap, LNA)
     patch = line.get("cors_patch")
     # A comment the user wrote stays; ours is replaced as the verdict evolves.
     ours = not f.comment or f.comment.startswith("CORS ")

@@ -68,6 +68,8 @@ def title(v: dict) -> Line:
         if v.get("warnings"):
             return ("title-warn", "CORS allowed, with warnings")
         return ("title-allowed", "CORS allowed")
+    if v.get("warnings"):  # the browser's cache, Local Network Access
+        return ("title-warn", f"CORS does not apply: {v.get('kind')}, with warnings")
     return ("title-na", f"CORS does not apply: {v.get('kind')}")
 
 
@@ -258,6 +260,8 @@ def story(f: mflow.Flow, find: FindFlow = lambda _id: None, line: dict | None = 
         out.append(("text", f"  Chromium (DevTools): {v['reason']}"
                             + (f", failedParameter '{v['failed_parameter']}'" if v.get("failed_parameter") else "")))
         out.append(("text", f"  Firefox:             {v.get('firefox_reason') or '(no equivalent)'}"))
+    if v.get("webkit_message"):  # Safari's console has no reason names, only this sentence
+        out.append(("text", f"  Safari (WebKit):     {v['webkit_message']}"))
     if v.get("message"):
         out.append(("text", f"  {v['message']}"))
     if v.get("cause") and v["cause"] not in (v.get("message") or ""):
@@ -270,6 +274,11 @@ def story(f: mflow.Flow, find: FindFlow = lambda _id: None, line: dict | None = 
         out.append(("text", f"  {cond.get('message')} Nothing in this session suggests the page sends "
                             "credentials (no Access-Control-Allow-Credentials: true, no cookies set or sent for "
                             "this host), so the flow is not flagged."))
+    if cond and cond.get("webkit_message") and cond["webkit_message"] != v.get("webkit_message"):
+        out.append(("text", f"  Safari (WebKit) with credentials: {cond['webkit_message']}"))
+    if cond:
+        out.append(("text", "  The page probe settles it: --set cors_probe='~d <the page's host>' records the "
+                            "credentials mode the page used (docs/page-probe.md)."))
     fix = _fix_lines(v)  # what to change comes right after the verdict; the evidence follows
     if fix:
         out.append(("text", ""))
@@ -299,6 +308,8 @@ def story(f: mflow.Flow, find: FindFlow = lambda _id: None, line: dict | None = 
     extra += [("text", f"  note: {n}") for n in v.get("notes") or []]
     if v.get("firefox_note"):
         extra.append(("text", f"  Firefox: {v['firefox_note']}"))
+    if v.get("webkit_note"):
+        extra.append(("text", f"  Safari: {v['webkit_note']}"))
     if extra:
         out.append(("text", ""))
         out.append(("head", "Notes"))

@@ -66,6 +66,8 @@ class Ledger:
         # active audit sent: the exit summary and cors.report list them.
         self.findings: OrderedDict[tuple, Finding] = OrderedDict()
         self.probes: list[str] = []  # one line per endpoint the active audit probed (the latest 200)
+        # The page probe's requests the browser refused before sending: counted, the latest 200 kept
+        self.refusals: OrderedDict[tuple, tuple[int, str]] = OrderedDict()  # (page, method, url) -> (count, line)
         self.audit = None  # the passive audit (audit/passive.py): which echoes it could not explain
 
     def add_findings(self, findings) -> None:
@@ -77,6 +79,12 @@ class Ledger:
     def unexplained_echoes(self) -> int:
         """Endpoints echoing the page's origin with credentials that the active audit did not probe."""
         return self.audit.unexplained_echoes() if self.audit is not None else 0
+
+    def add_refusal(self, key: tuple, line: str) -> None:
+        count = self.refusals.pop(key, (0, ""))[0] + 1
+        self.refusals[key] = (count, line)
+        while len(self.refusals) > 200:
+            self.refusals.popitem(last=False)
 
     def add_probe_line(self, line: str) -> None:
         self.probes.append(line)
@@ -159,6 +167,7 @@ class Ledger:
         self._retired_unknown.clear()
         self.dropped = 0
         self.findings.clear()
+        self.refusals.clear()
         self.probes.clear()
         return n
 
@@ -246,8 +255,20 @@ def counts_text(c: Counter) -> str:
 
 
 def report_lines(ledger: Ledger) -> list[str]:
-    """The text of `cors.report`: the verdicts, then the audit's findings."""
-    return _verdict_lines(ledger) + audit_lines(ledger)
+    """The text of `cors.report`: the verdicts, the page probe's refusals, then the audit's findings."""
+    return _verdict_lines(ledger) + refusal_lines(ledger) + audit_lines(ledger)
+
+
+def refusal_lines(ledger: Ledger) -> list[str]:
+    """Requests the page made that the browser refused before sending (the page probe saw them)."""
+    if not ledger.refusals:
+        return []
+    out = [f"cors probe: {sum(n for n, _ in ledger.refusals.values())} request(s) blocked in the page before "
+           "sending (no flow):"]
+    for (page, method, url), (count, line) in ledger.refusals.items():
+        out.append(f"{count:>5} x  {page} -> {method} {url}")
+        out.append(f"          {line}")
+    return out
 
 
 def audit_lines(ledger: Ledger) -> list[str]:

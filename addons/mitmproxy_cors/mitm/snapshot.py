@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import zlib
 from typing import NamedTuple
 from urllib.parse import quote
 
 from mitmproxy import flow as mflow
 from mitmproxy import http
+from mitmproxy.net import encoding
 from mitmproxy.net.http import url as murl
 
 from ..engine.model import Exchange, Headers, RequestSnapshot, ResponseSnapshot
+from ..engine.opaque_response_blocking import SNIFF_BYTES
 
 PATCH_KEY = "cors_patch"  # flow.metadata: what mitm/fixer.py changed in the response
 
@@ -65,7 +68,7 @@ class Capture(NamedTuple):
     peer: tuple | None
 
 
-C_TIMESTAMP, C_PEER = Capture._fields.index("timestamp"), Capture._fields.index("peer")
+C_FIELDS, C_TIMESTAMP, C_PEER = (Capture._fields.index(n) for n in ("fields", "timestamp", "peer"))
 
 
 def capture(f: http.HTTPFlow) -> Capture:
@@ -112,7 +115,10 @@ def exchange_of(f: http.HTTPFlow, c: Capture | None = None) -> Exchange:
 # worker (mitm/analysis.py): the same record, the same pipeline. Fields, by index (R_REQUEST: the
 # Capture's fields, as a tuple; R_PATCH: the fixer's `cors_patch`, when the proxy changed the response):
 # R_NOT_IN_CAPTURE: a flow read from a file whose response is only a placeholder (see `_not_in_capture`).
-R_ID, R_REQUEST, R_STATUS, R_RESP_FIELDS, R_RESP_TIME, R_ERROR, R_PROXY_ANSWERED, R_PATCH, R_NOT_IN_CAPTURE = range(9)
+# R_SERVER_IP: the address the proxy connected to (Local Network Access; absent from older records).
+# R_BODY_HEAD: the response body's first bytes, decoded, for a no-cors request only (`_body_head`).
+(R_ID, R_REQUEST, R_STATUS, R_RESP_FIELDS, R_RESP_TIME, R_ERROR, R_PROXY_ANSWERED, R_PATCH, R_NOT_IN_CAPTURE,
+ R_SERVER_IP, R_BODY_HEAD) = range(11)
 
 
 def record_of(f: http.HTTPFlow, c: Capture | None = None) -> tuple:
@@ -126,12 +132,43 @@ def record_of(f: http.HTTPFlow, c: Capture | None = None) -> tuple:
     resp = f.response
     err = f.error
     patch = f.metadata.get(PATCH_KEY) if f.metadata else None
+    server = f.server_conn
+    # Through an upstream proxy the peer is that proxy, not the server: no address then.
+    peer = server.peername if server is not None and not getattr(server, "via", None) else None
+    ip = str(peer[0]) if peer else None
     if resp is not None:
         if resp.status_code <= 0 and not f.live and not resp.data.headers.fields:
-            return (f.id, req, None, None, None, f"status {resp.status_code}", False, patch, True)
+            return (f.id, req, None, None, None, f"status {resp.status_code}", False, patch, True, ip, None)
         return (f.id, req, resp.status_code, resp.data.headers.fields, resp.timestamp_start or req[C_TIMESTAMP],
-                err.msg if err else None, False, patch, False)
-    return (f.id, req, None, None, None, err.msg if err else None, _proxy_answered(err), patch, False)
+                err.msg if err else None, False, patch, False, ip, _body_head(resp, req[C_FIELDS]))
+    return (f.id, req, None, None, None, err.msg if err else None, _proxy_answered(err), patch, False, ip, None)
+
+
+def _body_head(resp: http.Response, request_fields: tuple) -> bytes | None:
+    """The first bytes Chromium sniffs for Opaque Response Blocking, decoded as the browser sees them;
+    only for `Sec-Fetch-Mode: no-cors` (every other flow pays one scan of its request's names). None
+    when the body is not at hand (streamed) or cannot be decoded."""
+    for name, value in request_fields:
+        if len(name) == 14 and name.lower() == b"sec-fetch-mode":
+            if value.strip().lower() == b"no-cors":
+                break
+            return None
+    else:
+        return None
+    raw = resp.raw_content
+    if raw is None or getattr(resp, "stream", False):  # streamed: the proxy never held the body
+        return None
+    enc = (resp.headers.get("content-encoding") or "").strip().lower()
+    try:
+        if enc in ("", "identity"):
+            return raw[:SNIFF_BYTES]
+        if enc in ("gzip", "x-gzip", "deflate"):  # inflate only what is sniffed
+            wbits = (zlib.MAX_WBITS | 16 if enc != "deflate"  # deflate: zlib-wrapped (0x78...) or raw
+                     else zlib.MAX_WBITS if raw[:1] == b"\x78" else -zlib.MAX_WBITS)
+            return zlib.decompressobj(wbits).decompress(raw, SNIFF_BYTES)
+        return encoding.decode(raw, enc)[:SNIFF_BYTES]
+    except Exception:  # a body the browser cannot decode either fails in the browser: nothing to sniff
+        return None
 
 
 def peer_of_record(r: tuple) -> tuple | None:
@@ -142,6 +179,10 @@ def exchange_of_record(r: tuple) -> Exchange:
     request = snapshot_of(Capture._make(r[R_REQUEST]))
     response = None
     if r[R_STATUS] is not None:
-        response = ResponseSnapshot(r[R_STATUS], Headers.from_bytes(r[R_RESP_FIELDS]), r[R_RESP_TIME])
+        response = ResponseSnapshot(r[R_STATUS], Headers.from_bytes(r[R_RESP_FIELDS]), r[R_RESP_TIME],
+                                    r[R_BODY_HEAD] if len(r) > R_BODY_HEAD else None)
+    extra = {PATCH_KEY: r[R_PATCH]} if r[R_PATCH] else {}
+    if len(r) > R_SERVER_IP and r[R_SERVER_IP]:
+        extra["server_ip"] = r[R_SERVER_IP]
     return Exchange(r[R_ID], request, response, r[R_ERROR], proxy_answered_error=r[R_PROXY_ANSWERED],
-                    extra={PATCH_KEY: r[R_PATCH]} if r[R_PATCH] else {}, not_in_capture=r[R_NOT_IN_CAPTURE])
+                    extra=extra, not_in_capture=r[R_NOT_IN_CAPTURE])

@@ -120,7 +120,7 @@ def _signature(d: Decision) -> tuple | None:
     signatures have requirements that merge alike, so only the first is worked out (some 30 us each).
     None where the requirement must be worked out (the proxy patched the response)."""
     ex = d.exchange
-    if ex.extra:
+    if ex.extra.get("cors_patch"):  # (extra also holds the server's address)
         return None
     req, resp, v = ex.request, ex.response, d.verdict
     idx = req.headers.by_name

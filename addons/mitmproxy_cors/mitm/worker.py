@@ -84,6 +84,13 @@ class WorkerAnalysis:
             if self.decisions is not None:
                 self._decided.extend((d.flow_id, d.flow_line(), verdict_to_plain(d.verdict), d.update)
                                      for d in decisions)
+        elif kind == "page":  # the page probe's records: ("page", page origin, records, probe flow id)
+            updates, refusals = self.analysis.handle_page(msg[1], msg[2], msg[3])
+            if self.decisions is not None:
+                self._decided.extend((d.flow_id, d.flow_line(), verdict_to_plain(d.verdict), d.update)
+                                     for d in updates)
+                if msg[3]:  # the delivery's own flow shows what the browser refused (plain None marks it)
+                    self._decided.append((msg[3], {"page_refusals": refusals}, None, False))
         elif kind == "findings":
             self.analysis.add_findings(tuple(Finding.from_record(r) for r in msg[1]), msg[2], msg[3])
         elif kind == "config":
@@ -130,6 +137,7 @@ class WorkerAnalysis:
         self.analysis.log_level = cfg.get("log", self.analysis.log_level)
         self.analysis.keep_stories = cfg.get("stories", self.analysis.keep_stories)
         self.analysis.audit_enabled = cfg.get("audit", self.analysis.audit_enabled)
+        self.analysis.probe_pages = cfg.get("probe", self.analysis.probe_pages)
         self.verbose = cfg.get("verbose", self.verbose)
         self.analysis.print_line = self._print_line if self.verbose else None
         self.analysis.print_finding = self._print_finding if self.verbose else log_finding
