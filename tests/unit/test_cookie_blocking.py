@@ -265,3 +265,10 @@ def test_a_storage_access_value_chromium_never_sends_is_no_evidence():
     v = w.observe(request("GET", SECURE_API + "/x", ("Sec-Fetch-Site", "same-origin"), ("Sec-Fetch-Mode", "cors"),
                           ("Sec-Fetch-Storage-Access", "chrome-extension://abc"), t=1.0), response(200)).verdict
     assert v.cookies is None
+
+
+def test_a_deletion_the_browser_refuses_keeps_the_cookie():
+    w = Wire()
+    _login(w, "lax=1; Path=/; SameSite=Lax")
+    _xfetch(w, "/logout", set_cookies=("lax=; Path=/; Max-Age=0",))  # third-party: refused, not deleted
+    assert "lax" in _withheld(_xfetch(w, "/me", status=401, t=2.0))

@@ -162,7 +162,7 @@ class CookieBlocking:
                 if any(reasons.values()):
                     withheld.append({"name": c.name, "samesite": _samesite_text(c.samesite), "reasons": reasons})
         refused = []
-        accepted_under: list[tuple[SetCookie, bool]] = []
+        accepted_under: list[tuple[SetCookie, tuple[str, ...] | None]] = []
         for line in set_lines:
             sc = parse_set_cookie(line, req.timestamp)
             if sc is None:
@@ -216,8 +216,8 @@ class CookieBlocking:
         """Keep each cookie under the settings it was accepted under (None: any; (): refused)."""
         for sc, held in parsed:
             domain = sc.domain or host
-            if sc.domain and not (host == domain or host.endswith("." + domain)):
-                continue  # a Domain that does not cover the host: the browser rejects the cookie
+            if held == () or sc.domain and not _domain_allowed(host, domain):
+                continue  # refused (a deletion too), or a Domain that does not cover the host
             path = sc.path if sc.path and sc.path.startswith("/") else _default_path(url)
             expires = now + sc.max_age if sc.max_age is not None else sc.expires
             key = (sc.name, path)
@@ -225,8 +225,6 @@ class CookieBlocking:
                 cookies = self._jar.get(domain)
                 if cookies:
                     cookies.pop(key, None)
-                continue
-            if held == ():
                 continue
             cookies = self._jar.get(domain)
             if cookies is None:
