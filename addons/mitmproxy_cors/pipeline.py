@@ -178,6 +178,7 @@ class Decision:
             "summary": v.summary(),
             "update": self.update,
             **({"not_in_capture": True} if v.not_in_capture else {}),
+            **({"cookies": v.cookies} if v.cookies is not None else {}),
         }
 
 

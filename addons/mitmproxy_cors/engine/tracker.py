@@ -48,6 +48,7 @@ from .preflight_check import PreflightResult, check_preflight_both
 from .reasons import REASONS, console_text
 from .redirect_check import redirect_location, taints_origin, userinfo_failure
 from .local_network_access import lna_judgement
+from .cookie_blocking import CookieBlocking
 from .request_mode import RequestFacts, classify, credentials_evidence
 from .resource_policy import CorpBlock, corp_block
 from .session_credentials import SessionCredentials
@@ -123,6 +124,8 @@ class Tracker:
         self.documents = Documents(capacity)
         self.cache_traps = CacheTraps(capacity)
         self._orb_media = MediaUrls()  # URLs sniffed as audio/video: ORB lets a later mid-file 206 through
+        # The cookies the browser accepted, per domain: which ones a cross-site request went without.
+        self.cookies = CookieBlocking(capacity)
         self.last_facts: RequestFacts | None = None
 
     # -- public -----------------------------------------------------------------------------
@@ -131,6 +134,18 @@ class Tracker:
         facts = self.last_facts = classify(ex.request)  # the audit reads it next (pipeline.py)
         target = facts.target
         self.credentials.note(ex, target.host if target is not None else None)
+        observed = self._observe(ex, facts)
+        found = self.cookies.observe(ex, facts)
+        if found is None:
+            return observed
+        v = observed.verdict  # not a CORS matter: said beside the verdict, never changing it
+        # First, where one warning is shown (comment, mitmdump's line), unless that one says why the
+        # load failed (a CORP block, a refused WebSocket).
+        warnings = v.warnings + found.warnings if v.failed_not_cors else found.warnings + v.warnings
+        return observed._replace(verdict=v._replace(warnings=warnings, notes=v.notes + found.notes,
+                                                    cookies=found.report))
+
+    def _observe(self, ex: Exchange, facts: RequestFacts) -> Observation:
         view = _response_view(ex)
         if view is None:
             if ex.not_in_capture:
@@ -149,13 +164,14 @@ class Tracker:
         return {"pending_preflights": len(self._pending), "redirect_hops": len(self._redirects),
                 "validated_responses": len(self._validated), "preflight_cache": len(self.cache),
                 "cookie_hosts": len(self.credentials), "documents": len(self.documents),
-                "cache_traps": len(self.cache_traps)}
+                "cache_traps": len(self.cache_traps), "cookie_domains": len(self.cookies)}
 
     def clear(self) -> None:
         self._pending.clear()
         self._redirects.clear()
         self._validated.clear()
         self.credentials.clear()
+        self.cookies.clear()
         self.cache.clear()
         self.documents.clear()
         self.cache_traps.clear()

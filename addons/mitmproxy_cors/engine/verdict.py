@@ -184,6 +184,8 @@ class Verdict(NamedTuple):
     # The capture holds the request but no response (a browser's HAR): the browser blocked it or it
     # failed, and what the browser judged is not in the file. `verdict` is "blocked", `reason` None.
     not_in_capture: bool = False
+    # What the browser did with cookies (engine/cookie_blocking.py): withheld and refused ones by name.
+    cookies: dict | None = None
 
     @property
     def blocked(self) -> bool:
@@ -267,8 +269,18 @@ class Verdict(NamedTuple):
             d["exposed_headers"] = list(self.exposed_headers)
         if self.unexposed_headers is not None:
             d["unexposed_headers"] = list(self.unexposed_headers)
+        if self.cookies is not None:
+            d["cookies"] = _plain_copy(self.cookies)
         d["fix_text"] = [s.text() for s in self.fix]
         return d
+
+
+def _plain_copy(value):
+    if isinstance(value, dict):
+        return {k: _plain_copy(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain_copy(v) for v in value]
+    return value
 
 
 def firefox_reason(reason: str | None, parameter: str | None = None) -> str | None:

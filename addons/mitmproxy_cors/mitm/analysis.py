@@ -39,7 +39,8 @@ def wants_line(level: str, v: Verdict) -> bool:
     """`cors_log`: which verdicts get a line (`blocked` includes those blocked if the page sends
     credentials: allowed as sent, but never to be missed)."""
     return level != "off" and (v.blocked or v.credentials_risk is not None or v.not_in_capture or v.failed_not_cors
-                               or (level == "cors" and v.cors_relevant))
+                               or (level == "cors" and v.cors_relevant)
+                               or (v.cookies is not None and bool(v.warnings)))  # a cookie withheld or refused
 
 
 class Analysis:

@@ -76,6 +76,8 @@ def verdict_line(v: Verdict, client: tuple | None = None, now: float | None = No
         line.append("CORS BLOCKED", style="bold white on red")
     elif v.credentials_risk:
         line.append("CORS BLOCKED IF CREDENTIALS", style="bold black on yellow")
+    elif v.cookies is not None and v.warnings:  # the browser withheld or refused a cookie
+        line.append(("CORS allowed" if v.cors_relevant else "CORS n/a") + ", COOKIE*", style="bold black on yellow")
     elif v.warnings:
         line.append("CORS allowed*", style="bold black on yellow")
     elif v.cors_relevant:
