@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from .audit.finding import Finding
 from .audit.passive import PassiveAudit
 from .engine.checks import Check, checks_of, preflight_needed_for
+from .engine.long_lived import with_delivery
 from .engine.memo import memoized
 from .engine.model import Exchange, Headers
 from .engine.request_mode import classify
@@ -194,7 +195,8 @@ class Pipeline:
         # The audit judges the server's policy as the server sent it, not as the proxy patched it.
         findings, new = (self.audit.observe(ex, self.tracker.last_facts)
                          if not (patch_of(ex) or {}).get("patched") else ((), ()))
-        return Result(Decision(observed.verdict, ex, findings=findings), updates, new)
+        verdict = with_delivery(observed.verdict, ex.extra.get("delivery")) if ex.extra else observed.verdict
+        return Result(Decision(verdict, ex, findings=findings), updates, new)
 
     def clear(self) -> dict[str, int]:
         sizes = self.tracker.state_size()

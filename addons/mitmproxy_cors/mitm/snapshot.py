@@ -112,10 +112,13 @@ def exchange_of(f: http.HTTPFlow, c: Capture | None = None) -> Exchange:
 # worker (mitm/analysis.py): the same record, the same pipeline. Fields, by index (R_REQUEST: the
 # Capture's fields, as a tuple; R_PATCH: the fixer's `cors_patch`, when the proxy changed the response):
 # R_NOT_IN_CAPTURE: a flow read from a file whose response is only a placeholder (see `_not_in_capture`).
-R_ID, R_REQUEST, R_STATUS, R_RESP_FIELDS, R_RESP_TIME, R_ERROR, R_PROXY_ANSWERED, R_PATCH, R_NOT_IN_CAPTURE = range(9)
+# R_DELIVERY: for a long-lived response, (how it reaches the browser, judged at its headers?)
+# (engine/long_lived.py), else None.
+(R_ID, R_REQUEST, R_STATUS, R_RESP_FIELDS, R_RESP_TIME, R_ERROR, R_PROXY_ANSWERED, R_PATCH, R_NOT_IN_CAPTURE,
+ R_DELIVERY) = range(10)
 
 
-def record_of(f: http.HTTPFlow, c: Capture | None = None) -> tuple:
+def record_of(f: http.HTTPFlow, c: Capture | None = None, delivery: tuple | None = None) -> tuple:
     """`c`: the request as `requestheaders` captured it (else as it is now).
 
     A flow read from a file (not live) whose response has status 0 or below and no header is a
@@ -128,10 +131,10 @@ def record_of(f: http.HTTPFlow, c: Capture | None = None) -> tuple:
     patch = f.metadata.get(PATCH_KEY) if f.metadata else None
     if resp is not None:
         if resp.status_code <= 0 and not f.live and not resp.data.headers.fields:
-            return (f.id, req, None, None, None, f"status {resp.status_code}", False, patch, True)
+            return (f.id, req, None, None, None, f"status {resp.status_code}", False, patch, True, None)
         return (f.id, req, resp.status_code, resp.data.headers.fields, resp.timestamp_start or req[C_TIMESTAMP],
-                err.msg if err else None, False, patch, False)
-    return (f.id, req, None, None, None, err.msg if err else None, _proxy_answered(err), patch, False)
+                err.msg if err else None, False, patch, False, delivery)
+    return (f.id, req, None, None, None, err.msg if err else None, _proxy_answered(err), patch, False, None)
 
 
 def peer_of_record(r: tuple) -> tuple | None:
@@ -143,5 +146,8 @@ def exchange_of_record(r: tuple) -> Exchange:
     response = None
     if r[R_STATUS] is not None:
         response = ResponseSnapshot(r[R_STATUS], Headers.from_bytes(r[R_RESP_FIELDS]), r[R_RESP_TIME])
+    extra = {PATCH_KEY: r[R_PATCH]} if r[R_PATCH] else {}
+    if len(r) > R_DELIVERY and r[R_DELIVERY]:
+        extra["delivery"] = r[R_DELIVERY]
     return Exchange(r[R_ID], request, response, r[R_ERROR], proxy_answered_error=r[R_PROXY_ANSWERED],
-                    extra={PATCH_KEY: r[R_PATCH]} if r[R_PATCH] else {}, not_in_capture=r[R_NOT_IN_CAPTURE])
+                    extra=extra, not_in_capture=r[R_NOT_IN_CAPTURE])
