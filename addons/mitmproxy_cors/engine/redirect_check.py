@@ -16,23 +16,40 @@ from .model import Headers
 from .origin import Origin, origin_of_url
 from .verdict import Failure, FixStep
 
-# `net::HttpResponseHeaders::IsRedirectResponseCode` (with a Location header).
-REDIRECT_STATUSES = frozenset({300, 301, 302, 303, 307, 308})
+# `net::HttpResponseHeaders::IsRedirectResponseCode`: not 300 ("users probably want to see 300 (multiple
+# choice) pages"), which Chromium hands the page as a response (a preflight's 300 is
+# PreflightInvalidStatus, not PreflightDisallowedRedirect; measured in Chromium 156).
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 
 def redirect_location(url: str, status: int, headers: Headers) -> str | None:
-    """The absolute URL a redirect response points to, or None if it is not a redirect."""
+    """The absolute URL a redirect response points to, or None if it is not a redirect: Chromium
+    follows only a non-empty Location (`HttpResponseHeaders::IsRedirect`). An empty userinfo
+    (`http://@host/`, `http://:@host/`) is dropped, as GURL does: the browser requests the URL without it."""
     if status not in REDIRECT_STATUSES:
         return None
     location = headers.get("Location")
-    if location is None:
+    if not location:
         return None
     if _PLAIN_ABSOLUTE.match(location):
-        return location  # what urljoin would return, without its cost
+        return _without_empty_userinfo(location) if "@" in location else location  # urljoin's result, cheaper
     try:
-        return urljoin(url, location)
+        return _without_empty_userinfo(urljoin(url, location))
     except ValueError:
         return None
+
+
+def _without_empty_userinfo(url: str) -> str:
+    if "@" not in url:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    userinfo, at, _ = parts.netloc.rpartition("@")
+    if not at or userinfo.replace(":", ""):
+        return url
+    return parts._replace(netloc=parts.netloc[len(userinfo) + 1:]).geturl()
 
 
 # An absolute http(s) URL in printable ASCII with a host and no query, fragment, parameters or
@@ -41,13 +58,15 @@ _PLAIN_ABSOLUTE = re.compile(r'https?://[!"$-.0-:<->@-Z^-~]+(?:/[!"$-:<->@-\[\]-
 
 
 def has_userinfo(url: str) -> bool:
+    """The URL "includes credentials" (https://url.spec.whatwg.org/#include-credentials): a non-empty
+    username or password, as GURL's has_username()/has_password(); `http://@host/` has none."""
     if "@" not in url:
         return False  # no user:password@ without an "@"; spares a urlsplit per redirect
     try:
         parts = urlsplit(url)
     except ValueError:
         return False
-    return parts.username is not None or parts.password is not None
+    return bool(parts.username) or bool(parts.password)
 
 
 def userinfo_failure(location: str) -> Failure | None:
@@ -81,3 +100,46 @@ def method_after_redirect(method: str, status: int) -> str:
     if (status in (301, 302) and method == "POST") or (status == 303 and method not in ("GET", "HEAD")):
         return "GET"
     return method
+
+
+_SUBFRAMES = frozenset({"iframe", "frame", "embed", "object", "fencedframe"})  # Sec-Fetch-Dest of nested navigations
+
+
+def credentials_redirect_outcome(mode: str, page: Origin | None, target: Origin | None, location: str,
+                                 accept: str, destination: str = "") -> str | None:
+    """A request the CORS check does not cover on the wire (same-origin, no-cors, or no Sec-Fetch-Mode
+    on a plain-http host), from `page` to `target`, redirected to `location`, which includes
+    credentials: how Chromium fails it.
+
+    "cors": RedirectContainsCredentials. A cors-mode request whose origin is not `location`'s
+    (`CheckRedirectLocation` in services/network/cors/cors_url_loader.cc; HTTP-redirect fetch: "request's
+    mode is cors, locationURL includes credentials, and request's origin is not same origin with
+    locationURL's origin").
+    "aborted": net::ERR_ABORTED, no CORS error. Blink blocks every subresource request whose URL
+    includes credentials (BlockCredentialedSubresources), the next hop of a redirect too; measured in
+    Chromium 156 for a same-origin fetch redirected within its origin, a no-cors fetch, an image and an
+    iframe's navigation (`NavigationRequest::CheckCredentialedSubresource`: every frame but the top one).
+    None: a top-level navigation (followed), or too little on the wire to tell.
+
+    `mode` "unknown" (no Sec-Fetch-Mode: a plain-http host that is not potentially trustworthy; `page`
+    then comes from the Referer): judged as fetch()/XHR in cors mode, as request_mode.py judges such
+    requests, unless Accept shows a navigation, an image or a stylesheet, or the request went to another
+    origin without Origin (only no-cors sends that)."""
+    if not has_userinfo(location) or mode == "websocket":
+        return None
+    if mode in ("navigate", "nested-navigate"):
+        return "aborted" if mode == "nested-navigate" or destination in _SUBFRAMES else None
+    if mode == "unknown":
+        accept = accept.lower()
+        if accept.startswith("text/html"):
+            return None
+        if page is None:
+            return None
+        if accept.startswith(("image/", "text/css")) or target is None or not page.same_origin(target):
+            mode = "no-cors"
+    if mode not in ("cors", "unknown"):
+        return "aborted"
+    there = origin_of_url(location)
+    if page is None or there is None:
+        return "aborted"
+    return "aborted" if page.same_origin(there) else "cors"

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from .access_check import access_outcomes, varies_on_origin
@@ -42,7 +42,7 @@ from .origin import origin_of_url
 from .preflight_cache import CacheEntry, PreflightCache
 from .preflight_check import PreflightResult, check_preflight_both
 from .reasons import REASONS, console_text
-from .redirect_check import redirect_location, taints_origin, userinfo_failure
+from .redirect_check import credentials_redirect_outcome, redirect_location, taints_origin, userinfo_failure
 from .request_mode import RequestFacts, classify, credentials_evidence
 from .resource_policy import CorpBlock, corp_block
 from .session_credentials import SessionCredentials
@@ -331,6 +331,10 @@ class Tracker:
                     return _verdict(ex, facts, kind, outcome, outcome, "unknown", "", view)
                 self._remember(self._redirects, (req.client, location), _Hop(ex.id, req.url, req.timestamp),
                                req.timestamp)
+        if location and "@" in location:
+            refused = _credentials_redirect(ex, facts, view, location)
+            if refused is not None:
+                return refused
         if facts.mode == "websocket" and view.status != 101:
             return _websocket_refused(ex, facts, view.status, view.cause)
         if kind == "no-cors":
@@ -470,6 +474,37 @@ def _kind_in_capture(req, facts: RequestFacts) -> tuple[str, str | None, str]:
         return "same-origin", page.serialize(), source + ", the target's own"
     unsafe = cors_unsafe_request_header_names(req.headers)
     return ("actual" if needs_preflight(req.method, unsafe) else "simple"), page.serialize(), source
+
+
+def _credentials_redirect(ex: Exchange, facts: RequestFacts, view: _ResponseView, location: str) -> Verdict | None:
+    """A redirect to a URL with credentials, on a request no CORS check covered on the wire
+    (redirect_check.credentials_redirect_outcome): RedirectContainsCredentials, or Blink's abort."""
+    req = ex.request
+    page = facts.origin
+    if facts.origin_header is None and facts.mode == "unknown":
+        referer = req.headers.get("Referer")
+        page = origin_of_url(referer) if referer else None
+        page = None if page is None or page.opaque else page
+    idx = req.headers.by_name
+    how = credentials_redirect_outcome(facts.mode, page, facts.target, location, normalized(idx.get("accept")) or "",
+                                       (normalized(idx.get("sec-fetch-dest")) or "").lower())
+    if how == "cors":
+        if facts.mode == "unknown":
+            facts = replace(facts, mode="cors", mode_source=(
+                "assumed: a same-origin request (Referer) without Sec-Fetch-Mode, judged as fetch()/XHR in cors "
+                "mode; its redirect to another origin is CORS-checked"), origin_header=page.serialize())
+        outcome = Outcome((userinfo_failure(location),))
+        return _verdict(ex, facts, facts.kind, outcome, outcome, "unknown", "", view)
+    if how != "aborted":
+        return None
+    cause = ("the browser aborts the load: Chromium blocks subresource requests whose URL includes credentials, "
+             "the redirect's Location too (net::ERR_ABORTED, not a CORS error)")
+    fix = "redirect to a URL without user:password@ (credentials go in an Authorization header or a cookie)"
+    return Verdict(
+        flow_id=ex.id, kind=facts.kind, verdict="blocked", method=req.method, url=req.url,
+        origin=facts.origin_header, time=req.timestamp, mode=facts.mode, mode_source=facts.mode_source,
+        initiator=facts.initiator, cause=cause, warnings=(f"{cause}; fix: {fix}",),
+        message=f"Not a CORS error: {cause}. Fix: {fix}.")
 
 
 def _corp_blocked(ex: Exchange, facts: RequestFacts, block: CorpBlock) -> Verdict:
