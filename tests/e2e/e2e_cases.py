@@ -483,6 +483,27 @@ CASES: list[Case] = [
          expect="RedirectContainsCredentials"),
     Case("post-from-page-to-api-userinfo", redirect(P(), Url("api", {"acao": ECHO}, userinfo="u:p"), 307),
          init={"method": "POST", "body": "x"}, expect="RedirectContainsCredentials"),
+    # A Location that is not http(s), measured in Chromium 156: after the redirect response's CORS check,
+    # data:, about: and file: are refused in every mode (net::ERR_UNSAFE_REDIRECT); other schemes fail a
+    # cors-mode request as CorsDisabledScheme and a no-cors load as net::ERR_UNKNOWN_URL_SCHEME.
+    *[
+        Case(f"redir-scheme-{name}-{how}", (P if how == "same-origin" else A)(
+                 a_status=302, a_location=location, **({"acao": ECHO} if how == "cors" else {})),
+             js=img(None) if how == "img" else None, init={"mode": "no-cors"} if how == "nocors" else None,
+             expect=expect if expect.startswith("Cors") else "net-error", fp="" if expect.startswith("Cors") else expect)
+        for name, location, unsafe in (("data", "data:text/plain,hi", True), ("about", "about:blank", True),
+                                       ("file", "file:///etc/hosts", True), ("ftp", "ftp://127.0.0.1/x", False),
+                                       ("ws", "ws://127.0.0.1/x", False), ("javascript", "javascript:1", False),
+                                       ("mailto", "mailto:a@b.test", False))
+        for how, expect in (("cors", "net::ERR_UNSAFE_REDIRECT" if unsafe else "CorsDisabledScheme"),
+                            ("same-origin", "net::ERR_UNSAFE_REDIRECT" if unsafe else "CorsDisabledScheme"),
+                            ("nocors", "net::ERR_UNSAFE_REDIRECT" if unsafe else "net::ERR_UNKNOWN_URL_SCHEME"),
+                            ("img", "net::ERR_UNSAFE_REDIRECT" if unsafe else "net::ERR_UNKNOWN_URL_SCHEME"))
+    ],
+    Case("redir-scheme-data-cors-no-acao", A(a_status=302, a_location="data:text/plain,hi"),
+         expect="MissingAllowOriginHeader"),
+    Case("redir-scheme-ftp-cors-no-acao", A(a_status=302, a_location="ftp://127.0.0.1/x"),
+         expect="MissingAllowOriginHeader"),
     # redirect: 'manual' still CORS-checks the redirect response (then hands the page an opaqueredirect);
     # what else a redirect mode changes is not on the wire (docs/proxy-limits.md).
     Case("manual-no-acao", redirect(A(), A2(acao="*")), init={"redirect": "manual"}, expect="MissingAllowOriginHeader"),
@@ -648,6 +669,12 @@ PLAIN_HTTP_CASES: list[Case] = [
     Case("plain-nocors-redirect-userinfo", redirect(WA(), Url("api2", {"h": CLOSE}, host=API_HOST, userinfo="u:p")),
          page=WWW,
          init={"mode": "no-cors"}, expect="net-error", fp="net::ERR_ABORTED"),
+    Case("plain-same-origin-redirect-ftp", WP(a_status=302, a_location="ftp://127.0.0.1/x"), page=WWW,
+         expect="CorsDisabledScheme"),
+    Case("plain-same-origin-redirect-data", WP(a_status=302, a_location="data:text/plain,hi"), page=WWW,
+         expect="net-error", fp="net::ERR_UNSAFE_REDIRECT"),
+    Case("plain-img-redirect-ftp", WP(a_status=302, a_location="ftp://127.0.0.1/x"), page=WWW, js=img(None),
+         expect="net-error", fp="net::ERR_UNKNOWN_URL_SCHEME"),
     Case("plain-preflight-300-location", WA(acao=ECHO, p_acam="PUT", p_status=300, p_location="{api2}/x"), page=WWW,
          init=PUT, expect="PreflightInvalidStatus"),
 ]

@@ -260,3 +260,39 @@ def test_no_cors_and_iframe_redirects_with_credentials_are_aborted():
     for req, blocked in ((nocors, True), (frame, True), (top, False)):
         v = w.observe(req, response(302, location("http://u:p@c.test:8003/x"))).verdict
         assert (v.verdict == "blocked") == blocked and v.reason is None
+
+
+# -- a Location that is not http(s) (e2e cases redir-scheme-*) -----------------------------------------------
+
+def test_cors_redirect_to_another_scheme_is_cors_disabled_scheme_after_the_cors_check():
+    w = Wire()
+    v = w.fetch("GET", FIRST, (), [acao(PAGE), location("ftp://c.test/x")], status=302).verdict
+    assert (v.reason, v.failed_parameter) == ("CorsDisabledScheme", "")
+    v = w.fetch("GET", FIRST + "2", (), [location("ftp://c.test/x")], status=302).verdict
+    assert v.reason == "MissingAllowOriginHeader"  # the redirect response's CORS check comes first
+
+
+def test_redirect_to_data_about_or_file_is_an_unsafe_redirect_in_every_mode():
+    w = Wire()
+    cors = w.fetch("GET", FIRST, (), [acao(PAGE), location("data:text/plain,x")], status=302).verdict
+    nocors = w.observe(request("GET", API + "/n", ("Sec-Fetch-Mode", "no-cors"), ("Sec-Fetch-Dest", "image")),
+                       response(302, location("file:///etc/hosts"))).verdict
+    for v in (cors, nocors):
+        assert v.verdict == "blocked" and v.reason is None and "ERR_UNSAFE_REDIRECT" in v.cause
+
+
+def test_no_cors_redirect_to_another_scheme_is_an_unknown_scheme():
+    v = Wire().observe(request("GET", API + "/n", ("Sec-Fetch-Mode", "no-cors"), ("Sec-Fetch-Dest", "image")),
+                       response(302, location("ftp://c.test/x"))).verdict
+    assert v.verdict == "blocked" and v.reason is None and "ERR_UNKNOWN_URL_SCHEME" in v.cause
+
+
+def test_same_origin_fetch_redirected_to_another_scheme():
+    req = request("GET", PAGE + "/r", ("Accept", "*/*"), ("Sec-Fetch-Mode", "cors"), ("Sec-Fetch-Dest", "empty"))
+    v = Wire().observe(req, response(302, location("javascript:1"))).verdict
+    assert v.reason == "CorsDisabledScheme"
+
+
+def test_top_level_navigation_redirected_to_another_scheme_is_left_alone():
+    req = request("GET", API + "/", ("Sec-Fetch-Mode", "navigate"), ("Sec-Fetch-Dest", "document"))
+    assert Wire().observe(req, response(302, location("mailto:a@b.test"))).verdict.verdict == "allowed"

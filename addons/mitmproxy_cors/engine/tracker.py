@@ -42,7 +42,8 @@ from .origin import origin_of_url
 from .preflight_cache import CacheEntry, PreflightCache
 from .preflight_check import PreflightResult, check_preflight_both
 from .reasons import REASONS, console_text
-from .redirect_check import credentials_redirect_outcome, redirect_location, taints_origin, userinfo_failure
+from .redirect_check import (ABORTED, UNKNOWN_SCHEME, UNSAFE_REDIRECT, redirect_location, scheme_failure, taints_origin,
+                             uncovered_redirect_outcome, unsafe_redirect, userinfo_failure)
 from .request_mode import RequestFacts, classify, credentials_evidence
 from .resource_policy import CorpBlock, corp_block
 from .session_credentials import SessionCredentials
@@ -233,13 +234,15 @@ class Tracker:
         label = "redirect" if location else "actual"
         omit, include = access_outcomes(view.headers, origin, label)
         if location:
-            bad = userinfo_failure(location)
+            bad = userinfo_failure(location) or scheme_failure(location)
             if bad:  # checked once the response passed the CORS check
                 if not omit.blocked:
                     omit = Outcome((bad,))
                 if not include.blocked:
                     include = Outcome((bad,))
         chosen = include if creds == "include" else omit
+        if location and not chosen.blocked and unsafe_redirect(location):
+            return Observation(_redirect_failed(ex, facts, UNSAFE_REDIRECT), updated, completed)
         judged = _judge(chosen, kind, req.url, facts.origin_header, facts.initiator, view)
         blocked = chosen.blocked
         message = judged.message
@@ -331,8 +334,8 @@ class Tracker:
                     return _verdict(ex, facts, kind, outcome, outcome, "unknown", "", view)
                 self._remember(self._redirects, (req.client, location), _Hop(ex.id, req.url, req.timestamp),
                                req.timestamp)
-        if location and "@" in location:
-            refused = _credentials_redirect(ex, facts, view, location)
+        if location and ("@" in location or not location.startswith(("http:", "https:"))):
+            refused = _uncovered_redirect(ex, facts, view, location)
             if refused is not None:
                 return refused
         if facts.mode == "websocket" and view.status != 101:
@@ -476,30 +479,47 @@ def _kind_in_capture(req, facts: RequestFacts) -> tuple[str, str | None, str]:
     return ("actual" if needs_preflight(req.method, unsafe) else "simple"), page.serialize(), source
 
 
-def _credentials_redirect(ex: Exchange, facts: RequestFacts, view: _ResponseView, location: str) -> Verdict | None:
-    """A redirect to a URL with credentials, on a request no CORS check covered on the wire
-    (redirect_check.credentials_redirect_outcome): RedirectContainsCredentials, or Blink's abort."""
+def _uncovered_redirect(ex: Exchange, facts: RequestFacts, view: _ResponseView, location: str) -> Verdict | None:
+    """A redirect no CORS check on the wire covers, to a URL with credentials or a scheme that is not
+    http(s) (redirect_check.uncovered_redirect_outcome): a CORS error, or a failure that is not one."""
     req = ex.request
-    page = facts.origin
+    page = facts.origin if facts.origin is not None or facts.kind != "same-origin" else facts.target
     if facts.origin_header is None and facts.mode == "unknown":
         referer = req.headers.get("Referer")
         page = origin_of_url(referer) if referer else None
         page = None if page is None or page.opaque else page
     idx = req.headers.by_name
-    how = credentials_redirect_outcome(facts.mode, page, facts.target, location, normalized(idx.get("accept")) or "",
-                                       (normalized(idx.get("sec-fetch-dest")) or "").lower())
+    outcome = uncovered_redirect_outcome(facts.mode, page, facts.target, location, normalized(idx.get("accept")) or "",
+                                         (normalized(idx.get("sec-fetch-dest")) or "").lower())
+    if outcome is None:
+        return None
+    how, what = outcome
     if how == "cors":
         if facts.mode == "unknown":
             facts = replace(facts, mode="cors", mode_source=(
                 "assumed: a same-origin request (Referer) without Sec-Fetch-Mode, judged as fetch()/XHR in cors "
                 "mode; its redirect to another origin is CORS-checked"), origin_header=page.serialize())
-        outcome = Outcome((userinfo_failure(location),))
-        return _verdict(ex, facts, facts.kind, outcome, outcome, "unknown", "", view)
-    if how != "aborted":
-        return None
-    cause = ("the browser aborts the load: Chromium blocks subresource requests whose URL includes credentials, "
-             "the redirect's Location too (net::ERR_ABORTED, not a CORS error)")
-    fix = "redirect to a URL without user:password@ (credentials go in an Authorization header or a cookie)"
+        failure = userinfo_failure(location) if what == "RedirectContainsCredentials" else scheme_failure(location)
+        return _verdict(ex, facts, facts.kind, Outcome((failure,)), Outcome((failure,)), "unknown", "", view)
+    return _redirect_failed(ex, facts, what)
+
+
+_REDIRECT_FAILURES = {
+    ABORTED: ("the browser aborts the load: Chromium blocks subresource requests whose URL includes credentials, "
+              "the redirect's Location too",
+              "redirect to a URL without user:password@ (credentials go in an Authorization header or a cookie)"),
+    UNSAFE_REDIRECT: ("the browser refuses to follow a redirect to a data:, about: or file: URL",
+                      "redirect to an http(s) URL"),
+    UNKNOWN_SCHEME: ("the browser cannot load the redirect's Location: its scheme is not http(s)",
+                     "redirect to an http(s) URL"),
+}
+
+
+def _redirect_failed(ex: Exchange, facts: RequestFacts, net_error: str) -> Verdict:
+    """A redirect the browser fails without a CORS error (the net error in `cause`), with the fix."""
+    req = ex.request
+    what, fix = _REDIRECT_FAILURES[net_error]
+    cause = f"{what} ({net_error}, not a CORS error)"
     return Verdict(
         flow_id=ex.id, kind=facts.kind, verdict="blocked", method=req.method, url=req.url,
         origin=facts.origin_header, time=req.timestamp, mode=facts.mode, mode_source=facts.mode_source,
