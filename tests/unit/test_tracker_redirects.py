@@ -279,6 +279,7 @@ def test_redirect_to_data_about_or_file_is_an_unsafe_redirect_in_every_mode():
                        response(302, location("file:///etc/hosts"))).verdict
     for v in (cors, nocors):
         assert v.verdict == "blocked" and v.reason is None and "ERR_UNSAFE_REDIRECT" in v.cause
+    assert (cors.kind, nocors.kind) == ("simple", "no-cors")
 
 
 def test_no_cors_redirect_to_another_scheme_is_an_unknown_scheme():

@@ -242,7 +242,11 @@ class Tracker:
                     include = Outcome((bad,))
         chosen = include if creds == "include" else omit
         if location and not chosen.blocked and unsafe_redirect(location):
-            return Observation(_redirect_failed(ex, facts, UNSAFE_REDIRECT), updated, completed)
+            failed = _redirect_failed(ex, facts, UNSAFE_REDIRECT, kind)._replace(
+                credentials=creds, credentials_source=creds_source, preflight_cache=cache_info,
+                paired_flow_id=pending.verdict.flow_id if pending is not None else None,
+                redirected_from=hop.flow_id if hop is not None else None)
+            return Observation(failed, updated, completed)
         judged = _judge(chosen, kind, req.url, facts.origin_header, facts.initiator, view)
         blocked = chosen.blocked
         message = judged.message
@@ -515,13 +519,13 @@ _REDIRECT_FAILURES = {
 }
 
 
-def _redirect_failed(ex: Exchange, facts: RequestFacts, net_error: str) -> Verdict:
+def _redirect_failed(ex: Exchange, facts: RequestFacts, net_error: str, kind: str | None = None) -> Verdict:
     """A redirect the browser fails without a CORS error (the net error in `cause`), with the fix."""
     req = ex.request
     what, fix = _REDIRECT_FAILURES[net_error]
     cause = f"{what} ({net_error}, not a CORS error)"
     return Verdict(
-        flow_id=ex.id, kind=facts.kind, verdict="blocked", method=req.method, url=req.url,
+        flow_id=ex.id, kind=kind or facts.kind, verdict="blocked", method=req.method, url=req.url,
         origin=facts.origin_header, time=req.timestamp, mode=facts.mode, mode_source=facts.mode_source,
         initiator=facts.initiator, cause=cause, warnings=(f"{cause}; fix: {fix}",),
         message=f"Not a CORS error: {cause}. Fix: {fix}.")
