@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from .audit.finding import Finding
 from .audit.passive import PassiveAudit
 from .engine.checks import Check, checks_of, preflight_needed_for
+from .engine.long_lived import with_delivery
 from .engine.memo import memoized
 from .engine.model import Exchange, Headers
 from .engine.origin import Origin, origin_of_url
@@ -233,7 +234,8 @@ class Pipeline:
         # The audit judges the server's policy as the server sent it, not as the proxy patched it.
         findings, new = (self.audit.observe(ex, self.tracker.last_facts)
                          if not (patch_of(ex) or {}).get("patched") else ((), ()))
-        result = Result(Decision(observed.verdict, ex, findings=findings), updates, new)
+        verdict = with_delivery(observed.verdict, ex.extra.get("delivery")) if ex.extra else observed.verdict
+        result = Result(Decision(verdict, ex, findings=findings), updates, new)
         if self.page_flows is not None:
             self._keep_for_page(result)
         return result

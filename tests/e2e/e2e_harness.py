@@ -49,7 +49,7 @@ class Origins:
         else:
             srv = getattr(self.servers, server)
             port, default_host = srv.port, srv.host
-        auth = f"{userinfo}@" if userinfo else ""
+        auth = f"{userinfo}@" if userinfo is not None else ""  # "" gives http://@host: an empty userinfo
         return f"http://{auth}{host or default_host}:{port}"
 
     def fields(self, case: Case) -> dict[str, Any]:

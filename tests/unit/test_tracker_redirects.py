@@ -196,3 +196,104 @@ def test_second_preflight_for_a_tainted_hop_needs_acao_null():
     w = Wire()
     v = w.observe(preflight_request(SECOND, "PUT", origin="null"), response(204, acao(PAGE), acam("PUT"))).verdict
     assert (v.reason, v.failed_parameter) == ("PreflightAllowOriginMismatch", PAGE)
+
+
+# -- 300, empty userinfo, credentials in a Location no CORS check covers (issue 15) -----------------------
+
+def test_a_300_with_location_is_a_response_not_a_redirect():
+    # Chromium follows only 301/302/303/307/308 (e2e cases get-300-location-*): a Location with
+    # credentials on a 300 changes nothing, the page reads the 300.
+    v = Wire().fetch("GET", FIRST, (), [acao(PAGE), location("http://u:p@c.test:8003/")], status=300).verdict
+    assert v.verdict == "allowed"
+
+
+def test_a_preflight_answered_300_with_location_is_an_invalid_status():
+    v = Wire().preflight(FIRST, "PUT", None, acao(PAGE), acam("PUT"), location(SECOND), status=300).verdict
+    assert v.reason == "PreflightInvalidStatus"  # e2e case pf-300-location
+
+
+def test_an_empty_userinfo_is_no_credentials_and_the_next_hop_pairs():
+    w = Wire()
+    first = w.fetch("GET", FIRST, (), [acao(PAGE), location("http://@c.test:8003/final")], status=302, t=0.0)
+    assert first.verdict.verdict == "allowed"  # e2e case redir-userinfo-empty
+    second = w.fetch("GET", SECOND, (), [acao("*")], origin="null", t=0.1).verdict
+    assert second.redirected_from == first.verdict.flow_id
+
+
+def _same_origin_get(url: str, *extra):
+    # A same-origin fetch() to a plain-http host that is not potentially trustworthy: no Origin, no
+    # Sec-Fetch-*, the page's URL as Referer.
+    return request("GET", url, ("Accept", "*/*"), ("Referer", PAGE + "/app"), *extra)
+
+
+def test_plain_http_same_origin_fetch_redirected_to_another_origin_with_credentials():
+    # Chromium: RedirectContainsCredentials (tests/e2e/test_plain_http_chromium.py)
+    v = Wire().observe(_same_origin_get(PAGE + "/r"), response(302, location("http://u:p@c.test:8003/x"))).verdict
+    assert (v.verdict, v.reason) == ("blocked", "RedirectContainsCredentials")
+    assert v.mode == "cors" and v.mode_source.startswith("assumed")
+
+
+def test_plain_http_image_redirected_with_credentials_is_aborted_not_cors():
+    req = request("GET", PAGE + "/i.gif", ("Accept", "image/avif,image/webp,*/*"), ("Referer", PAGE + "/app"))
+    v = Wire().observe(req, response(302, location("http://u:p@c.test:8003/x.gif"))).verdict
+    assert v.verdict == "blocked" and v.reason is None and "ERR_ABORTED" in v.cause
+
+
+def test_plain_http_navigation_redirected_with_credentials_is_followed():
+    req = request("GET", PAGE + "/", ("Accept", "text/html,*/*"), ("Upgrade-Insecure-Requests", "1"))
+    v = Wire().observe(req, response(302, location("http://u:p@c.test:8003/"))).verdict
+    assert v.verdict == "allowed"
+
+
+def test_same_origin_fetch_redirected_within_its_origin_with_credentials_is_aborted():
+    # e2e case redir-from-page-to-page-userinfo: Blink blocks the credentialed subresource URL
+    req = request("GET", PAGE + "/r", ("Accept", "*/*"), ("Sec-Fetch-Mode", "cors"), ("Sec-Fetch-Dest", "empty"))
+    v = Wire().observe(req, response(302, location("http://u:p@a.test:8001/x"))).verdict
+    assert v.verdict == "blocked" and v.reason is None and "ERR_ABORTED" in v.cause and v.warnings
+
+
+def test_no_cors_and_iframe_redirects_with_credentials_are_aborted():
+    nocors = request("GET", API + "/r", ("Sec-Fetch-Mode", "no-cors"), ("Sec-Fetch-Dest", "empty"))
+    frame = request("GET", API + "/r", ("Sec-Fetch-Mode", "navigate"), ("Sec-Fetch-Dest", "iframe"))
+    top = request("GET", API + "/r", ("Sec-Fetch-Mode", "navigate"), ("Sec-Fetch-Dest", "document"))
+    w = Wire()
+    for req, blocked in ((nocors, True), (frame, True), (top, False)):
+        v = w.observe(req, response(302, location("http://u:p@c.test:8003/x"))).verdict
+        assert (v.verdict == "blocked") == blocked and v.reason is None
+
+
+# -- a Location that is not http(s) (e2e cases redir-scheme-*) -----------------------------------------------
+
+def test_cors_redirect_to_another_scheme_is_cors_disabled_scheme_after_the_cors_check():
+    w = Wire()
+    v = w.fetch("GET", FIRST, (), [acao(PAGE), location("ftp://c.test/x")], status=302).verdict
+    assert (v.reason, v.failed_parameter) == ("CorsDisabledScheme", "")
+    v = w.fetch("GET", FIRST + "2", (), [location("ftp://c.test/x")], status=302).verdict
+    assert v.reason == "MissingAllowOriginHeader"  # the redirect response's CORS check comes first
+
+
+def test_redirect_to_data_about_or_file_is_an_unsafe_redirect_in_every_mode():
+    w = Wire()
+    cors = w.fetch("GET", FIRST, (), [acao(PAGE), location("data:text/plain,x")], status=302).verdict
+    nocors = w.observe(request("GET", API + "/n", ("Sec-Fetch-Mode", "no-cors"), ("Sec-Fetch-Dest", "image")),
+                       response(302, location("file:///etc/hosts"))).verdict
+    for v in (cors, nocors):
+        assert v.verdict == "blocked" and v.reason is None and "ERR_UNSAFE_REDIRECT" in v.cause
+    assert (cors.kind, nocors.kind) == ("simple", "no-cors")
+
+
+def test_no_cors_redirect_to_another_scheme_is_an_unknown_scheme():
+    v = Wire().observe(request("GET", API + "/n", ("Sec-Fetch-Mode", "no-cors"), ("Sec-Fetch-Dest", "image")),
+                       response(302, location("ftp://c.test/x"))).verdict
+    assert v.verdict == "blocked" and v.reason is None and "ERR_UNKNOWN_URL_SCHEME" in v.cause
+
+
+def test_same_origin_fetch_redirected_to_another_scheme():
+    req = request("GET", PAGE + "/r", ("Accept", "*/*"), ("Sec-Fetch-Mode", "cors"), ("Sec-Fetch-Dest", "empty"))
+    v = Wire().observe(req, response(302, location("javascript:1"))).verdict
+    assert v.reason == "CorsDisabledScheme"
+
+
+def test_top_level_navigation_redirected_to_another_scheme_is_left_alone():
+    req = request("GET", API + "/", ("Sec-Fetch-Mode", "navigate"), ("Sec-Fetch-Dest", "document"))
+    assert Wire().observe(req, response(302, location("mailto:a@b.test"))).verdict.verdict == "allowed"

@@ -35,6 +35,9 @@ phase has its own prefixed parameter of the same name.  Repeating a parameter re
 ``ct``         the ``Content-Type`` line instead of the body's own, verbatim; ``ct=`` sends none
 ``cache``      ``Cache-Control`` of the response; defaults to ``no-store`` so that repeated requests
                always reach the wire; ``cache=`` (empty) sends none
+``sse``        a server-sent event stream held open this many seconds (actual requests only):
+               ``Content-Type: text/event-stream``, no length, one event at once and one before it
+               closes (``retry`` is ten minutes, so that EventSource does not reconnect in a test)
 =============  ==================================================================================
 
 Header values are written byte-exactly (``name: value`` with one space after the colon and the value
@@ -191,6 +194,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         raw_lines = values("h")
         status_values = values("status")
         status = int(status_values[-1]) if status_values else (302 if location else 200)
+        hold = values("sse")
+        if hold and not preflight:
+            self._event_stream(exchange, status, headers, float(hold[-1]), raw_lines)
+            return
 
         body_kind = (values("body") or ["" if preflight else "ok"])[-1]
         if values("bodyhex"):
@@ -235,6 +242,34 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         exchange.status = status
         exchange.response_headers = headers
         self.server.record(exchange)
+
+
+    def _event_stream(self, exchange: Exchange, status: int, headers: list[tuple[str, str]], hold: float,
+                      raw_lines: Sequence[str]) -> None:
+        """A long-lived response: the headers and a first event at once, a second event after `hold`
+        seconds, then the end (the connection closes: the body has no length)."""
+        headers += [("Content-Type", "text/event-stream"), ("Cache-Control", "no-store")]
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        for line in raw_lines:
+            self._headers_buffer.append(f"{line}\r\n".encode("latin-1"))
+            name, _, value = line.partition(":")
+            headers.append((name, value[1:] if value.startswith(" ") else value))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        exchange.status = status
+        exchange.response_headers = headers
+        self.server.record(exchange)
+        try:
+            self.wfile.write(b"retry: 600000\ndata: first\n\n")
+            self.wfile.flush()
+            time.sleep(hold)
+            self.wfile.write(b"data: last\n\n")
+            self.wfile.flush()
+        except OSError:
+            pass  # the client went away
+        self.close_connection = True
 
 
 class _HTTPServer(http.server.ThreadingHTTPServer):

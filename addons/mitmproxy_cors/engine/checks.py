@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 from .model import Exchange, Headers
 from .preflight_check import CHROMIUM_MAX_AGE_CAP, parse_max_age
-from .redirect_check import REDIRECT_STATUSES
+from .redirect_check import redirect_location
 from .safelist import cors_unsafe_request_header_names, is_cors_safelisted_method, preflight_reasons
 from .verdict import Verdict
 
@@ -129,7 +129,7 @@ class _Checks:
         creds = v.credentials or "unknown"
         preflight = v.kind == "preflight"
         location = headers.get("Location") if headers is not None else None
-        redirected = resp is not None and resp.status in REDIRECT_STATUSES and location is not None
+        redirected = resp is not None and redirect_location(self.ex.request.url, resp.status, headers) is not None
         if preflight and redirected:
             self.add("fail" if "redirect" in self.failed else "pass", "redirect",
                      "a preflight must not be redirected", "a 2xx answer at this URL", f"{resp.status} to {location}")

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from .access_check import access_outcomes, varies_on_origin
@@ -46,7 +46,8 @@ from .origin import origin_of_url
 from .preflight_cache import CacheEntry, PreflightCache
 from .preflight_check import PreflightResult, check_preflight_both
 from .reasons import REASONS, console_text
-from .redirect_check import redirect_location, taints_origin, userinfo_failure
+from .redirect_check import (ABORTED, UNKNOWN_SCHEME, UNSAFE_REDIRECT, redirect_location, scheme_failure, taints_origin,
+                             uncovered_redirect_outcome, unsafe_redirect, userinfo_failure)
 from .local_network_access import lna_judgement
 from .cookie_blocking import CookieBlocking
 from .request_mode import RequestFacts, classify, credentials_evidence
@@ -265,13 +266,19 @@ class Tracker:
         label = "redirect" if location else "actual"
         omit, include = access_outcomes(view.headers, origin, label)
         if location:
-            bad = userinfo_failure(location)
+            bad = userinfo_failure(location) or scheme_failure(location)
             if bad:  # checked once the response passed the CORS check
                 if not omit.blocked:
                     omit = Outcome((bad,))
                 if not include.blocked:
                     include = Outcome((bad,))
         chosen = include if creds == "include" else omit
+        if location and not chosen.blocked and unsafe_redirect(location):
+            failed = _redirect_failed(ex, facts, UNSAFE_REDIRECT, kind)._replace(
+                credentials=creds, credentials_source=creds_source, preflight_cache=cache_info,
+                paired_flow_id=pending.verdict.flow_id if pending is not None else None,
+                redirected_from=hop.flow_id if hop is not None else None)
+            return Observation(failed, updated, completed)
         judged = _judge(chosen, kind, req.url, facts.origin_header, facts.initiator, view, creds)
         blocked = chosen.blocked
         message = judged.message
@@ -363,6 +370,10 @@ class Tracker:
                     return _verdict(ex, facts, kind, outcome, outcome, "unknown", "", view)
                 self._remember(self._redirects, (req.client, location), _Hop(ex.id, req.url, req.timestamp),
                                req.timestamp)
+        if location and ("@" in location or not location.startswith(("http:", "https:"))):
+            refused = _uncovered_redirect(ex, facts, view, location)
+            if refused is not None:
+                return refused
         if facts.mode == "websocket" and view.status != 101:
             return _websocket_refused(ex, facts, view.status, view.cause)
         if kind == "no-cors":
@@ -519,6 +530,54 @@ def _kind_in_capture(req, facts: RequestFacts) -> tuple[str, str | None, str]:
     return ("actual" if needs_preflight(req.method, unsafe) else "simple"), page.serialize(), source
 
 
+def _uncovered_redirect(ex: Exchange, facts: RequestFacts, view: _ResponseView, location: str) -> Verdict | None:
+    """A redirect no CORS check on the wire covers, to a URL with credentials or a scheme that is not
+    http(s) (redirect_check.uncovered_redirect_outcome): a CORS error, or a failure that is not one."""
+    req = ex.request
+    page = facts.origin if facts.origin is not None or facts.kind != "same-origin" else facts.target
+    if facts.origin_header is None and facts.mode == "unknown":
+        referer = req.headers.get("Referer")
+        page = origin_of_url(referer) if referer else None
+        page = None if page is None or page.opaque else page
+    idx = req.headers.by_name
+    outcome = uncovered_redirect_outcome(facts.mode, page, facts.target, location, normalized(idx.get("accept")) or "",
+                                         (normalized(idx.get("sec-fetch-dest")) or "").lower())
+    if outcome is None:
+        return None
+    how, what = outcome
+    if how == "cors":
+        if facts.mode == "unknown":
+            facts = replace(facts, mode="cors", mode_source=(
+                "assumed: a same-origin request (Referer) without Sec-Fetch-Mode, judged as fetch()/XHR in cors "
+                "mode; its redirect to another origin is CORS-checked"), origin_header=page.serialize())
+        failure = userinfo_failure(location) if what == "RedirectContainsCredentials" else scheme_failure(location)
+        return _verdict(ex, facts, facts.kind, Outcome((failure,)), Outcome((failure,)), "unknown", "", view)
+    return _redirect_failed(ex, facts, what)
+
+
+_REDIRECT_FAILURES = {
+    ABORTED: ("the browser aborts the load: Chromium blocks subresource requests whose URL includes credentials, "
+              "the redirect's Location too",
+              "redirect to a URL without user:password@ (credentials go in an Authorization header or a cookie)"),
+    UNSAFE_REDIRECT: ("the browser refuses to follow a redirect to a data:, about: or file: URL",
+                      "redirect to an http(s) URL"),
+    UNKNOWN_SCHEME: ("the browser cannot load the redirect's Location: its scheme is not http(s)",
+                     "redirect to an http(s) URL"),
+}
+
+
+def _redirect_failed(ex: Exchange, facts: RequestFacts, net_error: str, kind: str | None = None) -> Verdict:
+    """A redirect the browser fails without a CORS error (the net error in `cause`), with the fix."""
+    req = ex.request
+    what, fix = _REDIRECT_FAILURES[net_error]
+    cause = f"{what} ({net_error}, not a CORS error)"
+    return Verdict(
+        flow_id=ex.id, kind=kind or facts.kind, verdict="blocked", method=req.method, url=req.url,
+        origin=facts.origin_header, time=req.timestamp, mode=facts.mode, mode_source=facts.mode_source,
+        initiator=facts.initiator, cause=cause, warnings=(f"{cause}; fix: {fix}",),
+        message=f"Not a CORS error: {cause}. Fix: {fix}.")
+
+
 def _corp_blocked(ex: Exchange, facts: RequestFacts, block: CorpBlock) -> Verdict:
     """A no-cors response its own Cross-Origin-Resource-Policy keeps from the page: not CORS."""
     req = ex.request
@@ -658,7 +717,7 @@ def settle_credentials(ex: Exchange, v: Verdict, creds: str, source: str,
         exposed, unexposed = (exposed_header_names(view.headers, creds == "include")
                               if not location else (None, None))
     chosen = include if creds == "include" else omit
-    judged = _judge(chosen, v.kind, v.url, v.origin, v.initiator, view)
+    judged = _judge(chosen, v.kind, v.url, v.origin, v.initiator, view, creds)
     message = judged.message
     if v.redirected_from and judged.verdict == "blocked" and v.verdict == "blocked" and "(redirected from" in v.message:
         message = v.message if (judged.reason, judged.failed_parameter) == (v.reason, v.failed_parameter) else message

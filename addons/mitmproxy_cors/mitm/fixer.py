@@ -105,6 +105,7 @@ class CorsFixer:
         # `responseheaders`: `response` then only compares (mitmproxy's header fields are an
         # immutable tuple, so keeping a reference is a snapshot). Bounded: some flows never finish.
         self._originals: dict[str, tuple[int, tuple]] = {}
+        self._settled: dict[str, None] = {}  # flows `settle` finished before their `response` (bounded)
         self._others_may_patch = True  # until configure/running know better
         # The per-flow hooks' guard: is there anything to patch, or to watch another addon patch?
         self.watching = True
@@ -291,7 +292,17 @@ class CorsFixer:
             meta["_expected"] = [list(x) for x in original]
         meta["_original"] = original
 
+    def settle(self, f: http.HTTPFlow) -> None:
+        """Record now what `response` would record: a long-lived response is judged at its headers
+        (mitm/observer.py), and its `response` comes only when the stream closes."""
+        self.response(f)
+        self._settled[f.id] = None
+        if len(self._settled) > PENDING_FLOWS:
+            del self._settled[next(iter(self._settled))]
+
     def response(self, f: http.HTTPFlow) -> None:
+        if self._settled and self._settled.pop(f.id, 0) is None:
+            return  # recorded by `settle`
         if not self.watching and META_PATCH not in f.metadata:
             return
         sent = self._originals.pop(f.id, None)
@@ -314,6 +325,8 @@ class CorsFixer:
             logger.exception("cors_fix: could not record %s %s", f.request.method, f.request.pretty_url)
 
     def error(self, f: http.HTTPFlow) -> None:
+        if self._settled and self._settled.pop(f.id, 0) is None:
+            return  # recorded by `settle`
         if not self.watching and META_PATCH not in f.metadata:
             return
         self._originals.pop(f.id, None)

@@ -1,7 +1,9 @@
 """The mitmproxy addon that gives every finished flow the browser's CORS verdict.
 
 Verdicts are made in `response` (after every addon's `responseheaders`, so header rules such as
-`--modify-headers` are reflected) and in `error` (mitmproxy's own 502 for an unreachable server).
+`--modify-headers` are reflected) and in `error` (mitmproxy's own 502 for an unreachable server). A
+long-lived response (an event stream, a streamed body: engine/long_lived.py) is judged at its headers,
+once every addon's `responseheaders` ran, since its `response` comes only when the stream closes.
 
 Where (`cors_analysis`): in this process, annotating each flow before the next addon sees it; or in
 the analysis worker (mitm/worker.py), a child process that runs the same pipeline and writes the
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from mitmproxy import ctx, hooks, http
 
+from ..engine.long_lived import BUFFERED_EVENT_STREAM, STREAMED_EVENT_STREAM, delivery_of
 from ..engine.verdict import Verdict
 from .addon_chain import FLOW_HOOKS, any_addon_with, flows_kept, foreign_addons_with
 from .analysis import Analysis
@@ -73,6 +76,7 @@ def log_line(v: Verdict, peer: tuple | None) -> None:
 class CorsObserver:
     name = "cors"
     PENDING_REQUESTS = 10_000
+    _JUDGED = ()  # `_long`: judged at its headers already
 
     def __init__(self, analysis: Analysis | None = None, flows: FlowIndex | None = None,
                  fixer: CorsFixer | None = None, gate: CorsGate | None = None) -> None:
@@ -84,6 +88,8 @@ class CorsObserver:
         self.mode = "auto"
         self.is_running = False
         self._requests: dict[str, Capture] = {}  # flow id -> request as the browser sent it
+        # Long-lived flows (bounded): id -> (delivery, judge at the headers?), or _JUDGED.
+        self._long: dict[str, tuple] = {}
         self.capture_early = True  # see _capture_early
         self._updates_wanted: bool | None = None  # does any addon have `update` (a View)? asked once
         self.worker: AnalysisWorker | None = None
@@ -271,21 +277,89 @@ class CorsObserver:
         if len(self._requests) > self.PENDING_REQUESTS:  # flows that never finish must not pile up
             del self._requests[next(iter(self._requests))]
 
-    def response(self, f: http.HTTPFlow) -> None:
-        if self.worker is not None and self._offload(f):
+    def responseheaders(self, f: http.HTTPFlow) -> None:
+        """A long-lived response is judged at its headers: the browser's CORS check needs nothing
+        else, and `response` comes only when the stream closes (an EventSource's may last hours)."""
+        resp = f.response
+        if resp is None or not f.live:
             return
-        self._decide(f)
+        how = delivery_of(_content_type(resp.data.headers.fields), bool(resp.stream))
+        if how is None:
+            return
+        if how == BUFFERED_EVENT_STREAM and _large_bodies_streamed():
+            # Not streamed yet, but mitmproxy streams a body without a length once it has buffered
+            # stream_large_bodies bytes of it (measured: =1 gives the page `open` within 0.2 s).
+            how = STREAMED_EVENT_STREAM
+        # A buffered body's headers reach the browser only with it: an addon's `response` (or a user
+        # editing an intercepted flow) may still change them, and then it is judged there.
+        early = how != BUFFERED_EVENT_STREAM or not self._responses_changed_later()
+        self._long[f.id] = (how, early)
+        if len(self._long) > self.PENDING_REQUESTS:
+            del self._long[next(iter(self._long))]
+        if early:
+            try:  # after the other addons' `responseheaders` (--modify-headers), which run after ours
+                asyncio.get_running_loop().call_soon(self._judge_at_headers, f)
+            except RuntimeError:  # no event loop (a test calling the hook): now
+                self._judge_at_headers(f)
+
+    def _responses_changed_later(self) -> bool:
+        try:  # the console and mitmweb only (mitmdump has no such option)
+            if "intercept_active" in ctx.options and ctx.options.intercept_active:
+                return True
+        except Exception:
+            return True
+        return foreign_addons_with(("response",))
+
+    def _judge_at_headers(self, f: http.HTTPFlow) -> None:
+        delivery = self._long.get(f.id)
+        if not delivery or not delivery[1]:
+            return  # judged already, or its `response` came first
+        self._long[f.id] = self._JUDGED
+        try:
+            if self.fixer is not None:
+                self.fixer.settle(f)  # what cors_fix changed, recorded before the verdict
+        except Exception:
+            logger.exception("mitmproxy-cors could not record the patch of %s %s", f.request.method,
+                             f.request.pretty_url)
+        if self.worker is not None and self._offload(f, delivery):
+            return
+        self._decide(f, delivery=delivery)
+        if self._updates_wanted is None:
+            self._updates_wanted = any_addon_with("update")
+        if self._updates_wanted:  # the hook's own `update` ran before this verdict
+            ctx.master.addons.trigger(hooks.UpdateHook([f]))
+
+    def _delivery(self, f: http.HTTPFlow) -> tuple | None:
+        """A long-lived flow's delivery for the record of its `response` or `error`, or _JUDGED when it
+        was judged already: one verdict per flow. A streamed flow the client left gets both `response`
+        and `error` in mitmproxy 11, so _JUDGED stays (until the bound drops it)."""
+        delivery = self._long.get(f.id)
+        if delivery is None or delivery is self._JUDGED:
+            return delivery
+        self._long[f.id] = self._JUDGED
+        return (delivery[0], False)
+
+    def response(self, f: http.HTTPFlow) -> None:
+        delivery = self._delivery(f) if self._long else None
+        if delivery is self._JUDGED:
+            return
+        if self.worker is not None and self._offload(f, delivery):
+            return
+        self._decide(f, delivery=delivery)
 
     def error(self, f: http.HTTPFlow) -> None:
         # Also when the response was cut off mid-body: then `response` never fires, but the
         # browser already had the headers (or mitmproxy's 502), so the flow still needs a verdict.
+        delivery = self._delivery(f) if self._long else None
+        if delivery is self._JUDGED:
+            return
         if self.worker is not None:
             if f.response is not None and self._response_seen(f):
                 return
-            if self._offload(f):
+            if self._offload(f, delivery):
                 return
         if f.id not in self.flows:
-            self._decide(f)
+            self._decide(f, delivery=delivery)
 
     def _response_seen(self, f: http.HTTPFlow) -> bool:
         """Did `response` already hand this flow over? With the early capture, it took the request
@@ -295,17 +369,17 @@ class CorsObserver:
             return f.id not in self._requests
         return not f.live
 
-    def _record(self, f: http.HTTPFlow) -> tuple | None:
+    def _record(self, f: http.HTTPFlow, delivery: tuple | None = None) -> tuple | None:
         taken = self._requests.pop(f.id, None)
         try:
-            return record_of(f, taken)
+            return record_of(f, taken, delivery)
         except Exception:
             self.analysis.internal_errors += 1
             logger.exception("mitmproxy-cors could not read flow %s %s", f.request.method, f.request.pretty_url)
             return None
 
-    def _offload(self, f: http.HTTPFlow) -> bool:
-        record = self._record(f)
+    def _offload(self, f: http.HTTPFlow, delivery: tuple | None = None) -> bool:
+        record = self._record(f, delivery)
         if record is None:
             return True
         if self.worker.send(("flow", record)):
@@ -348,9 +422,9 @@ class CorsObserver:
         if changed and self._updates_wanted:
             ctx.master.addons.trigger(hooks.UpdateHook(changed))
 
-    def _decide(self, f: http.HTTPFlow, record: tuple | None = None) -> None:
+    def _decide(self, f: http.HTTPFlow, record: tuple | None = None, delivery: tuple | None = None) -> None:
         if record is None:
-            record = self._record(f)
+            record = self._record(f, delivery)
         if record is None:
             return
         changed = []
@@ -368,3 +442,19 @@ class CorsObserver:
             self._updates_wanted = any_addon_with("update")
         if changed and self._updates_wanted:  # triggering walks the whole chain: ask first
             ctx.master.addons.trigger(hooks.UpdateHook(changed))
+
+
+def _content_type(fields: tuple) -> str | None:
+    """The Content-Type of a response's header fields (bytes), read without building a dict: this runs
+    for every response."""
+    for name, value in fields:
+        if len(name) == 12 and name.lower() == b"content-type":
+            return value.decode("latin-1")
+    return None
+
+
+def _large_bodies_streamed() -> bool:
+    try:
+        return bool(ctx.options.stream_large_bodies)
+    except Exception:
+        return False

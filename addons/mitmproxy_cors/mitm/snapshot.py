@@ -117,11 +117,13 @@ def exchange_of(f: http.HTTPFlow, c: Capture | None = None) -> Exchange:
 # R_NOT_IN_CAPTURE: a flow read from a file whose response is only a placeholder (see `_not_in_capture`).
 # R_SERVER_IP: the address the proxy connected to (Local Network Access; absent from older records).
 # R_BODY_HEAD: the response body's first bytes, decoded, for a no-cors request only (`_body_head`).
+# R_DELIVERY: for a long-lived response, (how it reaches the browser, judged at its headers?)
+# (engine/long_lived.py), else None.
 (R_ID, R_REQUEST, R_STATUS, R_RESP_FIELDS, R_RESP_TIME, R_ERROR, R_PROXY_ANSWERED, R_PATCH, R_NOT_IN_CAPTURE,
- R_SERVER_IP, R_BODY_HEAD) = range(11)
+ R_SERVER_IP, R_BODY_HEAD, R_DELIVERY) = range(12)
 
 
-def record_of(f: http.HTTPFlow, c: Capture | None = None) -> tuple:
+def record_of(f: http.HTTPFlow, c: Capture | None = None, delivery: tuple | None = None) -> tuple:
     """`c`: the request as `requestheaders` captured it (else as it is now).
 
     A flow read from a file (not live) whose response has status 0 or below and no header is a
@@ -138,10 +140,10 @@ def record_of(f: http.HTTPFlow, c: Capture | None = None) -> tuple:
     ip = str(peer[0]) if peer else None
     if resp is not None:
         if resp.status_code <= 0 and not f.live and not resp.data.headers.fields:
-            return (f.id, req, None, None, None, f"status {resp.status_code}", False, patch, True, ip, None)
+            return (f.id, req, None, None, None, f"status {resp.status_code}", False, patch, True, ip, None, None)
         return (f.id, req, resp.status_code, resp.data.headers.fields, resp.timestamp_start or req[C_TIMESTAMP],
-                err.msg if err else None, False, patch, False, ip, _body_head(resp, req[C_FIELDS]))
-    return (f.id, req, None, None, None, err.msg if err else None, _proxy_answered(err), patch, False, ip, None)
+                err.msg if err else None, False, patch, False, ip, _body_head(resp, req[C_FIELDS]), delivery)
+    return (f.id, req, None, None, None, err.msg if err else None, _proxy_answered(err), patch, False, ip, None, None)
 
 
 def _body_head(resp: http.Response, request_fields: tuple) -> bytes | None:
@@ -184,5 +186,7 @@ def exchange_of_record(r: tuple) -> Exchange:
     extra = {PATCH_KEY: r[R_PATCH]} if r[R_PATCH] else {}
     if len(r) > R_SERVER_IP and r[R_SERVER_IP]:
         extra["server_ip"] = r[R_SERVER_IP]
+    if len(r) > R_DELIVERY and r[R_DELIVERY]:
+        extra["delivery"] = r[R_DELIVERY]
     return Exchange(r[R_ID], request, response, r[R_ERROR], proxy_answered_error=r[R_PROXY_ANSWERED],
                     extra=extra, not_in_capture=r[R_NOT_IN_CAPTURE])
