@@ -39,6 +39,7 @@ from .cache_trap import CacheTraps
 from .embedder_policy import Documents, coep_judgement
 from .exposure import exposed_header_names
 from .firefox_reason import firefox_reading
+from .firefox_redirect import firefox_on_redirect
 from .memo import memoized
 from .model import Exchange, Headers, normalized
 from .opaque_response_blocking import MediaUrls, orb_verdict
@@ -158,7 +159,7 @@ class Tracker:
             obs = self._cors(ex, facts, view)
         else:
             obs = Observation(self._not_checked(ex, facts, view))
-        v = self._page_rules(ex, facts, view, obs.verdict)
+        v = firefox_on_redirect(self._page_rules(ex, facts, view, obs.verdict), view.status, view.headers)
         return obs if v is obs.verdict else Observation(v, obs.updated, obs.completed)
 
     def state_size(self) -> dict[str, int]:
@@ -732,6 +733,7 @@ def settle_credentials(ex: Exchange, v: Verdict, creds: str, source: str,
         firefox_note=judged.firefox_note or v.firefox_note,
         exposed_headers=exposed if exposed is not None else v.exposed_headers,
         unexposed_headers=unexposed if unexposed is not None else v.unexposed_headers)
+    settled = firefox_on_redirect(settled, view.status, view.headers)
     return settled if settled != v else None
 
 
