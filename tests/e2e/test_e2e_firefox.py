@@ -27,6 +27,7 @@ from e2e_harness import (SET_COOKIE_JS, DemoServers, MitmDump, Origins, addon_en
 from firefox_driver import FirefoxBrowser, check_firefox_available, firefox_cors_reason, security_properties
 from mitmproxy_cors.demo.browser import PAGE_HELPERS, RUN_SNIPPET
 from mitmproxy_cors.engine.firefox_reason import WITH_CREDENTIALS
+from mitmproxy_cors.engine.firefox_redirect import FIREFOX_LOADS, NO_CORS_ERROR
 
 pytestmark = pytest.mark.e2e
 
@@ -131,7 +132,9 @@ def firefox_verdict(result: FirefoxCase) -> tuple:
 def addon_firefox_verdict(lines: list[dict[str, Any]], credentials: str) -> tuple:
     """(firefox_reason, firefox_note) of the first blocked line, as ``addon_verdict`` picks it (a line
     whose credentials the addon could not see is judged by its conditional when the case used
-    ``include``, or by the key its ``firefox_note`` gives for 'include'); else allowed. Blocked with no reason: ("net-error", cause)."""
+    ``include``, or by the key its ``firefox_note`` gives for 'include'); else allowed. Blocked with no reason
+    and no Firefox key, or a note saying Firefox logs no CORS error: ("net-error", ...). A line Chromium allows
+    but Firefox blocks carries the key; one Chromium fails but Firefox loads says so in its note."""
     for line in lines:
         verdict, reason, fx = line.get("verdict"), line.get("reason"), line.get("firefox_reason")
         conditional = line.get("conditional")
@@ -141,9 +144,15 @@ def addon_firefox_verdict(lines: list[dict[str, Any]], credentials: str) -> tupl
         if credentials == "include" and line.get("credentials") == "unknown" and WITH_CREDENTIALS in note:
             # credentials the proxy cannot see, where only Firefox's reason depends on them
             fx = re.search(re.escape(WITH_CREDENTIALS) + r" (\w+)", note).group(1)
+        if fx and verdict != "blocked":  # Firefox blocks what Chromium allows (an empty Location)
+            return (fx, line.get("firefox_note"))
         if verdict == "blocked":
+            if fx is None and note.startswith(FIREFOX_LOADS):
+                continue  # Chromium fails it, Firefox loads it
+            if fx is None and note.startswith(NO_CORS_ERROR):
+                return ("net-error", note)
             if reason is None:
-                return ("net-error", line.get("cause"))
+                return (fx, line.get("firefox_note")) if fx else ("net-error", line.get("cause"))
             return (fx or f"(no Firefox reason for {reason})", line.get("firefox_note"))
     return ALLOWED
 
