@@ -64,13 +64,20 @@ def test_credentials_in_a_location_chromium_aborts_firefox_loads(accept):
     assert v.firefox_reason is None and v.firefox_note.startswith(FIREFOX_LOADS)
 
 
-@pytest.mark.parametrize("location", ["data:text/plain,hi", "about:blank", "file:///etc/hosts"])
+@pytest.mark.parametrize("location", ["data:text/plain,hi", "file:///etc/hosts"])
 @pytest.mark.parametrize("headers", [[acao(PAGE)], []])
-def test_cors_redirect_to_data_about_file_is_did_not_succeed_in_firefox(location, headers):
+def test_cors_redirect_to_data_file_is_did_not_succeed_in_firefox(location, headers):
     v = Wire().fetch("GET", URL, resp_headers=headers + [("Location", location)], status=302).verdict
     assert v.verdict == "blocked"  # ERR_UNSAFE_REDIRECT, or the 3xx's CORS error, in Chromium
     assert v.firefox_reason == "CORSDidNotSucceed"
     assert "before its CORS check" in v.firefox_note
+
+
+def test_cors_redirect_to_about_is_checked_for_cors_first_in_firefox():
+    v = Wire().fetch("GET", URL, resp_headers=[acao(PAGE), ("Location", "about:blank")], status=302).verdict
+    assert (v.reason, v.firefox_reason) == (None, "CORSDidNotSucceed")
+    v = Wire().fetch("GET", URL, resp_headers=[("Location", "about:blank")], status=302).verdict
+    assert (v.firefox_reason, v.firefox_note) == ("CORSMissingAllowOrigin", None)
 
 
 @pytest.mark.parametrize("location", ["ftp://127.0.0.1/x", "ws://127.0.0.1/x", "javascript:1", "mailto:a@b.test"])

@@ -3,17 +3,17 @@ Location that is not http(s). The verdict stays Chromium's; `firefox_reason` is 
 (None when Firefox loads it or fails it without a CORS error) and `firefox_note` says where it
 differs. Measured with Debian's firefox-esr 153 through mitmdump (tests/e2e/test_e2e_firefox.py, the
 18 redirect cases): Firefox resolves an empty Location to the same URL and follows it; it does not
-block a URL with user:password@; its content-security check refuses data:, about: and file: before
-nsCORSListenerProxy::AsyncOnChannelRedirect checks the 3xx, and it cannot open ftp:, ws:, javascript:
-or mailto: after that check passes: both fail the fetch as CORSDidNotSucceed, and with no CORS error
-when the request had been same-origin so far.
+block a URL with user:password@; its content-security check refuses data: and file: before
+nsCORSListenerProxy::AsyncOnChannelRedirect checks the 3xx, and it cannot follow about:, ftp:, ws:,
+javascript: or mailto: after that check passes: both fail the fetch as CORSDidNotSucceed, and with no
+CORS error when the request had been same-origin so far.
 """
 
 from __future__ import annotations
 
 from .firefox_reason import WITH_CREDENTIALS, firefox_access_check
 from .model import Headers
-from .redirect_check import ABORTED, has_userinfo, location_scheme
+from .redirect_check import ABORTED, has_userinfo, location_scheme, unsafe_redirect
 from .verdict import Verdict
 
 GENERIC = "CORSDidNotSucceed"
@@ -22,7 +22,9 @@ FIREFOX_LOADS = "Firefox loads it"
 NO_CORS_ERROR = "Firefox logs no CORS error"
 # nsHttpChannel::IsRedirectStatus (300 unmeasured: Chromium's own rule for it differs).
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-_SECURITY_REFUSED = frozenset({"data", "about", "file"})
+# Refused by Firefox's content-security check before nsCORSListenerProxy checks the 3xx (measured;
+# about: is checked for CORS first, as ftp: is).
+_SECURITY_REFUSED = frozenset({"data", "file"})
 _CORS_KINDS = frozenset({"simple", "actual"})
 
 EMPTY_LOCATION_NOTE = ("Firefox follows a {status} with an empty Location back to the same URL (Chromium "
@@ -58,6 +60,9 @@ def firefox_on_redirect(v: Verdict, status: int, headers: Headers) -> Verdict:
     if v.kind in _CORS_KINDS and scheme in _SECURITY_REFUSED:
         # Chromium's failure here (ERR_UNSAFE_REDIRECT, or the 3xx's own CORS error) is not Firefox's.
         return _blocked_as(v, GENERIC, REFUSED_SCHEME_NOTE.format(scheme=scheme), before_cors=True)
+    if v.kind in _CORS_KINDS and v.reason is None and cause and unsafe_redirect(location):
+        # about:: Firefox's CORS check of the 3xx passed (as Chromium's did), then it cannot follow it.
+        return _blocked_as(v, GENERIC, UNOPENED_SCHEME_NOTE.format(scheme=scheme))
     if v.reason == "CorsDisabledScheme":
         if v.kind not in _CORS_KINDS:  # same-origin until this hop: Firefox logs no CORS error (measured)
             return v._replace(firefox_reason=None, firefox_note=SAME_ORIGIN_SCHEME_NOTE.format(scheme=scheme))
