@@ -265,3 +265,18 @@ async def test_a_redirect_under_redirect_error_fails_the_fetch_not_cors():
         line = observer.flows.line_of(api)
         assert (line["verdict"], line["reason"]) == ("blocked", None)
         assert "redirect: 'error'" in line["cause"] and "not a CORS error" in line["cause"]
+
+
+async def test_a_failure_that_is_not_cors_stays_one_when_the_probe_settles_credentials():
+    analysis, observer, probe = addons()
+    with taddons.context(probe, observer) as tctx:
+        tctx.configure(probe, cors_probe="~all")
+        tctx.configure(observer)
+        api = cors_get(API + "/to-data", status=302, resp_headers=[("Access-Control-Allow-Origin", "*"),
+                                                                 ("Location", "data:,x")])
+        await tctx.cycle(observer, api)
+        before = observer.flows.line_of(api)
+        assert (before["verdict"], before["reason"]) == ("blocked", None)  # net::ERR_UNSAFE_REDIRECT
+        await tctx.cycle(probe, delivery(probe, [fetch_record(API + "/to-data", "omit", "error")]))
+        line = observer.flows.line_of(api)
+        assert (line["verdict"], line["reason"], line["cause"]) == ("blocked", None, before["cause"])

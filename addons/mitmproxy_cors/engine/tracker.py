@@ -696,6 +696,8 @@ def settle_credentials(ex: Exchange, v: Verdict, creds: str, source: str,
     order Chromium meets them in (engine/blink_header_order.py) - for fetch() the wire suffices."""
     if v.kind not in ("simple", "actual", "preflight") or v.credentials != "unknown" or creds not in ("include", "omit"):
         return None
+    if v.failed_not_cors:
+        return None  # it fails whatever the credentials (an unsafe redirect, a refused handshake)
     view = _response_view(ex)
     if view is None or (view.status == 304 and v.kind != "preflight"):
         return None  # no response, or a revalidated copy the proxy did not see: nothing new to judge
