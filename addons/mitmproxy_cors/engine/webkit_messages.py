@@ -186,12 +186,42 @@ def with_webkit(v, ex):
     return v._replace(webkit_message=message, webkit_note=note, conditional=conditional)
 
 
+def _scheme_redirect(kind: str, ex, status: int, headers: Headers):
+    """WebKit's sentence for a redirect to a scheme that is not http(s) (measured in WebKitGTK 2.50.6 on
+    the e2e cases redir-scheme-*), None when WebKit fails it without one, False when not such a redirect
+    or when the CORS sentences below say it (a cors-mode request to data:, about:, ws:, ...)."""
+    location = redirect_location(ex.request.url, status, headers)
+    if location is None:
+        return False
+    scheme = location.split(":", 1)[0].lower()
+    if scheme in ("http", "https"):
+        return False
+    if scheme == "ftp":
+        return "FTP URLs are disabled"  # in every mode, before any CORS check
+    if kind in ("actual", "simple"):
+        return False
+    if scheme == "file":
+        return f"Not allowed to load local resource: {location}"
+    if kind == "same-origin":
+        return False
+    dest = (normalized(ex.request.headers.by_name.get("sec-fetch-dest")) or "").lower()
+    if dest == "image":  # an <img>: no sentence for data: and about:, and this one without its period
+        return None if scheme in ("data", "about") else "Redirection to URL with a scheme that is not HTTP(S)"
+    return "Redirection to URL with a scheme that is not HTTP(S)."
+
+
 def _webkit(v, ex) -> tuple[str | None, str | None, str | None]:
     """(sentence for the verdict's credentials mode, sentence under credentials 'include', note)."""
     kind = v.kind
-    if kind not in ("preflight", "actual", "simple", "same-origin"):
+    if kind not in ("preflight", "actual", "simple", "same-origin", "no-cors"):
         return None, None, None
     resp = ex.response
+    if resp is not None and kind != "preflight":
+        scheme_sentence = _scheme_redirect(kind, ex, resp.status, resp.headers)
+        if scheme_sentence is not False:
+            return scheme_sentence, scheme_sentence if v.conditional is not None else None, None
+    if kind == "no-cors":
+        return None, None, None
     if resp is not None:
         status, headers = resp.status, resp.headers
     elif ex.proxy_answered_error:

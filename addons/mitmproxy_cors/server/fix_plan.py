@@ -116,6 +116,10 @@ class Plan:
 
 def plan(req: RequestSnapshot, status: int, headers: Headers) -> Plan:
     facts = classify(req)
+    if facts.kind != "preflight":
+        beyond = _redirect_beyond_cors(req, facts, status, headers)
+        if beyond is not None:
+            return beyond
     if facts.kind == "preflight":
         return _plan_preflight(req, facts, status, headers)
     if facts.kind == "cors":
@@ -183,6 +187,35 @@ def _plan_preflight(req: RequestSnapshot, facts, status: int, headers: Headers) 
     p.action, p.status, p.headers = "answer", 204, fields
     p.why = f"preflight answered 204 by the proxy (server: {status})"
     return p
+
+
+# -- redirects the browser refuses whatever the CORS headers ----------------------------------------------
+
+def _redirect_beyond_cors(req: RequestSnapshot, facts, status: int, headers: Headers) -> Plan | None:
+    """A redirect to a Location that is not http(s), or (outside a CORS check, which says so itself) one
+    with user:password@ on a load Chromium aborts: no CORS header changes it (engine/redirect_check.py,
+    measured in Chromium 156)."""
+    location = redirect_location(req.url, status, headers)
+    if location is None:
+        return None
+    scheme = location.split(":", 1)[0].lower()
+    dest = (req.headers.get("Sec-Fetch-Dest") or "").lower()
+    if scheme not in ("http", "https"):
+        why = (f"the redirect goes to a {scheme}: URL, which the browser does not follow for this load "
+               "(net::ERR_UNSAFE_REDIRECT, CorsDisabledScheme or net::ERR_UNKNOWN_URL_SCHEME); no CORS header "
+               "can change that: redirect to an http(s) URL")
+    elif has_userinfo(location) and dest != "document":
+        target, here = origin_of_url(location), origin_of_url(req.url)
+        crosses = target is not None and here is not None and not target.same_origin(here)
+        if facts.kind == "cors" or (facts.mode in ("cors", "same-origin") and crosses):
+            return None  # a CORS check meets it: RedirectContainsCredentials (the plans below)
+        why = ("the redirect's Location carries user:password@ and Chromium aborts this load (net::ERR_ABORTED); "
+               "no CORS header can change that: redirect to a URL without credentials")
+    else:
+        return None
+    origin = req.headers.get("Origin") or "null"
+    requirement = Requirement("actual", req.url, origin, req.method, problem=why)
+    return Plan("actual", action="unfixable", server=ServerVerdict("blocked", None), why=why, requirement=requirement)
 
 
 # -- a same-origin request redirected to another origin -------------------------------------------------
