@@ -40,6 +40,7 @@ from .engine.memo import memoized
 from .engine.model import Exchange, Headers
 from .engine.origin import Origin, origin_of_url
 from .engine.page_intent import PageRecord, Refusal, page_refusal
+from .engine.redirect_check import redirect_location
 from .engine.request_mode import classify
 from .engine.tracker import Tracker, settle_credentials
 from .engine.webkit_messages import with_webkit
@@ -351,7 +352,7 @@ class Pipeline:
 
 def _redirects(ex: Exchange) -> bool:
     resp = ex.response
-    return resp is not None and resp.status in (301, 302, 303, 307, 308) and bool(resp.headers.get("Location"))
+    return resp is not None and redirect_location(ex.request.url, resp.status, resp.headers) is not None
 
 
 def _redirect_refused(d: Decision, record: PageRecord) -> Decision:

@@ -179,8 +179,8 @@ def test_the_probe_settles_what_the_wire_cannot_show(tmp_path):
     names = {r["url"].split("/c/")[1].split("/")[0]: r["reason"] for r in refusals}
     assert names.get("mode-same-origin") == "DisallowedByMode"
     assert "no-cors-put" in names
-    # The page got the instrumented document; the probe never answered for a page it did not select.
-    assert "mitmproxy-cors page probe" not in dump_on.log_tail(200) or "refused" not in dump_on.log_tail(200)
+    # Every delivery of the injected script was taken (a refused one is logged as a warning).
+    assert "was refused" not in dump_on.log_tail(400), dump_on.log_tail(400)
 
 
 def test_a_page_with_a_strict_policy_runs_and_csp_refusals_are_recorded(tmp_path):

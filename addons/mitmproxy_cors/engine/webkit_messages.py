@@ -23,7 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 from .memo import memoized
 from .model import Headers, normalized
 from .origin import origin_of_url
-from .redirect_check import redirect_location
+from .redirect_check import location_scheme, redirect_location
 from .syntax import is_token
 
 WILDCARD = "Cannot use wildcard in Access-Control-Allow-Origin when credentials flag is true."
@@ -193,7 +193,7 @@ def _scheme_redirect(kind: str, ex, status: int, headers: Headers):
     location = redirect_location(ex.request.url, status, headers)
     if location is None:
         return False
-    scheme = location.split(":", 1)[0].lower()
+    scheme = location_scheme(location)
     if scheme in ("http", "https"):
         return False
     if scheme == "ftp":

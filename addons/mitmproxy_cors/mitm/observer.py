@@ -23,7 +23,7 @@ from mitmproxy import ctx, hooks, http
 
 from ..engine.long_lived import BUFFERED_EVENT_STREAM, STREAMED_EVENT_STREAM, delivery_of
 from ..engine.verdict import Verdict
-from .addon_chain import FLOW_HOOKS, any_addon_with, flows_kept, foreign_addons_with
+from .addon_chain import FLOW_HOOKS, any_addon_with, foreign_addons_with
 from .analysis import Analysis
 from .annotate import FlowIndex
 from .offload import AnalysisWorker, worker_command

@@ -24,6 +24,7 @@ from importlib import resources
 
 from mitmproxy import ctx, flowfilter, hooks, http
 
+from ..engine.origin import origin_of_url
 from ..engine.page_intent import parse_page_records
 from .addon_chain import any_addon_with
 from .analysis import Analysis
@@ -252,9 +253,8 @@ def _amend_meta(tag: bytes, delivery: str, amended: list[str]) -> bytes:
 
 
 def _origin_of(f: http.HTTPFlow) -> str:
-    r = f.request
-    default = 443 if r.scheme == "https" else 80
-    return f"{r.scheme}://{r.pretty_host}" + ("" if r.port == default else f":{r.port}")
+    origin = origin_of_url(f.request.url)
+    return origin.serialize() if origin is not None else "null"
 
 
 def _is_document(f: http.HTTPFlow) -> bool:

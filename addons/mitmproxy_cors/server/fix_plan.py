@@ -27,7 +27,7 @@ from ..engine.exposure import NEVER_EXPOSED, SAFELISTED_RESPONSE_HEADERS
 from ..engine.model import Headers, RequestSnapshot
 from ..engine.origin import origin_of_url, parse_origin_header
 from ..engine.preflight_check import check_preflight
-from ..engine.redirect_check import has_userinfo, redirect_location
+from ..engine.redirect_check import has_userinfo, location_scheme, redirect_location
 from ..engine.request_mode import classify, credentials_evidence
 from ..engine.safelist import is_cors_safelisted_method, needs_preflight
 from ..engine.syntax import is_token, split_list
@@ -198,7 +198,7 @@ def _redirect_beyond_cors(req: RequestSnapshot, facts, status: int, headers: Hea
     location = redirect_location(req.url, status, headers)
     if location is None:
         return None
-    scheme = location.split(":", 1)[0].lower()
+    scheme = location_scheme(location)
     dest = (req.headers.get("Sec-Fetch-Dest") or "").lower()
     if scheme not in ("http", "https"):
         why = (f"the redirect goes to a {scheme}: URL, which the browser does not follow for this load "
