@@ -128,22 +128,21 @@ def is_cors_safelisted_header(name: str, value: str) -> bool:
 _SKIPPED_NAMES = UA_ADDED_HEADER_NAMES | FORBIDDEN_HEADER_NAMES
 _FORBIDDEN_PREFIXES = ("proxy-", "sec-")
 _SKIPPED, _UNSAFE, _BY_VALUE = 0, 1, 2
-# Lowercased name -> how it counts. A browser sends the same dozen names on every request, so each
-# is classified once. Bounded in entries and in length, so that made-up names do not pile up. A plain
-# table read inline (not memo.memoized), as model._NAMES: it is consulted for every request header.
-_NAME_KINDS: dict[str, int] = {}
 
 
 def _name_kind(lower: str) -> int:
     if lower in _SKIPPED_NAMES or lower.startswith(_FORBIDDEN_PREFIXES):
-        kind = _SKIPPED  # browser-added or forbidden (is_forbidden_request_header)
-    elif lower in SAFELISTED_HEADER_NAMES:
-        kind = _BY_VALUE
-    else:
-        kind = _UNSAFE  # is_cors_safelisted_header() is False whatever the value
-    if len(_NAME_KINDS) < 4096 and len(lower) <= 128:
-        _NAME_KINDS[lower] = kind
-    return kind
+        return _SKIPPED  # browser-added or forbidden (is_forbidden_request_header)
+    if lower in SAFELISTED_HEADER_NAMES:
+        return _BY_VALUE
+    return _UNSAFE  # is_cors_safelisted_header() is False whatever the value
+
+
+@memoized()  # a browser sends the same set of header names on every request of a page
+def _counted_names(names: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
+    """The lowercased names that count (neither forbidden nor browser-added), with how they count:
+    most of a request (User-Agent, Sec-*, Cookie, Referer) is sorted out once per set of names."""
+    return tuple((n, kind) for n in names if (kind := _name_kind(n)) != _SKIPPED)
 
 
 # A page sends the same Accept, Accept-Language and Content-Type on every request.
@@ -157,30 +156,27 @@ def cors_unsafe_request_header_names(headers: Headers) -> list[str]:
     1024 bytes, every safelisted header becomes unsafe too. Lowercased, sorted, de-duplicated, as
     Access-Control-Request-Headers carries them.
     """
-    unsafe: set[str] = set()
-    safe: set[str] = set()
+    unsafe: list[str] = []
+    safe: list[str] = []
     total = 0
-    kinds = _NAME_KINDS
-    # Grouped by lowercased name (the header index): the sets and the total come out the same as
-    # walking the fields one by one.
-    for lower, values in headers.by_name.items():
-        kind = kinds.get(lower)
-        if kind is None:
-            kind = _name_kind(lower)
-        if kind == _SKIPPED:
-            continue
+    idx = headers.by_name
+    # Grouped by lowercased name (the header index, so each name once): the lists and the total come
+    # out the same as walking the fields one by one.
+    for lower, kind in _counted_names(tuple(idx)):
         if kind == _UNSAFE:
-            unsafe.add(lower)
+            unsafe.append(lower)
             continue
+        values = idx[lower]
+        ok = True
         for value in ((values,) if type(values) is str else values):
             value = value.strip(" \t")
             if len(value) <= SAFELIST_VALUE_LIMIT and _safelisted_value(lower, value):
-                safe.add(lower)
                 total += len(value)
             else:
-                unsafe.add(lower)
+                ok = False
+        (safe if ok else unsafe).append(lower)
     if total > SAFELIST_TOTAL_LIMIT:
-        unsafe |= safe
+        unsafe += safe
     return sorted(unsafe) if unsafe else []
 
 

@@ -312,3 +312,22 @@ def _step_plain(s: FixStep) -> tuple:
 
 _FIX = Verdict._fields.index("fix")
 assert Verdict._fields[_FIX + 1] == "failures"
+
+
+_FIELD_INDEX = {name: i for i, name in enumerate(Verdict._fields)}
+
+
+def _replace(self: Verdict, /, **changes) -> Verdict:
+    """`Verdict._replace`, in a quarter of the time: namedtuple's own pops every one of the 31 fields
+    from the keywords (2 us here), and the page rules, the cookie rule and pairing replace a field or
+    two of many verdicts."""
+    values = list(self)
+    for name, value in changes.items():
+        i = _FIELD_INDEX.get(name)
+        if i is None:
+            raise ValueError(f"Got unexpected field names: {[n for n in changes if n not in _FIELD_INDEX]!r}")
+        values[i] = value
+    return tuple.__new__(type(self), values)
+
+
+Verdict._replace = _replace  # a NamedTuple body may not define it
