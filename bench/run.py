@@ -181,6 +181,7 @@ def part_addon(args) -> None:
                 f"({done / spent:,.0f} flows/s); decided {obs.decided:,}, internal errors {obs.internal_errors}, "
                 f"logged exceptions {counter.count}")
         part_addon_worker(wire)
+        part_addon_dispatch(args)
     finally:
         os.sched_setaffinity(0, old_affinity)
 
@@ -253,6 +254,35 @@ def part_addon_worker(wire) -> None:
     out(f"ADDON (worker split, as in mitmdump): the proxy's hooks {spent / done * 1e6:.1f} us/flow; the worker "
         f"{wspent / records * 1e6:.1f} us/record ({records:,} records, {len(data) / records:,.0f} bytes each on "
         f"the pipe); decided {analysis.decided:,}, internal errors {analysis.internal_errors}")
+
+
+def part_addon_dispatch(args) -> None:
+    """mitmproxy's own price for the addon list's shape (bench/dispatch.py): CPU per flow of the four flow
+    hooks and their `update` events through mitmdump's default addons, in fresh processes, variants in
+    turn over several rounds."""
+    variants = ("bare", "noop", "hollow", "addon")
+    got: dict[str, list[float]] = {v: [] for v in variants}
+    for r in range(args.dispatch_rounds):
+        for v in (variants if r % 2 == 0 else variants[::-1]):
+            res = subprocess.run([sys.executable, str(HERE / "dispatch.py"), v, "--flows", str(args.dispatch_flows)],
+                                 capture_output=True, text=True, timeout=600)
+            m = re.search(r"DISPATCH \S+ (\S+) (\S+)", res.stdout)
+            if not m:
+                raise RuntimeError(f"dispatch.py {v} failed: {res.stdout}\n{res.stderr}")
+            got[v].append(float(m.group(2)))
+    med = {v: statistics.median(x) for v, x in got.items()}
+    out(f"DISPATCH (bench/dispatch.py, {args.dispatch_rounds} rounds, median us per flow of mitmproxy's AddonManager "
+        f"for requestheaders, request, responseheaders, response and their update events): mitmdump's own addons "
+        f"{med['bare']:.0f}; + a one-object script with no-op hooks +{med['noop'] - med['bare']:.0f}; + a hollow copy "
+        f"of cors_addon.py's {len(_addon_names())} addons (same flow hooks, doing nothing) +{med['hollow'] - med['bare']:.0f}; "
+        f"+ cors_addon.py as mitmdump runs it +{med['addon'] - med['bare']:.0f} "
+        f"(its hooks' own work: +{med['addon'] - med['hollow']:.0f} over the hollow copy)")
+
+
+def _addon_names() -> list[str]:
+    from mitmproxy_cors.mitm import make_addons
+
+    return [type(a).__name__ for a in make_addons()]
 
 
 # -- 3. proxy ------------------------------------------------------------------------------------
@@ -497,6 +527,7 @@ def part_proxy(args) -> None:
             f"each switch on; each phase with the script against the mean of the two around it:")
         ab = {}
         for label, script in (("nothing (A/A)", "-"), ("no-op hooks", noop_script),
+                              ("hollow addons", str(HERE / "hollow_addons.py")),
                               ("with addon", str(REPO / "cors_addon.py")),
                               ("addon inline", str(HERE / "inline_addon.py")),
                               ("console path", str(HERE / "annotating_addon.py"))):
@@ -524,6 +555,10 @@ def part_proxy(args) -> None:
     out(f"floor: a script shaped like cors_addon.py whose hooks do nothing (bench/noop_addon.py) runs at "
         f"{statistics.mean(floor) * 100 if floor else 0:.1f}% of bare in (a): mitmproxy's own cost of "
         f"dispatching a script's hooks")
+    hollow = ab["hollow addons"]["ratios"]
+    out(f"floor of this shape: a hollow copy of cors_addon.py's addons (bench/hollow_addons.py: one object per addon, "
+        f"the same flow hooks, doing nothing) runs at {statistics.mean(hollow) * 100 if hollow else 0:.1f}% of bare in "
+        f"(a): what mitmproxy's dispatch costs for this many addons, whatever their hooks do")
     out(f"PROXY: throughput ratio with/without addon = {ratio:.3f} ({ratio * 100:.1f}%, (a): same mitmdump, "
         f"same run) (target >= {TARGETS['ratio'] * 100:.0f}%: {'met' if ratio >= TARGETS['ratio'] else 'NOT met'}); "
         f"fresh processes (b): {fresh * 100:.1f}%")
@@ -820,6 +855,8 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--engine-flows", type=int, default=200_000)
     p.add_argument("--engine-repeats", type=int, default=5)
+    p.add_argument("--dispatch-rounds", type=int, default=4, help="rounds of bench/dispatch.py's variants")
+    p.add_argument("--dispatch-flows", type=int, default=6000, help="flows per bench/dispatch.py run")
     p.add_argument("--addon-flows", type=int, default=50_000)
     p.add_argument("--rounds", type=int, default=8, help="proxy: rounds, each with fresh processes of the three variants (order alternates)")
     p.add_argument("--duration", type=float, default=15.0, help="proxy: seconds per wrk run")
@@ -840,6 +877,7 @@ def main() -> None:
         return
     if args.quick:
         args.engine_flows, args.engine_repeats, args.addon_flows = 50_000, 3, 15_000
+        args.dispatch_rounds, args.dispatch_flows = 2, 3000
         args.rounds, args.duration, args.warmup = 3, 6.0, 3.0
         args.ab_duration, args.ab_period, args.ab_settle = 64.0, 8.0, 3.0
         args.proxy_mem_flows, args.mem_flows, args.mem_warmup = 30_000, 100_000, 5_000
