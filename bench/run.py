@@ -265,12 +265,14 @@ def part_addon_dispatch(args) -> None:
     for r in range(args.dispatch_rounds):
         for v in (variants if r % 2 == 0 else variants[::-1]):
             res = subprocess.run([sys.executable, str(HERE / "dispatch.py"), v, "--flows", str(args.dispatch_flows)],
-                                 capture_output=True, text=True, timeout=600)
+                                 capture_output=True, text=True, timeout=600,
+                                 env={**os.environ, "PYTHONHASHSEED": str(r)})  # one seed per round
             m = re.search(r"DISPATCH \S+ (\S+) (\S+)", res.stdout)
             if not m:
                 raise RuntimeError(f"dispatch.py {v} failed: {res.stdout}\n{res.stderr}")
             got[v].append(float(m.group(2)))
     med = {v: statistics.median(x) for v, x in got.items()}
+    out("dispatch per round (us per flow): " + "; ".join(f"{v} " + ", ".join(f"{x:.0f}" for x in got[v]) for v in variants))
     out(f"DISPATCH (bench/dispatch.py, {args.dispatch_rounds} rounds, median us per flow of mitmproxy's AddonManager "
         f"for requestheaders, request, responseheaders, response and their update events): mitmdump's own addons "
         f"{med['bare']:.0f}; + a one-object script with no-op hooks +{med['noop'] - med['bare']:.0f}; + a hollow copy "
