@@ -3,12 +3,15 @@ in Chromium, and the two verdicts that are compared (Chromium's over CDP, the ad
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 from collections import Counter
@@ -19,7 +22,8 @@ from typing import Any, Iterable
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "addons"))
 
-from mitmproxy_cors.demo.browser import CHROMIUM, ChromiumDriver, Snippet, SnippetResult  # noqa: E402
+from mitmproxy_cors.demo.browser import (CHROMIUM, ChromiumDriver, Snippet, SnippetResult,  # noqa: E402
+                                         chromium_args)
 from mitmproxy_cors.demo.servers import DemoServers, Exchange, api_url  # noqa: E402
 
 from e2e_cases import Case, Url  # noqa: E402
@@ -155,6 +159,59 @@ class MitmDump:
             if raw.strip():
                 lines.append(json.loads(raw))
         return lines
+
+
+# --- Chromium, for the tests that drive it themselves ------------------------------------------------------
+@contextlib.contextmanager
+def chromium_through(dump: MitmDump, extra_args: list[str] | None = None, preferences: dict | None = None):
+    """Debian's Chromium, driven by Playwright, with a profile of its own and the complete switch list
+    of `chromium_args` (Playwright's defaults left out), proxied by `dump`: the persistent context,
+    closed and its profile removed on exit. `extra_args`: more switches; `preferences`: the profile's
+    Preferences file, written before the launch (a cookie setting)."""
+    from playwright.sync_api import sync_playwright
+
+    profile = tempfile.mkdtemp(prefix="cors-e2e-profile-")
+    try:
+        if preferences is not None:
+            (Path(profile) / "Default").mkdir(parents=True)
+            (Path(profile) / "Default" / "Preferences").write_text(json.dumps(preferences))
+        with sync_playwright() as pw:
+            ctx = pw.chromium.launch_persistent_context(
+                profile, executable_path=CHROMIUM, ignore_default_args=True,
+                args=chromium_args(f"127.0.0.1:{dump.port}", profile) + (extra_args or []))
+            try:
+                yield ctx
+            finally:
+                ctx.close()
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+class NetworkLog:
+    """What DevTools' Network domain reports for the loads of one page or frame (CDP): `failed[url]`
+    holds the `loadingFailed` events of the requests to that URL, in order (`corsErrorStatus`,
+    `blockedReason`, `errorText`)."""
+
+    def __init__(self, ctx, page_or_frame) -> None:
+        self.cdp = ctx.new_cdp_session(page_or_frame)
+        self.cdp.send("Network.enable")
+        self._urls: dict[str, str] = {}
+        self.failed: dict[str | None, list[dict]] = {}
+        self.cdp.on("Network.requestWillBeSent",
+                    lambda p: self._urls.__setitem__(p["requestId"], p["request"]["url"]))
+        self.cdp.on("Network.loadingFailed",
+                    lambda p: self.failed.setdefault(self._urls.get(p["requestId"]), []).append(p))
+
+    def last_failure(self, url: str | None) -> dict:
+        """The last `loadingFailed` event of a request to `url` ({} when none failed)."""
+        events = self.failed.get(url)
+        return events[-1] if events else {}
+
+    def cors_error(self, url: str | None) -> str | None:
+        return (self.last_failure(url).get("corsErrorStatus") or {}).get("corsError")
+
+    def blocked_reason(self, url: str | None) -> str | None:
+        return self.last_failure(url).get("blockedReason")
 
 
 # --- one run of every case ------------------------------------------------------------------------------

@@ -6,13 +6,11 @@ saw one request), and the addon whether it warned on the response that set it.""
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 import urllib.parse
 
-from e2e_harness import MitmDump
+from e2e_harness import MitmDump, NetworkLog, chromium_through
 
-from mitmproxy_cors.demo.browser import CHROMIUM, check_browser_available, chromium_args
+from mitmproxy_cors.demo.browser import check_browser_available
 from mitmproxy_cors.demo.servers import DemoServers
 
 IMG = """async (u) => new Promise((resolve) => { const i = new Image(); i.onload = () => resolve('load');
@@ -44,9 +42,6 @@ SAME_PAGE = {
 
 def test_the_cache_trap_as_chromium_springs_it(tmp_path):
     check_browser_available()  # fails, never skips, when Chromium or Playwright is missing
-    from playwright.sync_api import sync_playwright
-
-    profile = tempfile.mkdtemp(prefix="cors-cache-profile-")
     chromium: dict[str, tuple[str, str, str | None]] = {}  # case -> (first, second outcome, corsError)
     urls: dict[str, str] = {}
     with DemoServers() as servers:
@@ -55,51 +50,38 @@ def test_the_cache_trap_as_chromium_springs_it(tmp_path):
         other_site = page_origin.replace("127.0.0.1", "localhost")  # another site: its own partition
         dump = MitmDump(tmp_path).start()
         try:
-            with sync_playwright() as pw:
-                ctx = pw.chromium.launch_persistent_context(
-                    profile, executable_path=CHROMIUM, ignore_default_args=True,
-                    args=chromium_args(f"127.0.0.1:{dump.port}", profile))
-                try:
-                    page = ctx.new_page()
-                    cdp = ctx.new_cdp_session(page)
-                    cdp.send("Network.enable")
-                    ids: dict[str, str] = {}
-                    errors: dict[str, list] = {}
-                    cdp.on("Network.requestWillBeSent", lambda p: ids.__setitem__(p["requestId"], p["request"]["url"]))
-                    cdp.on("Network.loadingFailed", lambda p: errors.setdefault(ids.get(p["requestId"]), []).append(
-                        (p.get("corsErrorStatus") or {}).get("corsError")))
-                    page.goto(page_origin + "/")
-                    for cid, (first, second, params, cors_first) in SAME_PAGE.items():
-                        if cors_first:  # the path answers CORS requests with Access-Control-Allow-Origin
-                            page.evaluate(CORS, f"{api}/c/{cid}/r?v=0&acao=echo")
-                        url = urls[cid] = f"{api}/c/{cid}/r?v=1&body=gif{params}"
-                        a = page.evaluate(JS[first], url)
-                        b = page.evaluate(JS[second], url)
+            with chromium_through(dump) as ctx:
+                page = ctx.new_page()
+                network = NetworkLog(ctx, page)
+                page.goto(page_origin + "/")
+                for cid, (first, second, params, cors_first) in SAME_PAGE.items():
+                    if cors_first:  # the path answers CORS requests with Access-Control-Allow-Origin
+                        page.evaluate(CORS, f"{api}/c/{cid}/r?v=0&acao=echo")
+                    url = urls[cid] = f"{api}/c/{cid}/r?v=1&body=gif{params}"
+                    a = page.evaluate(JS[first], url)
+                    b = page.evaluate(JS[second], url)
+                    page.wait_for_timeout(100)
+                    chromium[cid] = (a, b, network.cors_error(url))
+                # Without the CORS request first the proxy cannot tell: measured, not compared.
+                url = urls["img-first-unknown"] = f"{api}/c/img-first-unknown/r?body=gif{FRESH}"
+                chromium["img-first-unknown"] = (page.evaluate(IMG, url), page.evaluate(CORS, url), None)
+                # Origin A's copy, then origin B of the same site, then of another site.
+                for cid, params in (("echo-a-then-b", FRESH), ("echo-a-then-b-vary", FRESH + VARY),
+                                    ("echo-a-then-other-site", FRESH)):
+                    urls[cid] = f"{api}/c/{cid}/r?body=gif{params}"
+                    chromium[cid] = (page.evaluate(CORS, urls[cid]), "", None)
+                page.wait_for_timeout(200)
+                for later, cids in ((site_page, ("echo-a-then-b", "echo-a-then-b-vary")),
+                                    (other_site, ("echo-a-then-other-site",))):
+                    page.goto(later + "/")
+                    for cid in cids:
+                        b = page.evaluate(CORS, urls[cid])
                         page.wait_for_timeout(100)
-                        chromium[cid] = (a, b, (errors.get(url) or [None])[-1])
-                    # Without the CORS request first the proxy cannot tell: measured, not compared.
-                    url = urls["img-first-unknown"] = f"{api}/c/img-first-unknown/r?body=gif{FRESH}"
-                    chromium["img-first-unknown"] = (page.evaluate(IMG, url), page.evaluate(CORS, url), None)
-                    # Origin A's copy, then origin B of the same site, then of another site.
-                    for cid, params in (("echo-a-then-b", FRESH), ("echo-a-then-b-vary", FRESH + VARY),
-                                        ("echo-a-then-other-site", FRESH)):
-                        urls[cid] = f"{api}/c/{cid}/r?body=gif{params}"
-                        chromium[cid] = (page.evaluate(CORS, urls[cid]), "", None)
-                    page.wait_for_timeout(200)
-                    for later, cids in ((site_page, ("echo-a-then-b", "echo-a-then-b-vary")),
-                                        (other_site, ("echo-a-then-other-site",))):
-                        page.goto(later + "/")
-                        for cid in cids:
-                            b = page.evaluate(CORS, urls[cid])
-                            page.wait_for_timeout(100)
-                            chromium[cid] = (chromium[cid][0], b, (errors.get(urls[cid]) or [None])[-1])
-                    chromium["img-first-unknown"] = chromium["img-first-unknown"][:2] + (
-                        (errors.get(urls["img-first-unknown"]) or [None])[-1],)
-                finally:
-                    ctx.close()
+                        chromium[cid] = (chromium[cid][0], b, network.cors_error(urls[cid]))
+                chromium["img-first-unknown"] = chromium["img-first-unknown"][:2] + (
+                    network.cors_error(urls["img-first-unknown"]),)
         finally:
             dump.stop()
-            shutil.rmtree(profile, ignore_errors=True)
         hits: dict[str, int] = {}
         preflights: set[str] = set()
         for e in servers.api.log:

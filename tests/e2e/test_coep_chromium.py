@@ -7,13 +7,11 @@ resources with each Cross-Origin-Resource-Policy or none, same-origin loads, a r
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 import urllib.parse
 
-from e2e_harness import MitmDump
+from e2e_harness import MitmDump, NetworkLog, chromium_through
 
-from mitmproxy_cors.demo.browser import CHROMIUM, check_browser_available, chromium_args
+from mitmproxy_cors.demo.browser import check_browser_available
 from mitmproxy_cors.demo.servers import DemoServers
 
 IMG = """async (u) => new Promise((resolve) => { const i = new Image(); i.onload = () => resolve('load');
@@ -62,47 +60,32 @@ def _cases(page: str, api: str, api2: str) -> dict[str, list[tuple[str, str, str
 
 def test_coep_blocks_as_chromium_does(tmp_path):
     check_browser_available()  # fails, never skips, when Chromium or Playwright is missing
-    from playwright.sync_api import sync_playwright
-
-    profile = tempfile.mkdtemp(prefix="cors-coep-profile-")
     chromium: dict[str, tuple[str, str | None, bool]] = {}  # case -> (outcome, blockedReason, cookie sent)
     urls: dict[str, str] = {}
     with DemoServers() as servers:
         dump = MitmDump(tmp_path).start()
         try:
             plan = _cases(servers.page.origin(), servers.api.origin(), servers.api2.origin())
-            with sync_playwright() as pw:
-                ctx = pw.chromium.launch_persistent_context(
-                    profile, executable_path=CHROMIUM, ignore_default_args=True,
-                    args=chromium_args(f"127.0.0.1:{dump.port}", profile))
-                try:
-                    page = ctx.new_page()
-                    page.goto(servers.api.origin() + "/set-cookie")  # sid on 127.0.0.1: sent to every port
-                    for page_url, loads in plan.items():
-                        cdp = ctx.new_cdp_session(page)
-                        cdp.send("Network.enable")
-                        ids: dict[str, str] = {}
-                        failed: dict[str, str | None] = {}
-                        cdp.on("Network.requestWillBeSent", lambda p: ids.__setitem__(p["requestId"], p["request"]["url"]))
-                        cdp.on("Network.loadingFailed",
-                               lambda p: failed.__setitem__(ids.get(p["requestId"]), p.get("blockedReason")))
-                        page.goto(page_url)
-                        for cid, how, url in loads:
-                            urls[cid] = url
-                            chromium[cid] = (page.evaluate(JS[how], url), None, False)
-                        page.wait_for_timeout(300)
-                        for cid, how, url in loads:
-                            hop = url.split("location=", 1)[1].split("&", 1)[0] if "location=" in url else None
-                            reason = failed.get(url) or (failed.get(urllib.parse.unquote(hop)) if hop else None)
-                            # An iframe's load event fires on the error page too: DevTools says it failed.
-                            outcome = "error" if how == "frame" and reason else chromium[cid][0]
-                            chromium[cid] = (outcome, reason, False)
-                        cdp.detach()
-                finally:
-                    ctx.close()
+            with chromium_through(dump) as ctx:
+                page = ctx.new_page()
+                page.goto(servers.api.origin() + "/set-cookie")  # sid on 127.0.0.1: sent to every port
+                for page_url, loads in plan.items():
+                    network = NetworkLog(ctx, page)
+                    page.goto(page_url)
+                    for cid, how, url in loads:
+                        urls[cid] = url
+                        chromium[cid] = (page.evaluate(JS[how], url), None, False)
+                    page.wait_for_timeout(300)
+                    for cid, how, url in loads:
+                        hop = url.split("location=", 1)[1].split("&", 1)[0] if "location=" in url else None
+                        reason = network.blocked_reason(url) or (
+                            network.blocked_reason(urllib.parse.unquote(hop)) if hop else None)
+                        # An iframe's load event fires on the error page too: DevTools says it failed.
+                        outcome = "error" if how == "frame" and reason else chromium[cid][0]
+                        chromium[cid] = (outcome, reason, False)
+                    network.cdp.detach()
         finally:
             dump.stop()
-            shutil.rmtree(profile, ignore_errors=True)
         cookies = {e.target.split("?", 1)[0]: bool(e.request_header("Cookie")) for e in servers.exchanges()}
     report = {}
     for d in (json.loads(x) for x in dump.report.read_text().splitlines() if x.strip()):

@@ -14,15 +14,13 @@ over plain http. The settings:
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 import urllib.parse
 from pathlib import Path
 
 import pytest
-from e2e_harness import MitmDump, REPO
+from e2e_harness import REPO, MitmDump, chromium_through
 
-from mitmproxy_cors.demo.browser import CHROMIUM, check_browser_available, chromium_args
+from mitmproxy_cors.demo.browser import check_browser_available
 from mitmproxy_cors.demo.servers import DemoServers
 
 COOKIES = {"none": "SameSite=None; Secure", "noneins": "SameSite=None", "lax": "SameSite=Lax",
@@ -61,148 +59,126 @@ def _sets(prefix: str, path: str = "/", cookies: dict = COOKIES) -> str:
                     for n, a in cookies.items())
 
 
-def _launch(pw, setting: str, proxy_port: int, profile: str):
-    extra = []
+def _setting(setting: str) -> dict:
+    """`chromium_through`'s keywords for one third-party-cookie setting."""
     if setting == "phaseout":
-        extra = ["--test-third-party-cookie-phaseout"]
-    elif setting == "allow":
-        (Path(profile) / "Default").mkdir(parents=True, exist_ok=True)
-        (Path(profile) / "Default" / "Preferences").write_text(json.dumps(
-            {"profile": {"cookie_controls_mode": 0, "block_third_party_cookies": False}}))
-    return pw.chromium.launch_persistent_context(
-        profile, executable_path=CHROMIUM, ignore_default_args=True,
-        args=chromium_args(f"127.0.0.1:{proxy_port}", profile) + extra)
+        return {"extra_args": ["--test-third-party-cookie-phaseout"]}
+    if setting == "allow":
+        return {"preferences": {"profile": {"cookie_controls_mode": 0, "block_third_party_cookies": False}}}
+    return {}
 
 
-def _run(setting: str, servers: DemoServers, workdir: Path) -> tuple[list, dict]:
-    """Drive Chromium through a fresh mitmdump; (CDP events, the addon's report lines by URL)."""
-    from playwright.sync_api import sync_playwright
+def _record(ctx, page_or_frame, events: list) -> None:
+    """DevTools' events of the requests of a page or frame (CDP): what each sent, and its cookies, sent,
+    withheld or refused, with Chromium's reasons."""
+    cdp = ctx.new_cdp_session(page_or_frame)
+    cdp.send("Network.enable")
+    for ev in ("Network.requestWillBeSent", "Network.requestWillBeSentExtraInfo",
+               "Network.responseReceivedExtraInfo"):
+        cdp.on(ev, lambda p, ev=ev: events.append((ev, p)))
 
-    page_o = servers.page.origin()
-    cross = servers.api.origin().replace("127.0.0.1", "localhost")
-    same = servers.api.origin()
-    events: list = []
-    profile = tempfile.mkdtemp(prefix=f"cors-cookies-{setting}-")
-    dump = MitmDump(workdir).start()
-    try:
-        with sync_playwright() as pw:
-            ctx = _launch(pw, setting, dump.port, profile)
-            try:
-                page = ctx.new_page()
-                cdp = ctx.new_cdp_session(page)
-                cdp.send("Network.enable")
-                for ev in ("Network.requestWillBeSent", "Network.requestWillBeSentExtraInfo",
-                           "Network.responseReceivedExtraInfo"):
-                    cdp.on(ev, lambda p, ev=ev: events.append((ev, p)))
-                # First-party: each API's own page sets its cookies (and some for one path only).
-                page.goto(f"{cross}/c/setup-x/m0?{_sets('x')}&{_sets('xp', '/c/pathonly')}")
-                page.goto(f"{same}/c/setup-s/m0?{_sets('s')}")
-                page.goto(page_o + "/")
-                cred = "acao=echo&acac=true"
-                for path, init in (("x-get", INCLUDE), ("x-get-401", INCLUDE), ("x-omit", {"credentials": "omit"}),
-                                   ("x-default", {}), ("x-post", {**INCLUDE, "method": "POST", "body": "a"}),
-                                   ("s-get", INCLUDE), ("pathonly", INCLUDE)):
-                    origin = same if path.startswith("s-") else cross
-                    status = "&status=401" if path.endswith("401") else ""
-                    page.evaluate(FETCH, [f"{origin}/c/{path}/m0?{cred}{status}", init])
-                # Set-Cookie on cross-site and same-site responses, with and without credentials.
-                page.evaluate(FETCH, [f"{cross}/c/x-set/m0?{cred}&{_sets('y')}", INCLUDE])
-                page.evaluate(FETCH, [f"{cross}/c/x-set-omit/m0?acao=*&{_sets('o')}", {"credentials": "omit"}])
-                page.evaluate(FETCH, [f"{same}/c/s-set/m0?{cred}&{_sets('t')}", INCLUDE])
-                page.evaluate(IMG, f"{cross}/c/x-img/m0?body=gif&{_sets('i')}")
-                page.evaluate(FETCH, [f"{cross}/c/x-after/m0?{cred}", INCLUDE])  # what the sets left
-                # Redirects: Sec-Fetch-Site counts the chain, cookies do not.
-                for path, first, then in (("redir-xs", cross, same), ("redir-sx", same, cross)):
-                    final = f"{then}/c/{path}/m1?acao=null&acac=true&{_sets('r' + path[-2:])}"
-                    page.evaluate(FETCH, [f"{first}/c/{path}/m0?{cred}&location={urllib.parse.quote(final, safe='')}",
-                                          INCLUDE])
-                # An iframe of the other site (its navigation sets cookies), and what it fetches: its own
-                # origin, and the top-level page's site.
-                page.evaluate("""(u) => new Promise((r) => { const f = document.createElement('iframe');
-                  f.onload = () => r(1); f.src = u; document.body.appendChild(f); })""",
-                              f"{cross}/c/frame/m0?{_sets('f')}")
-                frame = next(f for f in page.frames if "/c/frame/" in f.url)
-                fcdp = ctx.new_cdp_session(frame)  # the frame runs in a process of its own
-                fcdp.send("Network.enable")
-                for ev in ("Network.requestWillBeSent", "Network.requestWillBeSentExtraInfo",
-                           "Network.responseReceivedExtraInfo"):
-                    fcdp.on(ev, lambda p, ev=ev: events.append((ev, p)))
-                frame.evaluate(FETCH, [f"{cross}/c/in-frame/m0?{_sets('g')}", INCLUDE])
-                frame.evaluate(FETCH, [f"{cross}/c/in-frame-again/m0", INCLUDE])
-                frame.evaluate(FETCH, [f"{same}/c/in-frame-to-top/m0?{cred}", INCLUDE])
-                page.wait_for_timeout(300)
-                # Top-level navigations to the other site: GET (with Set-Cookie) and a form POST.
-                page.evaluate(f"location.href = '{cross}/c/x-nav/m0?{_sets('n')}'")
-                page.wait_for_load_state()
-                page.wait_for_timeout(500)
-                page.goto(page_o + "/")
-                page.evaluate(FORM, f"{cross}/c/x-navpost/m0")
-                page.wait_for_load_state()
-                page.wait_for_timeout(500)
-            finally:
-                ctx.close()
-    finally:
-        dump.stop()
-        shutil.rmtree(profile, ignore_errors=True)
+
+def _report_by_url(dump) -> dict[str, dict]:
+    """The addon's last report line per URL (records left out)."""
     report: dict[str, dict] = {}
     for line in dump.report.read_text().splitlines():
         d = json.loads(line) if line.strip() else {}
         if d.get("url") and "record" not in d:
             report[d["url"]] = d
-    return events, report
+    return report
+
+
+def _run(setting: str, servers: DemoServers, workdir: Path) -> tuple[list, dict]:
+    """Drive Chromium through a fresh mitmdump; (CDP events, the addon's report lines by URL)."""
+    page_o = servers.page.origin()
+    cross = servers.api.origin().replace("127.0.0.1", "localhost")
+    same = servers.api.origin()
+    events: list = []
+    dump = MitmDump(workdir).start()
+    try:
+        with chromium_through(dump, **_setting(setting)) as ctx:
+            page = ctx.new_page()
+            _record(ctx, page, events)
+            # First-party: each API's own page sets its cookies (and some for one path only).
+            page.goto(f"{cross}/c/setup-x/m0?{_sets('x')}&{_sets('xp', '/c/pathonly')}")
+            page.goto(f"{same}/c/setup-s/m0?{_sets('s')}")
+            page.goto(page_o + "/")
+            cred = "acao=echo&acac=true"
+            for path, init in (("x-get", INCLUDE), ("x-get-401", INCLUDE), ("x-omit", {"credentials": "omit"}),
+                               ("x-default", {}), ("x-post", {**INCLUDE, "method": "POST", "body": "a"}),
+                               ("s-get", INCLUDE), ("pathonly", INCLUDE)):
+                origin = same if path.startswith("s-") else cross
+                status = "&status=401" if path.endswith("401") else ""
+                page.evaluate(FETCH, [f"{origin}/c/{path}/m0?{cred}{status}", init])
+            # Set-Cookie on cross-site and same-site responses, with and without credentials.
+            page.evaluate(FETCH, [f"{cross}/c/x-set/m0?{cred}&{_sets('y')}", INCLUDE])
+            page.evaluate(FETCH, [f"{cross}/c/x-set-omit/m0?acao=*&{_sets('o')}", {"credentials": "omit"}])
+            page.evaluate(FETCH, [f"{same}/c/s-set/m0?{cred}&{_sets('t')}", INCLUDE])
+            page.evaluate(IMG, f"{cross}/c/x-img/m0?body=gif&{_sets('i')}")
+            page.evaluate(FETCH, [f"{cross}/c/x-after/m0?{cred}", INCLUDE])  # what the sets left
+            # Redirects: Sec-Fetch-Site counts the chain, cookies do not.
+            for path, first, then in (("redir-xs", cross, same), ("redir-sx", same, cross)):
+                final = f"{then}/c/{path}/m1?acao=null&acac=true&{_sets('r' + path[-2:])}"
+                page.evaluate(FETCH, [f"{first}/c/{path}/m0?{cred}&location={urllib.parse.quote(final, safe='')}",
+                                      INCLUDE])
+            # An iframe of the other site (its navigation sets cookies), and what it fetches: its own
+            # origin, and the top-level page's site.
+            page.evaluate("""(u) => new Promise((r) => { const f = document.createElement('iframe');
+              f.onload = () => r(1); f.src = u; document.body.appendChild(f); })""",
+                          f"{cross}/c/frame/m0?{_sets('f')}")
+            frame = next(f for f in page.frames if "/c/frame/" in f.url)
+            _record(ctx, frame, events)  # the frame runs in a process of its own
+            frame.evaluate(FETCH, [f"{cross}/c/in-frame/m0?{_sets('g')}", INCLUDE])
+            frame.evaluate(FETCH, [f"{cross}/c/in-frame-again/m0", INCLUDE])
+            frame.evaluate(FETCH, [f"{same}/c/in-frame-to-top/m0?{cred}", INCLUDE])
+            page.wait_for_timeout(300)
+            # Top-level navigations to the other site: GET (with Set-Cookie) and a form POST.
+            page.evaluate(f"location.href = '{cross}/c/x-nav/m0?{_sets('n')}'")
+            page.wait_for_load_state()
+            page.wait_for_timeout(500)
+            page.goto(page_o + "/")
+            page.evaluate(FORM, f"{cross}/c/x-navpost/m0")
+            page.wait_for_load_state()
+            page.wait_for_timeout(500)
+    finally:
+        dump.stop()
+    return events, _report_by_url(dump)
 
 
 def _run_named(setting: str, servers: DemoServers, workdir: Path) -> tuple[list, dict]:
     """The same through named hosts: a page on http://www.site-a.test, APIs on api.site-b.test (another
     site), www.site-b.test (its sibling, for Domain cookies) and api.site-a.test (the page's site)."""
-    from playwright.sync_api import sync_playwright
-
     port = servers.api.port
     page_o, cross, sibling, same = (f"http://{h}:{port}" for h in
                                     ("www.site-a.test", "api.site-b.test", "www.site-b.test", "api.site-a.test"))
     events: list = []
-    profile = tempfile.mkdtemp(prefix=f"cors-cookies-named-{setting}-")
     dump = NamedHostsDump(workdir, port).start()
     try:
-        with sync_playwright() as pw:
-            ctx = _launch(pw, setting, dump.port, profile)
-            try:
-                page = ctx.new_page()
-                cdp = ctx.new_cdp_session(page)
-                cdp.send("Network.enable")
-                for ev in ("Network.requestWillBeSent", "Network.requestWillBeSentExtraInfo",
-                           "Network.responseReceivedExtraInfo"):
-                    cdp.on(ev, lambda p, ev=ev: events.append((ev, p)))
-                page.goto(f"{cross}/c/n-setup-x/m0?{CLOSE}&{_sets('x', cookies=NAMED_COOKIES)}")
-                page.goto(f"{same}/c/n-setup-s/m0?{CLOSE}&{_sets('s', cookies=NAMED_COOKIES)}")
-                page.goto(f"{page_o}/c/n-page/m0?{CLOSE}")
-                cred = f"acao=echo&acac=true&{CLOSE}"
-                for path, origin, init in (("n-x-get", cross, INCLUDE), ("n-sibling", sibling, INCLUDE),
-                                           ("n-s-get", same, INCLUDE), ("n-x-omit", cross, {"credentials": "omit"}),
-                                           ("n-x-post", cross, {**INCLUDE, "method": "POST", "body": "a"})):
-                    page.evaluate(FETCH, [f"{origin}/c/{path}/m0?{cred}", init])
-                page.evaluate(FETCH, [f"{cross}/c/n-x-set/m0?{cred}&{_sets('y', cookies=NAMED_COOKIES)}", INCLUDE])
-                page.evaluate(FETCH, [f"{same}/c/n-s-set/m0?{cred}&{_sets('t', cookies=NAMED_COOKIES)}", INCLUDE])
-                page.evaluate(IMG, f"{cross}/c/n-x-img/m0?body=gif&{CLOSE}")
-                page.wait_for_timeout(300)
-                page.evaluate(f"location.href = '{cross}/c/n-x-nav/m0?{CLOSE}'")
-                page.wait_for_load_state()
-                page.wait_for_timeout(500)
-                page.goto(f"{page_o}/c/n-page2/m0?{CLOSE}")
-                page.evaluate(FORM, f"{cross}/c/n-x-navpost/m0?{CLOSE}")
-                page.wait_for_load_state()
-                page.wait_for_timeout(500)
-            finally:
-                ctx.close()
+        with chromium_through(dump, **_setting(setting)) as ctx:
+            page = ctx.new_page()
+            _record(ctx, page, events)
+            page.goto(f"{cross}/c/n-setup-x/m0?{CLOSE}&{_sets('x', cookies=NAMED_COOKIES)}")
+            page.goto(f"{same}/c/n-setup-s/m0?{CLOSE}&{_sets('s', cookies=NAMED_COOKIES)}")
+            page.goto(f"{page_o}/c/n-page/m0?{CLOSE}")
+            cred = f"acao=echo&acac=true&{CLOSE}"
+            for path, origin, init in (("n-x-get", cross, INCLUDE), ("n-sibling", sibling, INCLUDE),
+                                       ("n-s-get", same, INCLUDE), ("n-x-omit", cross, {"credentials": "omit"}),
+                                       ("n-x-post", cross, {**INCLUDE, "method": "POST", "body": "a"})):
+                page.evaluate(FETCH, [f"{origin}/c/{path}/m0?{cred}", init])
+            page.evaluate(FETCH, [f"{cross}/c/n-x-set/m0?{cred}&{_sets('y', cookies=NAMED_COOKIES)}", INCLUDE])
+            page.evaluate(FETCH, [f"{same}/c/n-s-set/m0?{cred}&{_sets('t', cookies=NAMED_COOKIES)}", INCLUDE])
+            page.evaluate(IMG, f"{cross}/c/n-x-img/m0?body=gif&{CLOSE}")
+            page.wait_for_timeout(300)
+            page.evaluate(f"location.href = '{cross}/c/n-x-nav/m0?{CLOSE}'")
+            page.wait_for_load_state()
+            page.wait_for_timeout(500)
+            page.goto(f"{page_o}/c/n-page2/m0?{CLOSE}")
+            page.evaluate(FORM, f"{cross}/c/n-x-navpost/m0?{CLOSE}")
+            page.wait_for_load_state()
+            page.wait_for_timeout(500)
     finally:
         dump.stop()
-        shutil.rmtree(profile, ignore_errors=True)
-    report: dict[str, dict] = {}
-    for line in dump.report.read_text().splitlines():
-        d = json.loads(line) if line.strip() else {}
-        if d.get("url") and "record" not in d:
-            report[d["url"]] = d
-    return events, report
+    return events, _report_by_url(dump)
 
 
 def _compare(setting: str, events: list, report: dict) -> tuple[list[str], list[str], int]:

@@ -6,12 +6,10 @@ two ports of localhost are."""
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 
-from e2e_harness import MitmDump
+from e2e_harness import MitmDump, NetworkLog, chromium_through
 
-from mitmproxy_cors.demo.browser import CHROMIUM, check_browser_available, chromium_args
+from mitmproxy_cors.demo.browser import check_browser_available
 from mitmproxy_cors.demo.servers import DemoServers
 
 IMG = """async (u) => new Promise((resolve) => { const i = new Image(); i.onload = () => resolve('load');
@@ -22,9 +20,6 @@ NO_CORS = """async (u) => { try { const r = await fetch(u, {mode: 'no-cors'}); r
 
 def test_corp_blocks_as_chromium_does(tmp_path):
     check_browser_available()  # fails, never skips, when Chromium or Playwright is missing
-    from playwright.sync_api import sync_playwright
-
-    profile = tempfile.mkdtemp(prefix="cors-corp-profile-")
     chromium: dict[str, tuple[str, str | None]] = {}
     urls: dict[str, str] = {}
     with DemoServers() as servers:
@@ -53,37 +48,25 @@ def test_corp_blocks_as_chromium_does(tmp_path):
                     "&h=Cross-Origin-Resource-Policy%3A%20same-origin" if where == "hop" else "")
                 cases[cid] = ("ip", "img", first)
                 urls[cid + "/m1"] = final
-            with sync_playwright() as pw:
-                ctx = pw.chromium.launch_persistent_context(
-                    profile, executable_path=CHROMIUM, ignore_default_args=True,
-                    args=chromium_args(f"127.0.0.1:{dump.port}", profile))
-                try:
-                    for page_name, page_origin in pages.items():
-                        page = ctx.new_page()
-                        cdp = ctx.new_cdp_session(page)
-                        cdp.send("Network.enable")
-                        ids: dict[str, str] = {}
-                        failed: dict[str, str | None] = {}
-                        cdp.on("Network.requestWillBeSent", lambda p: ids.__setitem__(p["requestId"], p["request"]["url"]))
-                        cdp.on("Network.loadingFailed",
-                               lambda p: failed.__setitem__(ids.get(p["requestId"]), p.get("blockedReason")))
-                        page.goto(page_origin + "/")
-                        for cid, (pn, how, url) in cases.items():
-                            if pn == page_name:
-                                urls[cid] = url
-                                outcome = page.evaluate(IMG if how == "img" else NO_CORS, url)
-                                chromium[cid] = (outcome, None)
-                        page.wait_for_timeout(300)
-                        for cid, (pn, _how, url) in cases.items():
-                            if pn == page_name:
-                                hop = urls.get(cid + "/m1")
-                                chromium[cid] = (chromium[cid][0], failed.get(url) or (failed.get(hop) if hop else None))
-                        page.close()
-                finally:
-                    ctx.close()
+            with chromium_through(dump) as ctx:
+                for page_name, page_origin in pages.items():
+                    page = ctx.new_page()
+                    network = NetworkLog(ctx, page)
+                    page.goto(page_origin + "/")
+                    for cid, (pn, how, url) in cases.items():
+                        if pn == page_name:
+                            urls[cid] = url
+                            outcome = page.evaluate(IMG if how == "img" else NO_CORS, url)
+                            chromium[cid] = (outcome, None)
+                    page.wait_for_timeout(300)
+                    for cid, (pn, _how, url) in cases.items():
+                        if pn == page_name:
+                            hop = urls.get(cid + "/m1")
+                            chromium[cid] = (chromium[cid][0], network.blocked_reason(url) or (
+                                network.blocked_reason(hop) if hop else None))
+                    page.close()
         finally:
             dump.stop()
-            shutil.rmtree(profile, ignore_errors=True)
     report = {d["url"]: d for d in (json.loads(x) for x in dump.report.read_text().splitlines() if x.strip())
               if "record" not in d}
     rows, wrong = [], []

@@ -9,13 +9,11 @@ is compared with the addon's verdict for it."""
 from __future__ import annotations
 
 import json
-import shutil
 import tempfile
-import urllib.parse
 
-from e2e_harness import MitmDump
+from e2e_harness import MitmDump, NetworkLog, chromium_through
 
-from mitmproxy_cors.demo.browser import CHROMIUM, check_browser_available, chromium_args
+from mitmproxy_cors.demo.browser import check_browser_available
 from mitmproxy_cors.demo.servers import GIF_1X1, DemoServers, api_url
 
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cf"
@@ -114,55 +112,40 @@ ORB_ERROR = "net::ERR_BLOCKED_BY_ORB"
 
 def measure(tmp_path, responses=RESPONSES, destinations=DESTINATIONS):
     """Every response loaded as every destination from another origin: {(response, dest): row}."""
-    profile = tempfile.mkdtemp(prefix="cors-orb-profile-")
     rows: dict[tuple[str, str], dict] = {}
     with DemoServers() as servers:
         dump = MitmDump(tmp_path).start()
         try:
             api = servers.api.origin()
-            from playwright.sync_api import sync_playwright
-            with sync_playwright() as pw:
-                ctx = pw.chromium.launch_persistent_context(
-                    profile, executable_path=CHROMIUM, ignore_default_args=True,
-                    args=chromium_args(f"127.0.0.1:{dump.port}", profile))
-                try:
-                    page = ctx.new_page()
-                    cdp = ctx.new_cdp_session(page)
-                    cdp.send("Network.enable")
-                    cdp.send("Audits.enable")
-                    requests: dict[str, str] = {}
-                    failed: dict[str, dict] = {}
-                    issues: list[dict] = []
-                    cdp.on("Network.requestWillBeSent",
-                           lambda p: requests.__setitem__(p["requestId"], p["request"]["url"]))
-                    cdp.on("Network.loadingFailed", lambda p: failed.__setitem__(requests.get(p["requestId"]), p))
-                    cdp.on("Audits.issueAdded", lambda p: issues.append(p["issue"]))
-                    page.goto(servers.page.origin() + "/")
-                    for rid, params in responses.items():
-                        for dest, js in destinations.items():
-                            target = servers.page.origin() if rid.startswith("same-origin") else api
-                            query, final = dict(params), None
-                            if "next" in query:  # a redirect to the other API server
-                                final = api_url(servers.api2.origin(), f"/orb/{rid}/{dest}/next", query.pop("next"))
-                                query["location"] = final
-                            url = api_url(target, f"/orb/{rid}/{dest}", query)
-                            outcome = page.evaluate(js, url)
-                            rows[(rid, dest)] = {"url": final or url, "page": outcome}
-                    page.wait_for_timeout(500)
-                    orb_issues = {i["details"]["genericIssueDetails"]["request"]["url"] for i in issues
-                                  if i.get("details", {}).get("genericIssueDetails", {}).get("errorType")
-                                  == "ResponseWasBlockedByORB"}
-                    for row in rows.values():
-                        row["orb_issue"] = row["url"] in orb_issues
-                        f = failed.get(row["url"])
-                        row["errorText"] = f.get("errorText") if f else None
-                        row["blockedReason"] = f.get("blockedReason") if f else None
-                    page.close()
-                finally:
-                    ctx.close()
+            with chromium_through(dump) as ctx:
+                page = ctx.new_page()
+                network = NetworkLog(ctx, page)
+                network.cdp.send("Audits.enable")
+                issues: list[dict] = []
+                network.cdp.on("Audits.issueAdded", lambda p: issues.append(p["issue"]))
+                page.goto(servers.page.origin() + "/")
+                for rid, params in responses.items():
+                    for dest, js in destinations.items():
+                        target = servers.page.origin() if rid.startswith("same-origin") else api
+                        query, final = dict(params), None
+                        if "next" in query:  # a redirect to the other API server
+                            final = api_url(servers.api2.origin(), f"/orb/{rid}/{dest}/next", query.pop("next"))
+                            query["location"] = final
+                        url = api_url(target, f"/orb/{rid}/{dest}", query)
+                        outcome = page.evaluate(js, url)
+                        rows[(rid, dest)] = {"url": final or url, "page": outcome}
+                page.wait_for_timeout(500)
+                orb_issues = {i["details"]["genericIssueDetails"]["request"]["url"] for i in issues
+                              if i.get("details", {}).get("genericIssueDetails", {}).get("errorType")
+                              == "ResponseWasBlockedByORB"}
+                for row in rows.values():
+                    row["orb_issue"] = row["url"] in orb_issues
+                    f = network.last_failure(row["url"])
+                    row["errorText"] = f.get("errorText")
+                    row["blockedReason"] = f.get("blockedReason")
+                page.close()
         finally:
             dump.stop()
-            shutil.rmtree(profile, ignore_errors=True)
     report = {}
     for line in (json.loads(x) for x in dump.report.read_text().splitlines() if x.strip()):
         if "record" not in line:

@@ -8,14 +8,12 @@ give the figures the probe improves on (printed)."""
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 import urllib.parse
 import urllib.request
 
-from e2e_harness import MitmDump
+from e2e_harness import MitmDump, NetworkLog, chromium_through
 
-from mitmproxy_cors.demo.browser import CHROMIUM, check_browser_available, chromium_args
+from mitmproxy_cors.demo.browser import check_browser_available
 from mitmproxy_cors.demo.servers import DemoServers, api_url
 
 FETCH = """async ([u, init]) => { try { const r = await fetch(u, init); return 'ok ' + r.status; }
@@ -67,35 +65,17 @@ def calls(api: str) -> list[tuple[str, str, list]]:
 def run_page(servers: DemoServers, dump: MitmDump, page_url: str, api: str, extra_calls=()) -> dict:
     """Every call from one page in a fresh profile: case id -> (page outcome, Chromium's CORS error,
     its failed parameter) for the call's last request."""
-    from playwright.sync_api import sync_playwright
-
-    profile = tempfile.mkdtemp(prefix="cors-probe-profile-")
     seen: dict[str, tuple] = {}
-    try:
-        with sync_playwright() as pw:
-            ctx = pw.chromium.launch_persistent_context(
-                profile, executable_path=CHROMIUM, ignore_default_args=True,
-                args=chromium_args(f"127.0.0.1:{dump.port}", profile))
-            try:
-                page = ctx.new_page()
-                cdp = ctx.new_cdp_session(page)
-                cdp.send("Network.enable")
-                urls: dict[str, str] = {}
-                errors: dict[str, dict] = {}
-                cdp.on("Network.requestWillBeSent", lambda p: urls.__setitem__(p["requestId"], p["request"]["url"]))
-                cdp.on("Network.loadingFailed", lambda p: errors.__setitem__(urls.get(p["requestId"], "?"), p))
-                page.goto(page_url)
-                for cid, js, args in [*calls(api), *extra_calls]:
-                    outcome = page.evaluate(js, args)
-                    page.wait_for_timeout(150)
-                    failed = errors.get(args[0]) or {}
-                    status = failed.get("corsErrorStatus") or {}
-                    seen[cid] = (outcome, status.get("corsError"), status.get("failedParameter") or None, args[0])
-                page.wait_for_timeout(800)  # the probe's last delivery
-            finally:
-                ctx.close()
-    finally:
-        shutil.rmtree(profile, ignore_errors=True)
+    with chromium_through(dump) as ctx:
+        page = ctx.new_page()
+        network = NetworkLog(ctx, page)
+        page.goto(page_url)
+        for cid, js, args in [*calls(api), *extra_calls]:
+            outcome = page.evaluate(js, args)
+            page.wait_for_timeout(150)
+            status = network.last_failure(args[0]).get("corsErrorStatus") or {}
+            seen[cid] = (outcome, status.get("corsError"), status.get("failedParameter") or None, args[0])
+        page.wait_for_timeout(800)  # the probe's last delivery
     return seen
 
 
@@ -229,8 +209,6 @@ def test_on_a_plain_http_host_a_same_origin_fetch_is_told_from_a_navigation(tmp_
     name, a docker-compose service): its same-origin fetch() carries neither Origin nor Sec-Fetch-Mode,
     like a navigation. The probe says which it was."""
     check_browser_available()
-    from playwright.sync_api import sync_playwright
-
     with DemoServers() as servers:
         kinds = {}
         for probe in ("", "~d app.test"):
@@ -238,22 +216,14 @@ def test_on_a_plain_http_host_a_same_origin_fetch_is_told_from_a_navigation(tmp_
             dump.workdir.mkdir()
             dump.report, dump.logfile = dump.workdir / "report.jsonl", dump.workdir / "mitmdump.log"
             dump.start()
-            profile = tempfile.mkdtemp(prefix="cors-probe-profile-")
             try:
-                with sync_playwright() as pw:
-                    ctx = pw.chromium.launch_persistent_context(
-                        profile, executable_path=CHROMIUM, ignore_default_args=True,
-                        args=chromium_args(f"127.0.0.1:{dump.port}", profile))
-                    try:
-                        page = ctx.new_page()
-                        page.goto("http://app.test/")
-                        outcome = page.evaluate(FETCH, ["/c/same/m0", {}])
-                        page.wait_for_timeout(800)
-                    finally:
-                        ctx.close()
+                with chromium_through(dump) as ctx:
+                    page = ctx.new_page()
+                    page.goto("http://app.test/")
+                    outcome = page.evaluate(FETCH, ["/c/same/m0", {}])
+                    page.wait_for_timeout(800)
             finally:
                 dump.stop()
-                shutil.rmtree(profile, ignore_errors=True)
             by_flow, _ = final_lines(dump)
             lines = {x["url"]: x for x in by_flow.values()}
             fetched = lines["http://app.test/c/same/m0"]

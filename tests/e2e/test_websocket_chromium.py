@@ -4,12 +4,10 @@ the server refused it, not CORS (before, the flow read as 'allowed': issue 15)."
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 
-from e2e_harness import MitmDump
+from e2e_harness import MitmDump, chromium_through
 
-from mitmproxy_cors.demo.browser import CHROMIUM, check_browser_available, chromium_args
+from mitmproxy_cors.demo.browser import check_browser_available
 from mitmproxy_cors.demo.servers import DemoServers
 
 OPEN = """async (url) => new Promise((resolve) => {
@@ -24,9 +22,6 @@ OPEN = """async (url) => new Promise((resolve) => {
 
 def test_a_refused_websocket_handshake_is_the_servers_refusal_not_cors(tmp_path):
     check_browser_available()  # fails, never skips, when Chromium or Playwright is missing
-    from playwright.sync_api import sync_playwright
-
-    profile = tempfile.mkdtemp(prefix="cors-ws-profile-")
     console: list[str] = []
     with DemoServers() as servers:
         dump = MitmDump(tmp_path).start()
@@ -34,21 +29,14 @@ def test_a_refused_websocket_handshake_is_the_servers_refusal_not_cors(tmp_path)
             api = servers.api.origin()
             urls = {"403": api + "/c/ws-refused/m0?a_status=403",
                     "302": api + "/c/ws-redirect/m0?a_status=302&a_location=" + api + "%2Fc%2Fws-redirect%2Fm1"}
-            with sync_playwright() as pw:
-                ctx = pw.chromium.launch_persistent_context(
-                    profile, executable_path=CHROMIUM, ignore_default_args=True,
-                    args=chromium_args(f"127.0.0.1:{dump.port}", profile))
-                try:
-                    page = ctx.new_page()
-                    page.on("console", lambda m: console.append(m.text))
-                    page.goto(servers.page.origin() + "/")
-                    seen = {k: page.evaluate(OPEN, u) for k, u in urls.items()}
-                    page.wait_for_timeout(300)
-                finally:
-                    ctx.close()
+            with chromium_through(dump) as ctx:
+                page = ctx.new_page()
+                page.on("console", lambda m: console.append(m.text))
+                page.goto(servers.page.origin() + "/")
+                seen = {k: page.evaluate(OPEN, u) for k, u in urls.items()}
+                page.wait_for_timeout(300)
         finally:
             dump.stop()
-            shutil.rmtree(profile, ignore_errors=True)
     lines = [json.loads(x) for x in dump.report.read_text().splitlines() if x.strip()]
     for status, url in urls.items():
         # What Chromium did: the connection failed (1006), and its console names the status.
