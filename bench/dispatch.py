@@ -2,12 +2,14 @@
 flow hooks and the `update` event mitmproxy fires after each, dispatched by mitmproxy's AddonManager
 through mitmdump's default addons (a DumpMaster), for one variant per process:
 
-    python bench/dispatch.py bare|hollow|noop|addon [--flows N]
+    python bench/dispatch.py bare|noop|hollow|addon|folded [--flows N]
 
 `bare`: mitmdump's own addons only; `noop`: plus bench/noop_addon.py (one object); `hollow`: plus
 bench/hollow_addons.py (one hollow object per addon of cors_addon.py, same flow hooks, doing
 nothing); `addon`: plus cors_addon.py as mitmdump runs it (judging in the analysis worker, whose pipe
-a framer stands in for, as in part 2 of run.py). Prints one line, `DISPATCH <variant> <mean us>
+a framer stands in for, as in part 2 of run.py); `folded`: the same addons behind one object whose flow
+hooks call theirs in turn (an experiment: what folding the list into one addon, as the old bundle did,
+would save). Prints one line, `DISPATCH <variant> <mean us>
 <median us>`; run.py runs the variants in turn, several rounds, and compares medians.
 """
 
@@ -27,7 +29,25 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(REPO, "addons"))
 
 SCRIPTS = {"noop": os.path.join(HERE, "noop_addon.py"), "hollow": os.path.join(HERE, "hollow_addons.py"),
-           "addon": os.path.join(REPO, "cors_addon.py")}
+           "addon": os.path.join(REPO, "cors_addon.py"), "folded": os.path.join(REPO, "cors_addon.py")}
+FLOW_HOOKS = ("requestheaders", "request", "responseheaders", "response", "error")
+
+
+class Folded:
+    """The addons behind one object: one visit per event instead of one per addon."""
+
+    def __init__(self, addons: list) -> None:
+        for hook in FLOW_HOOKS:
+            handlers = [getattr(a, hook) for a in addons if callable(getattr(a, hook, None))]
+            if handlers:
+                setattr(self, hook, self._calling(handlers))
+
+    @staticmethod
+    def _calling(handlers):
+        def hook(f) -> None:
+            for h in handlers:
+                h(f)
+        return hook
 
 
 class ScriptLike:
@@ -59,11 +79,13 @@ async def measure(variant: str, n: int) -> list[float]:
         spec.loader.exec_module(ns)
         master.addons.add(ScriptLike(ns))
     await master.addons.trigger_event(hooks.RunningHook())
-    if variant == "addon":
+    if variant in ("addon", "folded"):
         import inproc
         from run import _Framer
 
         inproc.as_in_mitmdump(ns.addons, _Framer())
+    if variant == "folded":  # loaded, configured and running as a list; now visited as one object
+        ns.addons = [Folded(ns.addons)]
     batch = [flows.to_flow(w) for w in corpus.generate(n, seed=3)]
     gc.collect()
     spent = []

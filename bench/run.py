@@ -260,7 +260,7 @@ def part_addon_dispatch(args) -> None:
     """mitmproxy's own price for the addon list's shape (bench/dispatch.py): CPU per flow of the four flow
     hooks and their `update` events through mitmdump's default addons, in fresh processes, variants in
     turn over several rounds."""
-    variants = ("bare", "noop", "hollow", "addon")
+    variants = ("bare", "noop", "hollow", "addon", "folded")
     got: dict[str, list[float]] = {v: [] for v in variants}
     for r in range(args.dispatch_rounds):
         for v in (variants if r % 2 == 0 else variants[::-1]):
@@ -278,7 +278,8 @@ def part_addon_dispatch(args) -> None:
         f"{med['bare']:.0f}; + a one-object script with no-op hooks +{med['noop'] - med['bare']:.0f}; + a hollow copy "
         f"of cors_addon.py's {len(_addon_names())} addons (same flow hooks, doing nothing) +{med['hollow'] - med['bare']:.0f}; "
         f"+ cors_addon.py as mitmdump runs it +{med['addon'] - med['bare']:.0f} "
-        f"(its hooks' own work: +{med['addon'] - med['hollow']:.0f} over the hollow copy)")
+        f"(its hooks' own work: +{med['addon'] - med['hollow']:.0f} over the hollow copy); the same addons folded "
+        f"behind one object +{med['folded'] - med['bare']:.0f}")
 
 
 def _addon_names() -> list[str]:
