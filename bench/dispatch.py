@@ -30,7 +30,9 @@ sys.path.insert(0, os.path.join(REPO, "addons"))
 
 SCRIPTS = {"noop": os.path.join(HERE, "noop_addon.py"), "hollow": os.path.join(HERE, "hollow_addons.py"),
            "addon": os.path.join(REPO, "cors_addon.py"), "folded": os.path.join(REPO, "cors_addon.py")}
-FLOW_HOOKS = ("requestheaders", "request", "responseheaders", "response", "error")
+
+
+from mitmproxy_cors.mitm.addon_chain import FLOW_HOOKS  # noqa: E402
 
 
 class Folded:

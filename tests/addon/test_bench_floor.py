@@ -5,9 +5,9 @@ import os
 import runpy
 
 from mitmproxy_cors.mitm import make_addons
+from mitmproxy_cors.mitm.addon_chain import FLOW_HOOKS
 
 HOLLOW = os.path.join(os.path.dirname(__file__), "..", "..", "bench", "hollow_addons.py")
-FLOW_HOOKS = ("requestheaders", "request", "responseheaders", "response", "error")
 
 
 def _flow_hooks(addon) -> set[str]:
