@@ -22,7 +22,7 @@ def test_memoized_remembers_results_of_short_arguments():
     assert double.__name__ == "double" and double.__wrapped__("x") == "xx"
 
 
-def test_memoized_does_not_remember_results_of_long_arguments():
+def test_memoized_keeps_at_most_one_result_of_long_arguments():
     calls = []
 
     @memoized(maxsize=8, max_key_chars=10)
@@ -30,11 +30,16 @@ def test_memoized_does_not_remember_results_of_long_arguments():
         calls.append(parts)
         return "".join(parts)
 
+    assert joined("ab") == "ab" and joined("ab") == "ab" and len(calls) == 1
     long = "x" * 11
-    assert joined(long) == long and joined(long) == long
-    assert joined("x" * 6, "y" * 5) == "x" * 6 + "y" * 5
-    assert len(calls) == 3
-    assert joined.cache_info().currsize == 0
+    assert joined(long) == long
+    assert joined.cache_info().currsize == 1  # the short result left with the rest of the table
+    assert joined("x" * 6, "y" * 5) == "x" * 6 + "y" * 5  # 11 characters over two arguments
+    assert joined.cache_info().currsize == 1
+    for i in range(20):
+        assert joined(str(i) * 11) == str(i) * 11
+        assert joined.cache_info().currsize == 1
+    assert joined("ab") == "ab" and joined.cache_info().currsize == 2
 
 
 def test_memoized_stays_bounded():

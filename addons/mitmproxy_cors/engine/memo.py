@@ -6,8 +6,8 @@ on every request, so the engine remembers what it computes from them in bounded 
 
 * a remembered result is handed to every caller that asks again, so it is immutable: a str, a
   bool, a tuple, a frozenset or a frozen value object (`Failure`, `Outcome`, `Origin`);
-* a result computed from arguments that hold more than `max_key_chars` characters is not
-  remembered (see `key_chars`): a hostile client or server must not park 100 kB header values in
+* a table holds at most one result computed from arguments that hold more than `max_key_chars`
+  characters (see `key_chars`): a hostile client or server must not park 100 kB header values in
   memory.
 """
 
@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 F = TypeVar("F", bound=Callable[..., Any])
 
 MAXSIZE = 1024  # results per table: far more than the distinct values a site's traffic holds
-MAX_KEY_CHARS = 1024  # characters per call: results of longer arguments are not remembered
+MAX_KEY_CHARS = 1024  # characters per call: a table keeps at most one result of longer arguments
 
 
 def key_chars(value: Any) -> int:
@@ -34,38 +34,25 @@ def key_chars(value: Any) -> int:
     return getattr(value, "chars", 0)
 
 
-class _TooLong(Exception):
-    """Carries a result out of `lru_cache` without it being stored (it stores only what returns)."""
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-
-
 def memoized(maxsize: int = MAXSIZE, max_key_chars: int = MAX_KEY_CHARS) -> Callable[[F], F]:
     """Remember up to `maxsize` results of a pure function of hashable positional arguments, the
-    least recently used leaving first; results of arguments that hold more than `max_key_chars`
-    characters are computed every time. `cache_info()` and `cache_clear()` as on `lru_cache`."""
+    least recently used leaving first; at most one result of arguments that hold more than
+    `max_key_chars` characters is kept. `cache_info()` and `cache_clear()` as on `lru_cache`."""
 
     def decorate(fn: F) -> F:
         def compute(*args):
             value = fn(*args)
             if key_chars(args) > max_key_chars:
-                raise _TooLong(value)
+                # lru_cache stores whatever returns, and has no way to leave one result out: empty the
+                # table instead, so that it holds this one over-long result at most (a hostile value
+                # costs recomputing the short ones, never memory).
+                cached.cache_clear()
             return value
 
-        # Arguments are measured only when a result is computed: a lookup costs what an lru_cache
-        # lookup costs, and this runs several times per flow.
+        # Arguments are measured only when a result is computed, and a hit never leaves C: the table is
+        # lru_cache's own wrapper, with no Python frame around it (this runs several times per flow).
         cached = lru_cache(maxsize=maxsize)(compute)
-
-        def memo(*args):
-            try:
-                return cached(*args)
-            except _TooLong as too_long:
-                return too_long.value
-
-        update_wrapper(memo, fn)
-        memo.cache_info = cached.cache_info  # type: ignore[attr-defined]
-        memo.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
-        return memo  # type: ignore[return-value]
+        update_wrapper(cached, fn)
+        return cached  # type: ignore[return-value]
 
     return decorate

@@ -62,7 +62,7 @@ class _WorkedOutOnce:
     """Slots a `Failure` fills when it is made: not fields, since they are not part of its value.
 
     A failure is a memo key, hashed on every lookup (its steps hash in Python), and measured so that
-    one built from hostile header values is not remembered (memo.key_chars).
+    one built from hostile header values is not remembered beyond the last one (memo.key_chars).
     """
 
     __slots__ = ("chars", "_hash")
