@@ -8,7 +8,8 @@
 Run it with the Python of the environment to measure (its mitmdump is used, e.g.
 /tmp/venv12/bin/python bench/run.py). Parts:
 
-  engine  engine verdicts per second on one core, on a generated mixed corpus (corpus.py)
+  engine  engine verdicts per second on one core, on a generated mixed corpus (corpus.py); machines
+          differ twofold per core: engine_versus.py REF gives the ratio to another commit's engine
   addon   the addons of cors_addon.py in-process on real mitmproxy flows: microseconds per flow
   proxy   throughput of mitmdump with `-s cors_addon.py` / without, same wrk load, same nginx
           backend: (a) in one mitmdump that loads and unloads the script in turn (the ratio held
